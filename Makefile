@@ -1,0 +1,35 @@
+# Set-up is automatic: every target builds .venv with a Python >= 3.12 on first use.
+# Override the interpreter with `make PYTHON=/path/to/python3.12 <target>`.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= results/demo
+DEMO_ARGS ?= --replicates 5
+
+.PHONY: venv demo test lint clean
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@py=$$(PYTHON="$(PYTHON)" scripts/find-python.sh) || exit 1; \
+	echo "Using $$py ($$($$py --version))"; \
+	[ -x $(BIN)/python ] || $$py -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## Run the default comparison: the default PCN against generalist, fragmented and mixed teams.
+demo: $(STAMP)
+	$(BIN)/handover-abm compare configs/default.yaml configs/generalist.yaml \
+	  configs/fragmented.yaml configs/mixed.yaml --out $(DEMO_OUT) $(DEMO_ARGS)
+
+## Run the test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,121 @@
+"""The role catalogue and the task/episode catalogue: packaged YAML loaded into typed, frozen objects.
+
+The catalogue is data, validated by schemas: a role with an unknown task type in its scope, or an
+episode made of an unknown task, is refused when the catalogue loads.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskType(_Frozen):
+    """A unit of clinical or administrative work."""
+
+    minutes: float = Field(gt=0, description="GP reference time for the task (minutes)")
+    contact: bool = Field(description="whether the task is a patient contact")
+    lead_days: int = Field(ge=0, description="earliest start after the previous task (days)")
+    label: str = ""
+
+
+class TaskGroup(_Frozen):
+    """Tasks included together in an episode with probability p."""
+
+    tasks: tuple[str, ...] = Field(min_length=1)
+    p: float = Field(ge=0, le=1)
+
+
+class EpisodeType(_Frozen):
+    """A kind of episode of care: its arrival weight and its task sequence."""
+
+    weight: float = Field(ge=0)
+    weight_per_ltc: float = Field(0.0, ge=0)
+    weight_social_need: float = Field(0.0, ge=0)
+    tasks: tuple[str | TaskGroup, ...] = Field(min_length=1)
+
+    def task_names(self) -> set[str]:
+        """Every task type this episode type can contain."""
+        names: set[str] = set()
+        for item in self.tasks:
+            names.update([item] if isinstance(item, str) else item.tasks)
+        return names
+
+
+class Supervision(_Frozen):
+    """What supervision a role needs."""
+
+    required: bool = False
+    debrief_minutes_per_week: float = Field(0.0, ge=0)
+    query_rate: float = Field(0.0, ge=0, le=1)
+    case_review: bool = False
+    review_minutes: float = Field(0.0, ge=0)
+
+
+class ScopeEntry(_Frozen):
+    """How a role does one task type."""
+
+    time: float = Field(gt=0, description="multiplier of the GP reference minutes")
+    edge: float = Field(ge=0, le=1, description="0 = core competence, 1 = edge of scope")
+
+
+class Role(_Frozen):
+    """A staff role: scope, supervision needs and cost."""
+
+    label: str
+    staff_group: str
+    arrs: bool = False
+    hourly_cost: float = Field(gt=0, description="GBP per paid hour including on-costs")
+    annual_turnover: float = Field(ge=0, le=1)
+    can_supervise: bool = False
+    usual_clinician: bool = False
+    holistic: bool = False
+    supervision: Supervision = Supervision()
+    scope: dict[str, ScopeEntry] = Field(min_length=1)
+
+
+class Catalogue(_Frozen):
+    """Roles, task types and episode types, cross-checked."""
+
+    roles: dict[str, Role]
+    task_types: dict[str, TaskType]
+    episode_types: dict[str, EpisodeType]
+    escalation_task: str
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Catalogue:
+        known = set(self.task_types)
+        for name, role in self.roles.items():
+            unknown = set(role.scope) - known
+            if unknown:
+                raise ValueError(f"role {name!r} has unknown task types in scope: {sorted(unknown)}")
+        for name, ep in self.episode_types.items():
+            unknown = ep.task_names() - known
+            if unknown:
+                raise ValueError(f"episode type {name!r} uses unknown task types: {sorted(unknown)}")
+        if self.escalation_task not in known:
+            raise ValueError(f"escalation_task {self.escalation_task!r} is not a task type")
+        return self
+
+
+def _read_yaml(path: Path | Any) -> dict[str, Any]:
+    with path.open("r", encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+@cache
+def load_catalogue() -> Catalogue:
+    """Load the catalogue shipped in the package (cached: it is immutable)."""
+    data_dir = resources.files("handover_abm") / "data"
+    roles = _read_yaml(data_dir / "roles.yaml")
+    tasks = _read_yaml(data_dir / "tasks.yaml")
+    return Catalogue(roles=roles["roles"], **tasks)

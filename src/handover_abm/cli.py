@@ -1,0 +1,230 @@
+"""Command line: `handover-abm run | compare | validate`. Parses arguments, calls the library."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from handover_abm.config import ConfigError, Scenario, load_scenario
+from handover_abm.metrics import HEADLINE
+from handover_abm.results import (
+    daily_frame,
+    events_frame,
+    manifest,
+    summary_frame,
+    write_csv,
+    write_manifest,
+    write_parquet,
+)
+from handover_abm.runner import Job, run_jobs
+from handover_abm.stats import comparison_table
+from handover_abm.streams import replicate_seeds
+from handover_abm.team import annual_cost, total_fte
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Agent-based model of handovers and care fragmentation in primary care.",
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+OutOpt = Annotated[Path, typer.Option("--out", help="output folder (created; files replaced)")]
+DaysOpt = Annotated[int | None, typer.Option("--days", min=1, help="override the config's days")]
+RepOpt = Annotated[int, typer.Option("--replicates", min=1, help="replicates per config")]
+SeedOpt = Annotated[
+    int,
+    typer.Option("--seed", min=0, help="root seed; replicate seeds derive from it with numpy SeedSequence"),
+]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="override any config value: key.path=value (repeatable)")
+]
+EventsOpt = Annotated[bool, typer.Option("--log-events", help="write events.parquet, one row per handover")]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", min=1, help="worker processes (default: one per core)")
+]
+
+
+def _load_all(paths: list[Path], sets: list[str], days: int | None) -> list[Scenario]:
+    scenarios = [load_scenario(p, sets, days) for p in paths]
+    seen: dict[str, int] = {}
+    for i, s in enumerate(scenarios):
+        if s.name in seen:
+            scenarios[i] = s.model_copy(update={"name": f"{s.name}_{i + 1}"})
+        seen[scenarios[i].name] = i
+    return scenarios
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+def _fmt(x: float) -> str:
+    if math.isnan(x):
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def _ci(mean: float, lo: float, hi: float) -> str:
+    return _fmt(mean) if math.isnan(lo) else f"{_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def _execute(
+    command: str,
+    paths: list[Path],
+    out: Path,
+    days: int | None,
+    replicates: int,
+    seed: int,
+    sets: list[str] | None,
+    log_events: bool,
+    workers: int | None,
+) -> None:
+    start = time.perf_counter()
+    scenarios = _load_all(paths, sets or [], days)
+    seeds = replicate_seeds(seed, replicates)
+    jobs = [
+        Job(s.model_dump(mode="json"), sd, r, log_events) for s in scenarios for r, sd in enumerate(seeds)
+    ]
+    with _progress() as bar:
+        task = bar.add_task(
+            f"{command}: {len(scenarios)} config(s) x {replicates} replicate(s)", total=len(jobs)
+        )
+        outcomes = run_jobs(jobs, workers, on_done=lambda i, o: bar.advance(task))
+    reps = [j.replicate for j in jobs]
+    summary = summary_frame(outcomes, reps)
+    comparison = comparison_table(summary)
+    wall = time.perf_counter() - start
+    write_csv(out / "summary.csv", summary)
+    write_parquet(out / "daily.parquet", daily_frame(outcomes, reps))
+    if log_events:
+        write_parquet(out / "events.parquet", events_frame(outcomes, reps))
+    if command == "compare":
+        write_csv(out / "comparison.csv", comparison)
+    write_manifest(
+        out / "manifest.json",
+        manifest(
+            command,
+            scenarios,
+            seeds,
+            seed,
+            wall,
+            {"config_files": [str(p) for p in paths], "overrides": sets or [], "replicates": replicates},
+        ),
+    )
+    _print_table(comparison, scenarios, differences=command == "compare")
+    out_console.print(
+        f"Wrote {out}/ (summary.csv, daily.parquet"
+        f"{', events.parquet' if log_events else ''}"
+        f"{', comparison.csv' if command == 'compare' else ''}, manifest.json)"
+        f" in {wall:.1f}s."
+    )
+
+
+def _print_table(comparison, scenarios: list[Scenario], differences: bool) -> None:
+    names = [s.name for s in scenarios]
+    table = Table(
+        title="Headline metrics: mean [95% CI]"
+        + (f"; second line: paired difference vs {names[0]} [95% CI]" if differences else "")
+    )
+    table.add_column("metric")
+    table.add_column("unit")
+    for name in names:
+        table.add_column(name, justify="right")
+    by = comparison.set_index(["metric", "config"])
+    for metric in HEADLINE:
+        cells = []
+        for k, name in enumerate(names):
+            row = by.loc[(metric, name)]
+            cell = _ci(row["mean"], row["ci_low"], row["ci_high"])
+            if differences and k > 0:
+                cell += f"\nΔ {_ci(row['diff'], row['diff_ci_low'], row['diff_ci_high'])}"
+            cells.append(cell)
+        table.add_row(metric, HEADLINE[metric][0], *cells)
+    table.add_section()
+    table.add_row("team FTE", "FTE", *[_fmt(total_fte(s)) for s in scenarios])
+    table.add_row("annual staff cost", "GBP/year", *[_fmt(annual_cost(s)) for s in scenarios])
+    out_console.print(table)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="config YAML")],
+    out: OutOpt,
+    days: DaysOpt = None,
+    replicates: RepOpt = 1,
+    seed: SeedOpt = 0,
+    set_: SetOpt = None,
+    log_events: EventsOpt = False,
+    workers: WorkersOpt = None,
+) -> None:
+    """Run one config for R replicates and write its outputs."""
+    _execute("run", [config], out, days, replicates, seed, set_, log_events, workers)
+
+
+@app.command()
+def compare(
+    configs: Annotated[list[Path], typer.Argument(help="two or more config YAMLs")],
+    out: OutOpt,
+    days: DaysOpt = None,
+    replicates: RepOpt = 5,
+    seed: SeedOpt = 0,
+    set_: SetOpt = None,
+    log_events: EventsOpt = False,
+    workers: WorkersOpt = None,
+) -> None:
+    """Run configs on the same patients and seeds; print means, CIs and paired differences."""
+    _execute("compare", configs, out, days, replicates, seed, set_, log_events, workers)
+
+
+@app.command()
+def validate(config: Annotated[Path, typer.Argument(help="config YAML")], set_: SetOpt = None) -> None:
+    """Check a config and print it resolved with every default."""
+    scenario = load_scenario(config, set_ or [])
+    out_console.print(
+        f"# {config}: valid. Resolved with defaults "
+        f"(team: {total_fte(scenario):.1f} FTE, "
+        f"annual staff cost GBP {annual_cost(scenario):,.0f}):",
+        markup=False,
+    )
+    out_console.print(
+        yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False), markup=False, highlight=False
+    )
+
+
+def main() -> None:
+    """Console entry point: user errors exit 2 with a one-paragraph message, no traceback."""
+    try:
+        app(standalone_mode=False)
+    except ConfigError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

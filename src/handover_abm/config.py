@@ -1,0 +1,530 @@
+"""The scenario schema: a typed, validated team-mix config, loaded from YAML with --set overrides.
+
+Unknown keys, wrong types, out-of-range numbers, unknown roles and unknown task types are refused
+with a `ConfigError` whose message names the file, the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from handover_abm.catalogue import load_catalogue
+from handover_abm.params import param
+
+ROUTING_POLICIES = ("first_available", "continuity_first", "specialist_first", "usual_clinician_first")
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message is meant for the user, not a traceback."""
+
+
+class Organisation(StrEnum):
+    """Employing organisation of a clinician. Practice and PCN staff share the GP record."""
+
+    PRACTICE = "practice"
+    PCN = "pcn"
+    COMMUNITY_TRUST = "community_trust"
+    MENTAL_HEALTH_TRUST = "mental_health_trust"
+    SOCIAL_CARE = "social_care"
+    COMMUNITY_PHARMACY = "community_pharmacy"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AgeBand(_Section):
+    """One age band of the registered population."""
+
+    name: str
+    share: float = param(
+        0.2,
+        "share of the registered population in this band",
+        unit="fraction",
+        source="ONS mid-year population estimates, England (rounded)",
+        ge=0,
+        le=1,
+    )
+    ltc_mean: float = param(
+        0.5,
+        "mean number of long-term conditions (Poisson)",
+        unit="conditions",
+        source="assumption informed by Cassell et al., BJGP 2018 (27% multimorbid)",
+        ge=0,
+    )
+    episode_rate: float = param(
+        1.5,
+        "episodes of care per patient-year with no long-term condition and no social need",
+        unit="episodes/patient/year",
+        source="calibrated to 5.16 consultations/person/year (Hobbs et al., Lancet 2016)",
+        ge=0,
+    )
+
+
+def _default_age_bands() -> list[AgeBand]:
+    rows = [
+        ("0-17", 0.21, 0.1, 2.8),
+        ("18-44", 0.36, 0.4, 2.5),
+        ("45-64", 0.25, 1.1, 2.7),
+        ("65-79", 0.13, 2.2, 3.0),
+        ("80+", 0.05, 3.0, 3.7),
+    ]
+    return [AgeBand(name=n, share=s, ltc_mean=m, episode_rate=r) for n, s, m, r in rows]
+
+
+class Population(_Section):
+    """The registered patients of the network; identical across configs that share this section."""
+
+    size: int = param(
+        40_000,
+        "registered patients in the network",
+        unit="patients",
+        source="PCN policy size 30,000-50,000 (NHS England; BJGP 2020)",
+        ge=1,
+    )
+    practices: int = param(5, "member practices", unit="practices", source="assumption (typical PCN)", ge=1)
+    age_bands: list[AgeBand] = Field(default_factory=_default_age_bands, min_length=1)
+    max_ltc: int = param(6, "cap on long-term conditions per patient", unit="conditions", ge=0)
+    social_need_share: float = param(0.2, "share of patients with a social need", unit="fraction", ge=0, le=1)
+    usual_clinician_share: float = param(
+        0.8, "share of patients with a named usual clinician", unit="fraction", ge=0, le=1
+    )
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> Population:
+        total = sum(b.share for b in self.age_bands)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"age_bands shares must sum to 1, they sum to {total:.4f}")
+        return self
+
+
+class Demand(_Section):
+    """How patient attributes drive episode arrivals and episode length."""
+
+    rate_multiplier_per_ltc: float = param(
+        0.25,
+        "relative rise of the episode rate per long-term condition",
+        unit="per condition",
+        source="assumption calibrated to consultation rates rising with multimorbidity",
+        ge=0,
+    )
+    social_need_rate_multiplier: float = param(
+        1.3, "episode-rate multiplier for social need", unit="ratio", ge=0
+    )
+    extra_follow_up_per_ltc: float = param(
+        0.05,
+        "chance, per long-term condition, that an episode gets one more follow-up task",
+        unit="probability",
+        ge=0,
+        le=1,
+    )
+
+
+class TeamEntry(_Section):
+    """A group of identical posts in the team."""
+
+    role: str = Field(description="a role from the role catalogue")
+    count: int = param(1, "number of posts", unit="posts", ge=0)
+    fte: float = param(1.0, "whole-time equivalent of each post", unit="FTE", ge=0, le=1.5)
+    organisation: Organisation = Organisation.PRACTICE
+    colocated: bool = Field(True, description="works on a practice site (else remote/hub)")
+    supervises: bool | None = Field(None, description="acts as supervisor; default from catalogue")
+    tasks: list[str] | None = Field(None, description="restrict the role's scope to these tasks")
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, value: str) -> str:
+        roles = load_catalogue().roles
+        if value not in roles:
+            raise ValueError(f"unknown role {value!r}; allowed roles: {', '.join(roles)}")
+        return value
+
+    @model_validator(mode="after")
+    def _tasks_in_scope(self) -> TeamEntry:
+        if self.tasks is not None:
+            scope = load_catalogue().roles[self.role].scope
+            bad = [t for t in self.tasks if t not in scope]
+            if bad:
+                raise ValueError(
+                    f"task types {bad} are not in the scope of role {self.role!r}; "
+                    f"allowed task types: {', '.join(scope)}"
+                )
+        return self
+
+    @property
+    def acts_as_supervisor(self) -> bool:
+        """Whether these posts supervise (explicit flag, else the catalogue's can_supervise)."""
+        can = load_catalogue().roles[self.role].can_supervise
+        return can if self.supervises is None else self.supervises and can
+
+
+class Work(_Section):
+    """Clinical time and queues."""
+
+    minutes_per_fte_day: float = param(
+        360,
+        "clinical minutes per whole-time-equivalent working day",
+        unit="minutes/FTE/day",
+        source="assumption: 7.5-hour day with 80% clinical time (BMA safe working guidance, 2024)",
+        gt=0,
+    )
+    paid_hours_per_fte_day: float = param(
+        7.5,
+        "paid hours per whole-time-equivalent working day (for staff cost)",
+        unit="hours/FTE/day",
+        source="NHS Agenda for Change 37.5-hour week",
+        gt=0,
+    )
+    abandon_after_days: int = param(
+        60, "a task waiting longer than this is dropped with its episode (unmet need)", unit="days", ge=1
+    )
+
+
+class Routing(_Section):
+    """Which clinician gets each task."""
+
+    policy: Literal["first_available", "continuity_first", "specialist_first", "usual_clinician_first"] = (
+        "first_available"
+    )
+    same_session_continuation: bool = Field(
+        True,
+        description="a task due the same day (lead 0) stays with the clinician who did the "
+        "previous task when it is in their scope, as in one consultation; routed otherwise",
+    )
+    max_backlog_days: float = param(
+        3.0,
+        "a preferred clinician is skipped when their queue exceeds this many days of work",
+        unit="days",
+        ge=0,
+    )
+
+
+class Handover(_Section):
+    """Information loss at handovers and sign-offs (a logistic model of documented factors)."""
+
+    base_loss_probability: float = param(
+        0.10,
+        "chance a handover loses clinically relevant information between strangers, same "
+        "organisation, separate records, not co-located, no load",
+        unit="probability",
+        source="assumption between Bhabra et al. 2007 (3.1%/handover with notes) and Kripalani "
+        "et al. 2007 (25% of follow-ups affected across organisations)",
+        gt=0,
+        lt=1,
+    )
+    or_shared_record: float = param(
+        0.25,
+        "odds ratio of loss when both use the same record",
+        unit="odds ratio",
+        source="Bhabra et al., Ann R Coll Surg Engl 2007 (written notes cut loss ~17-fold; conservative)",
+        gt=0,
+    )
+    or_org_boundary: float = param(
+        2.5,
+        "odds ratio of loss across an organisation boundary",
+        unit="odds ratio",
+        source="Kripalani et al., JAMA 2007 (25% of follow-ups affected by missing information)",
+        gt=0,
+    )
+    or_full_tie: float = param(
+        0.4, "odds ratio of loss at full tie strength (tie = 1)", unit="odds ratio", gt=0
+    )
+    or_colocated: float = param(
+        0.7, "odds ratio of loss when sender and receiver share a site", unit="odds ratio", gt=0
+    )
+    or_per_backlog_day: float = param(
+        1.1,
+        "odds ratio of loss per day of queued work of sender and of receiver",
+        unit="odds ratio per day",
+        gt=0,
+    )
+    backlog_cap_days: float = param(5.0, "queued days beyond this add no more load", unit="days", ge=0)
+    or_per_interruption: float = param(
+        1.127,
+        "odds ratio of loss per interruption the sender or receiver had that day",
+        unit="odds ratio per interruption",
+        source="Westbrook et al., Arch Intern Med 2010 (12.7% more errors per interruption)",
+        gt=0,
+    )
+    or_holistic: float = param(
+        0.6,
+        "odds ratio of loss once a usual clinician or care "
+        "coordinator holds the holistic view of the episode",
+        unit="odds ratio",
+        gt=0,
+    )
+    p_detect: float = param(
+        0.6,
+        "chance a loss is noticed by the receiver (leads to rework and delay rather than staying hidden)",
+        unit="probability",
+        ge=0,
+        le=1,
+    )
+    rework_time_fraction: float = param(
+        0.5, "time of a rework task as a share of the task it repeats", unit="fraction", gt=0
+    )
+    rework_delay_days: int = param(1, "delay before the rework (re-contact) can happen", unit="days", ge=0)
+    p_harm_per_unresolved: float = param(
+        0.1,
+        "chance that an information loss still hidden at the end of the episode is a harm-risk event",
+        unit="probability",
+        source="assumption; communication failure is a factor in 30% of malpractice claims "
+        "(CRICO Strategies 2015)",
+        ge=0,
+        le=1,
+    )
+    p_reconcile: float = param(
+        0.8,
+        "chance a usual clinician or care coordinator finds each hidden loss when working on the episode",
+        unit="probability",
+        ge=0,
+        le=1,
+    )
+
+
+class Supervision(_Section):
+    """Supervision demand and the supervisor's cognitive load."""
+
+    protected_minutes_per_day: float = param(
+        30,
+        "protected supervision time per supervising GP per day",
+        unit="minutes/day",
+        source="assumption; RCGP (2024) asks for protected time without a figure",
+        gt=0,
+    )
+    query_minutes: float = param(5, "supervisor time per ad-hoc query", unit="minutes", ge=0)
+    edge_query_factor: float = param(
+        4.0, "query rate multiplier at the edge of scope: rate x (1 + factor x edge)", unit="ratio", ge=0
+    )
+    escalation_share: float = param(
+        0.25,
+        "share of queries where the supervisor must see the case (escalation)",
+        unit="fraction",
+        ge=0,
+        le=1,
+    )
+    overload_answer_delay_days: int = param(
+        1,
+        "delay to the episode when a query reaches a supervisor already past protected time",
+        unit="days",
+        ge=0,
+    )
+    signoff_base_loss_probability: float = param(
+        0.03,
+        "base chance a per-case sign-off misses information (same factors as handovers)",
+        unit="probability",
+        gt=0,
+        lt=1,
+    )
+    debrief_interval_days: int = param(5, "days between scheduled debriefs (5 = weekly)", unit="days", ge=1)
+
+
+class Network(_Section):
+    """Working ties between clinicians."""
+
+    initial_tie_strength: float = param(
+        0.0, "tie strength above the structural floor at day 0 (0 = a new team)", unit="0-1", ge=0, le=1
+    )
+    tie_growth: float = param(
+        0.05,
+        "share of the gap to 1 closed by one shared piece of work",
+        unit="fraction per interaction",
+        ge=0,
+        le=1,
+    )
+    tie_half_life_days: float = param(
+        120, "half-life of a tie's strength above its floor without shared work", unit="days", gt=0
+    )
+    colocation_tie_floor: float = param(
+        0.15, "floor of tie strength between staff on one site", unit="0-1", ge=0, le=1
+    )
+    shared_record_tie_floor: float = param(
+        0.05, "floor of tie strength between staff on one record", unit="0-1", ge=0, le=1
+    )
+
+
+class Turnover(_Section):
+    """Staff leaving and being replaced."""
+
+    enabled: bool = True
+    rate_multiplier: float = param(1.0, "multiplier on every role's annual turnover", unit="ratio", ge=0)
+
+
+class Interventions(_Section):
+    """Switches for the interventions a planner may test."""
+
+    shared_record: bool = Field(False, description="every organisation shares one record")
+    colocate_all: bool = Field(False, description="every post works on a practice site")
+
+
+class Scenario(_Section):
+    """A complete, validated scenario: population, team and every mechanism's parameters."""
+
+    name: str = "scenario"
+    description: str = ""
+    days: int = param(365, "simulated working days", unit="days", ge=1)
+    working_days_per_year: int = param(
+        252,
+        "working days in a year (5 x 52 less 8 bank holidays)",
+        unit="days/year",
+        source="England calendar",
+        ge=1,
+        le=366,
+    )
+    population: Population = Field(default_factory=Population)
+    demand: Demand = Field(default_factory=Demand)
+    team: list[TeamEntry] = Field(min_length=1)
+    work: Work = Field(default_factory=Work)
+    routing: Routing = Field(default_factory=Routing)
+    handover: Handover = Field(default_factory=Handover)
+    supervision: Supervision = Field(default_factory=Supervision)
+    network: Network = Field(default_factory=Network)
+    turnover: Turnover = Field(default_factory=Turnover)
+    interventions: Interventions = Field(default_factory=Interventions)
+
+    @model_validator(mode="after")
+    def _team_is_workable(self) -> Scenario:
+        if sum(e.count * e.fte for e in self.team) <= 0:
+            raise ValueError("team has no clinical time: every entry has count 0 or fte 0")
+        needs = any(load_catalogue().roles[e.role].supervision.required and e.count for e in self.team)
+        if needs and not any(e.acts_as_supervisor and e.count for e in self.team):
+            raise ValueError(
+                "team has roles that need supervision but no supervisor "
+                "(add a GP, or set supervises: true on a GP entry)"
+            )
+        return self
+
+    def digest(self) -> str:
+        """sha256 of the resolved scenario (canonical JSON)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- loading and error messages
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The schema class that holds the key at `loc` (to list the keys allowed there)."""
+    cls: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = cls.model_fields.get(part) if isinstance(cls, type) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        cls = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if cls is None:
+            return None
+    return cls
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    if err["type"] == "extra_forbidden":
+        owner = _model_at(loc)
+        allowed = ", ".join(owner.model_fields) if owner else "see docs/parameters.md"
+        return f"unknown key '{_loc_text(loc)}'; allowed keys here: {allowed}"
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+    return f"key '{_loc_text(loc)}'{shown}: {msg}"
+
+
+def validation_message(source: str, exc: ValidationError) -> str:
+    """One paragraph naming the file, each bad key path and what is allowed."""
+    problems = "; ".join(_describe(e) for e in exc.errors())
+    return f"{source}: invalid config: {problems}."
+
+
+def parse_override(text: str) -> tuple[list[str | int], Any]:
+    """Split 'a.b.0.c=value' into a key path and a YAML-parsed value."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key.path=value")
+    key, raw = text.split("=", 1)
+    path: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
+    if not key.strip() or any(p == "" for p in path):
+        raise ConfigError(f"--set {text!r}: empty key path")
+    return path, yaml.safe_load(raw) if raw.strip() else ""
+
+
+def apply_override(data: dict[str, Any], path: list[str | int], value: Any, source: str) -> None:
+    """Set data[path] = value, creating missing mapping levels (validation then checks the key)."""
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        if isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                raise ConfigError(
+                    f"{source}: --set {'.'.join(map(str, path))}: "
+                    f"'{part}' is not an index of a list of {len(node)}"
+                )
+            node = node[part]
+        elif not isinstance(node, dict):
+            raise ConfigError(
+                f"{source}: --set {'.'.join(map(str, path))}: '{path[i - 1]}' holds a value, not keys"
+            )
+        else:
+            node = node.setdefault(part, {} if not isinstance(path[i + 1], int) else [])
+    last = path[-1]
+    if isinstance(node, list) and (not isinstance(last, int) or last >= len(node)):
+        raise ConfigError(
+            f"{source}: --set {'.'.join(map(str, path))}: '{last}' is not an index of a list of {len(node)}"
+        )
+    if not isinstance(node, (dict, list)):
+        raise ConfigError(f"{source}: --set {'.'.join(map(str, path))}: '{path[-2]}' holds a value, not keys")
+    node[last] = value
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<config>") -> Scenario:
+    """Validate a mapping into a Scenario, raising ConfigError with a readable message."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a config must be a YAML mapping of keys to values")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_message(source, exc)) from None
+
+
+def read_config_data(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into a mapping (ConfigError if missing or not YAML)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: config file not found")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: a config must be a YAML mapping of keys to values")
+    return data
+
+
+def load_scenario(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = (), days: int | None = None
+) -> Scenario:
+    """Load, override (--set key.path=value, --days) and validate a config file."""
+    data = read_config_data(path)
+    data.setdefault("name", Path(path).stem)
+    for text in overrides:
+        key_path, value = parse_override(text)
+        apply_override(data, key_path, value, str(path))
+    if days is not None:
+        data["days"] = days
+    return scenario_from_dict(data, str(path))

@@ -1,0 +1,123 @@
+"""The registered population and the arrival of episodes, drawn in bulk with numpy.
+
+Arrivals: each patient i has an episode rate per working day
+    lambda_i = episode_rate[age_band_i] * (1 + rate_multiplier_per_ltc * ltc_i)
+               * (social_need_rate_multiplier if social_need_i) / working_days_per_year
+and the day's arrivals are N ~ Poisson(sum_i lambda_i), each falling on patient i with
+probability lambda_i / sum lambda (the same law as independent Poisson counts, at O(N log P)).
+The episode type follows weights by conditions and social need (tasks.yaml); optional task
+groups and extra follow-ups for long-term conditions make complex patients' episodes longer.
+Everything here draws only from the population and demand streams, so it is identical across
+the teams compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from handover_abm.catalogue import Catalogue
+from handover_abm.config import Scenario
+from handover_abm.streams import Stream
+
+
+@dataclass(frozen=True)
+class Population:
+    """Patient attributes as arrays indexed by patient."""
+
+    age_band: np.ndarray
+    n_ltc: np.ndarray
+    social_need: np.ndarray
+    practice: np.ndarray
+    daily_rate: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of registered patients."""
+        return int(self.age_band.size)
+
+
+def build_population(scenario: Scenario, stream: Stream) -> Population:
+    """Draw the registered population (age band, conditions, social need, practice)."""
+    pop = scenario.population
+    rng = stream.rng
+    shares = np.array([b.share for b in pop.age_bands])
+    age = rng.choice(len(shares), size=pop.size, p=shares / shares.sum())
+    ltc_mean = np.array([b.ltc_mean for b in pop.age_bands])[age]
+    n_ltc = np.minimum(rng.poisson(ltc_mean), pop.max_ltc)
+    social = rng.random(pop.size) < pop.social_need_share
+    practice = np.arange(pop.size) % pop.practices
+    rng.shuffle(practice)
+    dem = scenario.demand
+    annual = (
+        np.array([b.episode_rate for b in pop.age_bands])[age]
+        * (1.0 + dem.rate_multiplier_per_ltc * n_ltc)
+        * np.where(social, dem.social_need_rate_multiplier, 1.0)
+    )
+    return Population(
+        age_band=age,
+        n_ltc=n_ltc,
+        social_need=social,
+        practice=practice,
+        daily_rate=annual / scenario.working_days_per_year,
+    )
+
+
+class DemandGenerator:
+    """Draws each day's new episodes: which patients, which episode type, which tasks."""
+
+    def __init__(
+        self, scenario: Scenario, catalogue: Catalogue, population: Population, stream: Stream
+    ) -> None:
+        self.stream = stream
+        self.population = population
+        self.extra_follow_up = scenario.demand.extra_follow_up_per_ltc
+        self.types = list(catalogue.episode_types.items())
+        self.cum_rate = np.cumsum(population.daily_rate)
+        self.total_rate = float(self.cum_rate[-1]) if self.cum_rate.size else 0.0
+        # episode-type probabilities per class (n_ltc, social_need)
+        max_ltc = scenario.population.max_ltc
+        table = np.zeros((max_ltc + 1, 2, len(self.types)))
+        for k, (_, ep) in enumerate(self.types):
+            for ltc in range(max_ltc + 1):
+                for social in (0, 1):
+                    table[ltc, social, k] = (
+                        ep.weight + ep.weight_per_ltc * ltc + ep.weight_social_need * social
+                    )
+        sums = table.sum(axis=2, keepdims=True)
+        if np.any(sums <= 0):
+            raise ValueError("episode type weights are zero for some patients")
+        self.cum_type = np.cumsum(table / sums, axis=2)
+
+    def expected_per_day(self) -> float:
+        """Expected number of new episodes per day."""
+        return self.total_rate
+
+    def draw_day(self) -> list[tuple[int, str, list[str]]]:
+        """The day's arrivals as (patient index, episode type, task sequence)."""
+        rng = self.stream.rng
+        n = int(rng.poisson(self.total_rate))
+        if n == 0:
+            return []
+        patients = np.searchsorted(self.cum_rate, rng.random(n) * self.total_rate, side="right")
+        patients = np.minimum(patients, self.cum_rate.size - 1)
+        ltc = self.population.n_ltc[patients]
+        social = self.population.social_need[patients].astype(int)
+        u = rng.random(n)
+        kinds = (self.cum_type[ltc, social] < u[:, None]).sum(axis=1)
+        kinds = np.minimum(kinds, len(self.types) - 1)
+        out = []
+        for p, k, conditions in zip(patients.tolist(), kinds.tolist(), ltc.tolist(), strict=True):
+            name, ep = self.types[k]
+            tasks: list[str] = []
+            for item in ep.tasks:
+                if isinstance(item, str):
+                    tasks.append(item)
+                elif self.stream.uniform() < item.p:
+                    tasks.extend(item.tasks)
+            for _ in range(conditions):
+                if self.stream.uniform() < self.extra_follow_up:
+                    tasks.append("follow_up")
+            out.append((p, name, tasks))
+        return out

@@ -1,0 +1,56 @@
+"""Episodes of care and the tasks they are made of: plain records, no behaviour."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class TaskKind(IntEnum):
+    """Why a task exists."""
+
+    NORMAL = 0  # a step of the episode's sequence
+    REWORK = 1  # repeat work after an information loss was noticed
+    ESCALATION = 2  # a supervisor sees a case escalated by a supervisee
+
+
+@dataclass(slots=True, eq=False)
+class Episode:
+    """One episode of care for one patient: the remaining task types and what happened so far."""
+
+    id: int
+    patient: int
+    kind: str
+    remaining: deque[str]
+    arrival_day: int
+    n_planned: int
+    first_contact_day: int = -1
+    last_post: int = -1
+    last_person: int = -1
+    tasks_done: int = 0
+    persons: set[int] = field(default_factory=set)
+    handovers: int = 0
+    losses: int = 0
+    hidden_losses: int = 0
+    rework: int = 0
+    escalations: int = 0
+    holistic: bool = False
+    delay: int = 0
+    accountable: int = -1
+    dropped: bool = False
+    closed: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Task:
+    """A task waiting in, or moving between, clinicians' queues."""
+
+    episode: Episode
+    type: str
+    kind: TaskKind
+    created_day: int
+    post: int = -1
+    minutes: float = 0.0
+    queued_day: int = -1
+    checked: bool = False  # the handover into this task has been counted

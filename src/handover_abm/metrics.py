@@ -1,0 +1,164 @@
+"""Continuity indices and the run summary (headline metrics with units).
+
+Continuity, for one patient with n >= 2 contacts, n_j of them with clinician j, and s
+consecutive pairs of contacts with the same clinician (MODEL.md; Bice & Boxerman 1977;
+Breslau & Reeb 1975; Steinwachs 1979):
+    UPC   = max_j n_j / n
+    COC   = (sum_j n_j^2 - n) / (n (n - 1))
+    SECON = s / (n - 1)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+from handover_abm.team import annual_cost, total_fte
+
+if TYPE_CHECKING:
+    from handover_abm.model import HandoverModel
+
+
+def upc(contacts: Sequence[Hashable]) -> float:
+    """Usual Provider of Care index: share of contacts with the most-seen clinician."""
+    n = len(contacts)
+    if n < 2:
+        raise ValueError("UPC needs at least 2 contacts")
+    return max(Counter(contacts).values()) / n
+
+
+def coc(contacts: Sequence[Hashable]) -> float:
+    """Bice-Boxerman Continuity of Care index."""
+    n = len(contacts)
+    if n < 2:
+        raise ValueError("COC needs at least 2 contacts")
+    return (sum(k * k for k in Counter(contacts).values()) - n) / (n * (n - 1))
+
+
+def secon(contacts: Sequence[Hashable]) -> float:
+    """Sequential continuity: share of consecutive contact pairs with the same clinician."""
+    n = len(contacts)
+    if n < 2:
+        raise ValueError("SECON needs at least 2 contacts")
+    return sum(a == b for a, b in pairwise(contacts)) / (n - 1)
+
+
+# name -> (unit, description). Order is the column order of summary.csv after the keys.
+HEADLINE: dict[str, tuple[str, str]] = {
+    "episodes_completed": ("episodes", "episodes of care completed"),
+    "tasks_completed": ("tasks", "tasks completed (including rework and escalations)"),
+    "handovers_per_episode": ("handovers/episode", "changes of clinician within an episode"),
+    "miscommunications_per_episode": (
+        "losses/episode",
+        "information losses (handovers and sign-offs) per completed episode",
+    ),
+    "miscommunication_rate": ("losses/handover", "share of handovers that lost information"),
+    "rework_tasks_per_episode": ("tasks/episode", "rework tasks caused by noticed losses"),
+    "harm_risk_per_1000_episodes": ("events/1000 episodes", "hidden losses that became harm-risk events"),
+    "supervisor_load_index": ("ratio", "supervision minutes / protected minutes, mean over supervisor-days"),
+    "supervisor_interruptions_per_day": ("interruptions/supervisor/day", "ad-hoc queries"),
+    "supervisor_overload_days": ("days/supervisor", "days with load index above 1"),
+    "upc_mean": ("0-1", "Usual Provider of Care, patients with 2+ contacts"),
+    "coc_mean": ("0-1", "Bice-Boxerman continuity, patients with 2+ contacts"),
+    "secon_mean": ("0-1", "sequential continuity, patients with 2+ contacts"),
+    "wait_days_mean": ("days", "arrival to first completed task"),
+    "episode_days_mean": ("days", "arrival to episode completion"),
+    "backlog_end": ("tasks", "tasks waiting at the end of the run"),
+    "utilisation_mean": ("fraction", "clinical minutes worked / available, mean over posts"),
+    "cost_per_episode": ("GBP/episode", "staff cost of the run / episodes completed"),
+    "fragmentation_index": ("0-1", "(distinct clinicians - 1)/(tasks - 1), episodes of 2+ tasks"),
+}
+
+EXTRA: dict[str, tuple[str, str]] = {
+    "episodes_arrived": ("episodes", "episodes that arrived"),
+    "episodes_dropped": (
+        "episodes",
+        "episodes abandoned (a task waited too long or had no clinician in scope)",
+    ),
+    "tasks_created": ("tasks", "tasks created"),
+    "tasks_dropped": ("tasks", "tasks dropped"),
+    "handovers": ("handovers", "handovers in the run"),
+    "escalations_per_episode": ("escalations/episode", "cases escalated to a supervisor"),
+    "signoffs": ("sign-offs", "per-case reviews by supervisors"),
+    "contacts_per_patient_year": (
+        "contacts/patient/year",
+        "patient contacts per registered patient per year",
+    ),
+    "supervisees_per_supervisor": ("posts", "distinct supervisees per active supervisor"),
+    "supervisor_open_cases": ("episodes", "open episodes a supervisor is accountable for"),
+    "task_variety_mean": ("task types", "distinct task types done per post"),
+    "mean_tie_strength_end": ("0-1", "mean tie strength over pairs of posts at the end"),
+    "staff_turnover": ("leavers", "post-holders replaced during the run"),
+    "team_fte": ("FTE", "whole-time equivalents in the team"),
+    "annual_staff_cost": ("GBP/year", "annual staff cost of the team"),
+}
+
+UNITS: dict[str, str] = {k: v[0] for k, v in (HEADLINE | EXTRA).items()}
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def continuity_means(histories: Sequence[Sequence[int]]) -> tuple[float, float, float]:
+    """Mean UPC, COC and SECON over patients with at least two contacts."""
+    eligible = [h for h in histories if len(h) >= 2]
+    if not eligible:
+        return float("nan"), float("nan"), float("nan")
+    n = len(eligible)
+    return (sum(map(upc, eligible)) / n, sum(map(coc, eligible)) / n, sum(map(secon, eligible)) / n)
+
+
+def summarise(model: HandoverModel) -> dict[str, float]:
+    """Every headline and extra metric of a finished run."""
+    t = model.totals
+    cfg = model.config
+    days = model.steps
+    done = t["episodes_completed"]
+    u, c, s = continuity_means([p.history for p in model.patients])
+    posts = [x for x in model.clinicians if x.minutes_available > 0]
+    sups = model.supervisors
+    sup_days = sum(x.days_observed for x in sups)
+    annual = annual_cost(model.config)
+    contacts = sum(len(p.history) for p in model.patients)
+    out = {
+        "episodes_completed": done,
+        "tasks_completed": t["tasks_completed"],
+        "handovers_per_episode": _ratio(t["ep_handovers"], done),
+        "miscommunications_per_episode": _ratio(t["ep_losses"], done),
+        "miscommunication_rate": _ratio(t["miscommunications"] - t["signoff_losses"], t["handovers"]),
+        "rework_tasks_per_episode": _ratio(t["ep_rework"], done),
+        "harm_risk_per_1000_episodes": 1000 * _ratio(t["ep_harm"], done),
+        "supervisor_load_index": _ratio(sum(x.load_index_sum for x in sups), sup_days),
+        "supervisor_interruptions_per_day": _ratio(sum(x.interruptions_total for x in sups), sup_days),
+        "supervisor_overload_days": _ratio(sum(x.overload_days for x in sups), len(sups)),
+        "upc_mean": u,
+        "coc_mean": c,
+        "secon_mean": s,
+        "wait_days_mean": _ratio(t["ep_wait_days"], done),
+        "episode_days_mean": _ratio(t["ep_days"], done),
+        "backlog_end": model.waiting,
+        "utilisation_mean": _ratio(sum(x.minutes_worked / x.minutes_available for x in posts), len(posts)),
+        "cost_per_episode": _ratio(annual * days / cfg.working_days_per_year, done),
+        "fragmentation_index": _ratio(t["frag_sum"], t["frag_n"]),
+        "episodes_arrived": t["episodes_arrived"],
+        "episodes_dropped": t["episodes_dropped"],
+        "tasks_created": t["tasks_created"],
+        "tasks_dropped": t["tasks_dropped"],
+        "handovers": t["handovers"],
+        "escalations_per_episode": _ratio(t["ep_escalations"], done),
+        "signoffs": t["signoffs"],
+        "contacts_per_patient_year": _ratio(
+            contacts * cfg.working_days_per_year, model.population.size * days
+        ),
+        "supervisees_per_supervisor": _ratio(sum(len(x.supervisees) for x in sups), len(sups)),
+        "supervisor_open_cases": _ratio(sum(x.open_cases for x in sups), len(sups)),
+        "task_variety_mean": _ratio(sum(len(x.task_types_done) for x in posts), len(posts)),
+        "mean_tie_strength_end": model.network.mean_tie(),
+        "staff_turnover": t["staff_turnover"],
+        "team_fte": total_fte(model.config),
+        "annual_staff_cost": annual,
+    }
+    return {k: float(v) for k, v in out.items()}

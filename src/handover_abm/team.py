@@ -1,0 +1,40 @@
+"""The team as a planner sees it: posts, FTE and annual staff cost per team entry."""
+
+from __future__ import annotations
+
+from handover_abm.catalogue import load_catalogue
+from handover_abm.config import Scenario
+
+
+def team_table(scenario: Scenario) -> list[dict[str, object]]:
+    """One row per team entry: role, organisation, posts, FTE and annual cost (GBP)."""
+    roles = load_catalogue().roles
+    hours = scenario.work.paid_hours_per_fte_day * scenario.working_days_per_year
+    rows = []
+    for entry in scenario.team:
+        role = roles[entry.role]
+        fte = entry.count * entry.fte
+        rows.append(
+            {
+                "config": scenario.name,
+                "role": entry.role,
+                "label": role.label,
+                "staff_group": role.staff_group,
+                "organisation": str(entry.organisation),
+                "posts": entry.count,
+                "fte": fte,
+                "hourly_cost": role.hourly_cost,
+                "annual_cost": fte * hours * role.hourly_cost,
+            }
+        )
+    return rows
+
+
+def annual_cost(scenario: Scenario) -> float:
+    """Annual staff cost of the whole team (GBP/year)."""
+    return float(sum(r["annual_cost"] for r in team_table(scenario)))  # type: ignore[misc]
+
+
+def total_fte(scenario: Scenario) -> float:
+    """Whole-time equivalents in the team."""
+    return float(sum(e.count * e.fte for e in scenario.team))
