@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 
-.PHONY: venv demo test lint clean
+.PHONY: venv demo test lint docs clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -30,6 +30,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+
+## Regenerate docs/parameters.md from the schema and the catalogue.
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_docs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

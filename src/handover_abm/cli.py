@@ -35,7 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Agent-based model of handovers and care fragmentation in primary care.",
 )
-out_console = Console()
+out_console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True)
 
 OutOpt = Annotated[Path, typer.Option("--out", help="output folder (created; files replaced)")]

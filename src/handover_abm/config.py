@@ -10,7 +10,7 @@ import hashlib
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -18,7 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from handover_abm.catalogue import load_catalogue
 from handover_abm.params import param
 
-ROUTING_POLICIES = ("first_available", "continuity_first", "specialist_first", "usual_clinician_first")
+RoutingPolicyName = Literal[
+    "first_available", "continuity_first", "specialist_first", "usual_clinician_first"
+]
+ROUTING_POLICIES: tuple[str, ...] = get_args(RoutingPolicyName)
 
 
 class ConfigError(ValueError):
@@ -43,7 +46,7 @@ class _Section(BaseModel):
 class AgeBand(_Section):
     """One age band of the registered population."""
 
-    name: str
+    name: str = Field(description="label of the band, e.g. 65-79")
     share: float = param(
         0.2,
         "share of the registered population in this band",
@@ -133,7 +136,7 @@ class TeamEntry(_Section):
     role: str = Field(description="a role from the role catalogue")
     count: int = param(1, "number of posts", unit="posts", ge=0)
     fte: float = param(1.0, "whole-time equivalent of each post", unit="FTE", ge=0, le=1.5)
-    organisation: Organisation = Organisation.PRACTICE
+    organisation: Organisation = Field(Organisation.PRACTICE, description="employing organisation")
     colocated: bool = Field(True, description="works on a practice site (else remote/hub)")
     supervises: bool | None = Field(None, description="acts as supervisor; default from catalogue")
     tasks: list[str] | None = Field(None, description="restrict the role's scope to these tasks")
@@ -190,8 +193,12 @@ class Work(_Section):
 class Routing(_Section):
     """Which clinician gets each task."""
 
-    policy: Literal["first_available", "continuity_first", "specialist_first", "usual_clinician_first"] = (
-        "first_available"
+    policy: RoutingPolicyName = Field(
+        "first_available",
+        description="first_available books whoever is free first (most practices today); "
+        "continuity_first keeps the episode with its last clinician, then the patient's most-seen one; "
+        "specialist_first sends each task to the quickest role for it; "
+        "usual_clinician_first uses the patient's named usual clinician",
     )
     same_session_continuation: bool = Field(
         True,
@@ -353,7 +360,7 @@ class Network(_Section):
 class Turnover(_Section):
     """Staff leaving and being replaced."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="staff leave and are replaced during the run")
     rate_multiplier: float = param(1.0, "multiplier on every role's annual turnover", unit="ratio", ge=0)
 
 
@@ -367,8 +374,8 @@ class Interventions(_Section):
 class Scenario(_Section):
     """A complete, validated scenario: population, team and every mechanism's parameters."""
 
-    name: str = "scenario"
-    description: str = ""
+    name: str = Field("scenario", description="label used in outputs (default: the file name)")
+    description: str = Field("", description="free text, kept in the manifest")
     days: int = param(365, "simulated working days", unit="days", ge=1)
     working_days_per_year: int = param(
         252,
@@ -380,7 +387,7 @@ class Scenario(_Section):
     )
     population: Population = Field(default_factory=Population)
     demand: Demand = Field(default_factory=Demand)
-    team: list[TeamEntry] = Field(min_length=1)
+    team: list[TeamEntry] = Field(min_length=1, description="the posts of the team (see team[] below)")
     work: Work = Field(default_factory=Work)
     routing: Routing = Field(default_factory=Routing)
     handover: Handover = Field(default_factory=Handover)

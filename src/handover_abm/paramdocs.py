@@ -1,0 +1,168 @@
+"""Generate docs/parameters.md from the scenario schema and the catalogue (so docs never drift)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from handover_abm.catalogue import TaskGroup, load_catalogue
+from handover_abm.config import AgeBand, Population, Scenario
+
+HEADER = """# Parameters
+
+Generated from the code by `make docs` (scripts/gen_docs.py); a test fails when this file is out
+of date. Every number the model uses is here: the scenario parameters (any of them can be set in
+a config file or with `--set key.path=value`), then the role catalogue and the task/episode
+catalogue (package data, `src/handover_abm/data/*.yaml`).
+
+"Source" names the published figure a default comes from, or says plainly that it is an
+assumption. Assumptions are the first candidates for sensitivity analysis.
+"""
+
+ROLE_SOURCES = """
+Sources for the role catalogue:
+- Hourly costs: Agenda for Change 2024/25 pay band midpoints (NHS Employers) x 1.28 for
+  employer National Insurance and pension, over 1,650 working hours a year: band 3 HCA,
+  band 4 care coordinator, band 4-5 link worker and coach, band 5 pharmacy technician, band 6
+  practice nurse, band 7 physician associate and mental health practitioner, band 7-8a
+  pharmacist, physiotherapist and paramedic, band 8a ANP. Salaried GP: midpoint of the DDRB
+  2024/25 range (GBP 73,418-111,037) with on-costs. GP partner: mean contractor GP income
+  before tax (NHS England GP Earnings and Expenses 2022/23, about GBP 153,000) with pension.
+  These are approximations to be checked against PSSRU Unit Costs of Health and Social Care.
+- Physician associate time multiplier 1.6 and lower cost per consultation: Drennan et al., BJGP
+  2015 (PA consultations 5.8 minutes longer than GPs', GBP 6.22 cheaper).
+- Supervision: NHS England PCN guidance (monthly supervision of pharmacists and pharmacy
+  technicians, about 15 minutes a week); RCGP 2024 (named GP supervisor for each physician
+  associate, protected time; no published minutes figure: the 60 minutes a week and 5 minutes
+  of review per case are assumptions bounded by the HEE GP-registrar analogue of 10 minutes per
+  patient at first). All other supervision figures, time multipliers below 1 for specialists in
+  their own scope, edges of scope and turnover rates are assumptions.
+"""
+
+
+def _bounds(info: FieldInfo) -> str:
+    ann = info.annotation
+    if get_origin(ann) is Literal:
+        return " / ".join(get_args(ann))
+    if isinstance(ann, type) and issubclass(ann, Enum):
+        return " / ".join(m.value for m in ann)
+    if ann is bool:
+        return "true / false"
+    parts = []
+    for meta in info.metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            value = getattr(meta, attr, None)
+            if value is not None:
+                parts.append(f"{sym} {value}")
+    return ", ".join(parts)
+
+
+def _default(info: FieldInfo) -> Any:
+    if info.default_factory is not None:
+        return "see below"
+    value = info.default
+    return getattr(value, "value", value)
+
+
+def _section_rows(model: type[BaseModel], prefix: str) -> list[str]:
+    rows = []
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            continue
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        default = _default(info)
+        if name == "age_bands":
+            default = "5 bands, table below"
+        elif info.is_required():
+            default = "(required)"
+        rows.append(
+            f"| `{prefix}{name}` | {default} | {extra.get('unit', '')} | {_bounds(info)} | "
+            f"{info.description or ''} | {extra.get('source', '')} |"
+        )
+    return rows
+
+
+def parameters_markdown() -> str:
+    """The whole of docs/parameters.md."""
+    out = [HEADER, "## Scenario parameters\n"]
+    head = "| key | default | unit | allowed | meaning | source |\n|---|---|---|---|---|---|"
+    sections: list[tuple[str, type[BaseModel]]] = [("", Scenario)]
+    for name, info in Scenario.model_fields.items():
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            sections.append((f"{name}.", ann))
+    from handover_abm.config import TeamEntry
+
+    sections.append(("team[].", TeamEntry))
+    sections.append(("population.age_bands[].", AgeBand))
+    for prefix, model in sections:
+        out.append(f"### `{prefix.rstrip('.') or 'top level'}`: {(model.__doc__ or '').strip()}\n")
+        out.append(head)
+        out.extend(_section_rows(model, prefix))
+        out.append("")
+    out.append("### Default age bands\n")
+    out.append("| band | share | mean long-term conditions | episodes/patient/year (no LTC) |")
+    out.append("|---|---|---|---|")
+    for band in Population().age_bands:
+        out.append(f"| {band.name} | {band.share} | {band.ltc_mean} | {band.episode_rate} |")
+    out.append(
+        "\nShares: ONS mid-year estimates for England, rounded. Conditions: assumption informed by "
+        "Cassell et al., BJGP 2018 (27% of patients multimorbid). Episode rates: calibrated so that "
+        "the default PCN has about 5.5 patient contacts per patient-year, between Hobbs et al., "
+        "Lancet 2016 (5.16 consultations in 2013/14) and current NHS Digital appointment counts.\n"
+    )
+    out.extend(_catalogue_markdown())
+    return "\n".join(out) + "\n"
+
+
+def _catalogue_markdown() -> list[str]:
+    cat = load_catalogue()
+    out = ["## Role catalogue (`data/roles.yaml`)\n"]
+    out.append(
+        "| role | label | group | ARRS | GBP/hour | annual turnover | supervises | usual clinician | "
+        "holistic | needs supervision | debrief min/week | query rate | case review (min) |"
+    )
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in cat.roles.items():
+        s = r.supervision
+        out.append(
+            f"| `{name}` | {r.label} | {r.staff_group} | {r.arrs} | {r.hourly_cost} | "
+            f"{r.annual_turnover} | {r.can_supervise} | {r.usual_clinician} | {r.holistic} | "
+            f"{s.required} | {s.debrief_minutes_per_week} | {s.query_rate} | "
+            f"{s.review_minutes if s.case_review else '-'} |"
+        )
+    out.append("\nScope: time multiplier of the GP reference minutes / edge of scope (0 core, 1 edge).\n")
+    tasks = list(cat.task_types)
+    out.append("| role | " + " | ".join(tasks) + " |")
+    out.append("|---|" + "---|" * len(tasks))
+    for name, r in cat.roles.items():
+        cells = [f"{r.scope[t].time}/{r.scope[t].edge}" if t in r.scope else "" for t in tasks]
+        out.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    out.append(ROLE_SOURCES)
+    out.append("## Task types (`data/tasks.yaml`)\n")
+    out.append("| task type | GP minutes | patient contact | lead days | label |")
+    out.append("|---|---|---|---|---|")
+    for name, t in cat.task_types.items():
+        out.append(f"| `{name}` | {t.minutes} | {t.contact} | {t.lead_days} | {t.label} |")
+    out.append(
+        "\nGP minutes: assumptions anchored on the mean GP consultation of 9.22 minutes (Hobbs et al., "
+        "Lancet 2016) and 9.24 face-to-face (Stevens et al., BMJ Open 2017); lead days are assumptions "
+        "(lab turnaround, booked follow-up).\n"
+    )
+    out.append("## Episode types (`data/tasks.yaml`)\n")
+    out.append("| episode type | weight | + per LTC | + if social need | tasks (optional groups with p) |")
+    out.append("|---|---|---|---|---|")
+    for name, e in cat.episode_types.items():
+        seq = ", ".join(
+            f"[{' + '.join(i.tasks)}] p={i.p}" if isinstance(i, TaskGroup) else i for i in e.tasks
+        )
+        out.append(f"| `{name}` | {e.weight} | {e.weight_per_ltc} | {e.weight_social_need} | {seq} |")
+    out.append(
+        "\nEpisode mix weights are assumptions chosen so that minor illness and undifferentiated "
+        "problems dominate and long-term-condition work grows with multimorbidity.\n"
+    )
+    return out
