@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
+FULL ?= 0
 
-.PHONY: venv demo test lint docs clean
+.PHONY: venv demo test lint docs experiments clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -22,6 +23,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/handover-abm compare configs/default.yaml configs/generalist.yaml \
 	  configs/fragmented.yaml configs/mixed.yaml --out $(DEMO_OUT) $(DEMO_ARGS)
+	$(BIN)/handover-abm report $(DEMO_OUT)
+
+## Run every experiment of experiments/ at reduced size (FULL=1 for full size), with reports.
+experiments: $(STAMP)
+	FULL=$(FULL) BIN=$(BIN) experiments/run.sh
 
 ## Run the test suite.
 test: $(STAMP)

@@ -20,14 +20,18 @@ from handover_abm.results import (
     daily_frame,
     events_frame,
     manifest,
+    network_json,
+    staff_frame,
     summary_frame,
     write_csv,
     write_manifest,
     write_parquet,
+    write_text,
 )
 from handover_abm.runner import Job, run_jobs
 from handover_abm.stats import comparison_table
 from handover_abm.streams import replicate_seeds
+from handover_abm.sweep import load_sweep, run_sweep
 from handover_abm.team import annual_cost, total_fte
 
 app = typer.Typer(
@@ -36,7 +40,7 @@ app = typer.Typer(
     help="Agent-based model of handovers and care fragmentation in primary care.",
 )
 out_console = Console() if sys.stdout.isatty() else Console(width=160)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 OutOpt = Annotated[Path, typer.Option("--out", help="output folder (created; files replaced)")]
 DaysOpt = Annotated[int | None, typer.Option("--days", min=1, help="override the config's days")]
@@ -49,6 +53,14 @@ SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="override any config value: key.path=value (repeatable)")
 ]
 EventsOpt = Annotated[bool, typer.Option("--log-events", help="write events.parquet, one row per handover")]
+SeedsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--seeds",
+        help="explicit model seeds, comma-separated (one replicate each), e.g. "
+        "the seed column of a sweep row; overrides --seed and --replicates",
+    ),
+]
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", min=1, help="worker processes (default: one per core)")
 ]
@@ -86,6 +98,18 @@ def _ci(mean: float, lo: float, hi: float) -> str:
     return _fmt(mean) if math.isnan(lo) else f"{_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}]"
 
 
+def _parse_seeds(text: str | None, seed: int, replicates: int) -> list[int]:
+    if text is None:
+        return replicate_seeds(seed, replicates)
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds {text!r}: expected comma-separated non-negative integers") from None
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"--seeds {text!r}: expected comma-separated non-negative integers")
+    return seeds
+
+
 def _execute(
     command: str,
     paths: list[Path],
@@ -96,10 +120,12 @@ def _execute(
     sets: list[str] | None,
     log_events: bool,
     workers: int | None,
+    seeds_text: str | None = None,
 ) -> None:
     start = time.perf_counter()
     scenarios = _load_all(paths, sets or [], days)
-    seeds = replicate_seeds(seed, replicates)
+    seeds = _parse_seeds(seeds_text, seed, replicates)
+    replicates = len(seeds)
     jobs = [
         Job(s.model_dump(mode="json"), sd, r, log_events) for s in scenarios for r, sd in enumerate(seeds)
     ]
@@ -114,6 +140,8 @@ def _execute(
     wall = time.perf_counter() - start
     write_csv(out / "summary.csv", summary)
     write_parquet(out / "daily.parquet", daily_frame(outcomes, reps))
+    write_parquet(out / "staff.parquet", staff_frame(outcomes, reps))
+    write_text(out / "network.json", network_json(outcomes, reps))
     if log_events:
         write_parquet(out / "events.parquet", events_frame(outcomes, reps))
     if command == "compare":
@@ -131,7 +159,7 @@ def _execute(
     )
     _print_table(comparison, scenarios, differences=command == "compare")
     out_console.print(
-        f"Wrote {out}/ (summary.csv, daily.parquet"
+        f"Wrote {out}/ (summary.csv, daily.parquet, staff.parquet, network.json"
         f"{', events.parquet' if log_events else ''}"
         f"{', comparison.csv' if command == 'compare' else ''}, manifest.json)"
         f" in {wall:.1f}s."
@@ -174,9 +202,10 @@ def run(
     set_: SetOpt = None,
     log_events: EventsOpt = False,
     workers: WorkersOpt = None,
+    seeds: SeedsOpt = None,
 ) -> None:
     """Run one config for R replicates and write its outputs."""
-    _execute("run", [config], out, days, replicates, seed, set_, log_events, workers)
+    _execute("run", [config], out, days, replicates, seed, set_, log_events, workers, seeds)
 
 
 @app.command()
@@ -189,9 +218,112 @@ def compare(
     set_: SetOpt = None,
     log_events: EventsOpt = False,
     workers: WorkersOpt = None,
+    seeds: SeedsOpt = None,
 ) -> None:
     """Run configs on the same patients and seeds; print means, CIs and paired differences."""
-    _execute("compare", configs, out, days, replicates, seed, set_, log_events, workers)
+    _execute("compare", configs, out, days, replicates, seed, set_, log_events, workers, seeds)
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="sweep spec YAML")],
+    out: OutOpt,
+    workers: WorkersOpt = None,
+    resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted sweep in --out")] = False,
+    days: DaysOpt = None,
+    replicates: Annotated[int | None, typer.Option("--replicates", min=1, help="override the spec's")] = None,
+) -> None:
+    """Run a parameter sweep (grid, Latin hypercube or Sobol design) into DIR/sweep.parquet."""
+    plan = load_sweep(spec, days, replicates)
+    with _progress() as bar:
+        task = bar.add_task(f"sweep {plan.spec.name}", total=plan.n_runs)
+
+        def progress(ok: int, failed: int, total: int) -> None:
+            label = f"sweep {plan.spec.name}" + (f" ({failed} failed)" if failed else "")
+            bar.update(task, completed=ok + failed, description=label)
+
+        result = run_sweep(plan, out, workers=workers, resume=resume, on_progress=progress)
+    out_console.print(
+        f"Sweep {plan.spec.name}: {result.ok}/{result.total} runs ok, {result.failed} failed "
+        f"({result.ran} run now). Wrote {out}/sweep.parquet and manifest.json."
+    )
+    if result.failed:
+        err_console.print(
+            f"{result.failed} run(s) failed; their errors and seeds are in {out}/sweep.parquet "
+            f"(status, error columns). `--resume` retries them."
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def sensitivity(
+    spec: Annotated[Path, typer.Argument(help="sweep spec YAML (parameters with ranges, samples = N)")],
+    out: OutOpt,
+    method: Annotated[str, typer.Option("--method", help="morris or sobol")] = "morris",
+    workers: WorkersOpt = None,
+    resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted analysis")] = False,
+    days: DaysOpt = None,
+    replicates: Annotated[int | None, typer.Option("--replicates", min=1, help="override the spec's")] = None,
+) -> None:
+    """Global sensitivity analysis (SALib): indices.csv and a ranked bar plot per headline metric."""
+    if method not in ("morris", "sobol"):
+        raise ConfigError(f"--method {method!r}: allowed methods are morris, sobol")
+    from handover_abm.plots import sensitivity_bars
+    from handover_abm.sensitivity import run_sensitivity
+
+    with _progress() as bar:
+        task = bar.add_task(f"sensitivity ({method})", total=None)
+
+        def progress(ok: int, failed: int, total: int) -> None:
+            bar.update(task, completed=ok + failed, total=total)
+
+        table = run_sensitivity(
+            spec,
+            method,
+            out,
+            workers=workers,
+            resume=resume,  # type: ignore[arg-type]
+            on_progress=progress,
+            days=days,
+            replicates=replicates,
+        )
+    if table.empty:
+        err_console.print("no metric varied across the design: no indices to compute")
+        raise typer.Exit(1)
+    sensitivity_bars(table, out / "figures")
+    key = "mu_star" if method == "morris" else "ST"
+    top = table.sort_values(key, ascending=False).groupby("metric").head(1)
+    tab = Table(title=f"Most influential parameter per metric ({key})")
+    for col in ("metric", "parameter", key):
+        tab.add_column(col)
+    for r in top.itertuples():
+        tab.add_row(r.metric, r.parameter, _fmt(getattr(r, key)))
+    out_console.print(tab)
+    out_console.print(f"Wrote {out}/indices.csv, sweep.parquet and figures/sensitivity_{method}.png")
+
+
+@app.command()
+def plot(folder: Annotated[Path, typer.Argument(help="a run, compare, sweep or sensitivity folder")]) -> None:
+    """Write PNG and SVG figures of an output folder into DIR/figures."""
+    from handover_abm.plots import plot_dir
+
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: not a folder")
+    try:
+        paths = plot_dir(folder)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    out_console.print(f"Wrote {len(paths)} files to {folder}/figures/")
+
+
+@app.command()
+def report(folder: Annotated[Path, typer.Argument(help="a run, compare or sweep folder")]) -> None:
+    """Write DIR/report.html: configs, teams, headline table with CIs and figures, self-contained."""
+    from handover_abm.report import write_report
+
+    if not (folder / "manifest.json").is_file():
+        raise ConfigError(f"{folder}: no manifest.json; give the folder of a run, compare or sweep")
+    out_console.print(f"Wrote {write_report(folder)}")
 
 
 @app.command()
@@ -214,7 +346,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except ConfigError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        print(f"error: {exc}", file=sys.stderr)  # plain: one unwrapped paragraph
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

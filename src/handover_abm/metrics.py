@@ -162,3 +162,33 @@ def summarise(model: HandoverModel) -> dict[str, float]:
         "annual_staff_cost": annual,
     }
     return {k: float(v) for k, v in out.items()}
+
+
+def staff_rows(model: HandoverModel) -> list[dict[str, object]]:
+    """Per post: role, organisation, utilisation, tasks, task variety and supervision load."""
+    rows = []
+    for c in model.clinicians:
+        sup = getattr(c, "days_observed", 0)
+        rows.append(
+            {
+                "post": c.post,
+                "role": c.role_name,
+                "staff_group": c.role.staff_group,
+                "organisation": c.org_key,
+                "site": c.site,
+                "fte": c.fte,
+                "supervisor": c.supervisor,
+                "utilisation": _ratio(c.minutes_worked, c.minutes_available),
+                "tasks_done": c.tasks_done,
+                "task_variety": len(c.task_types_done),
+                "supervisees": len(getattr(c, "supervisees", [])),
+                "supervisor_load_index": _ratio(getattr(c, "load_index_sum", 0.0), sup)
+                if sup
+                else float("nan"),
+                "supervisor_overload_days": getattr(c, "overload_days", 0) if sup else float("nan"),
+                "interruptions_per_day": _ratio(getattr(c, "interruptions_total", 0), sup)
+                if sup
+                else float("nan"),
+            }
+        )
+    return rows

@@ -70,7 +70,7 @@ def resolve_seed(rng: Any) -> int:
 def _as_scenario(config: Scenario | dict | str | Path | None, overrides: dict[str, Any]) -> Scenario:
     """Accept a Scenario, a mapping or a path, plus keyword overrides (a__b=v sets a.b)."""
     if config is None:
-        config = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
+        config = Path("configs") / "default.yaml"  # the repository's demo config, from its root
     if isinstance(config, (str, Path)):
         scenario = load_scenario(config)
     elif isinstance(config, dict):
@@ -252,6 +252,21 @@ class HandoverModel(mesa.Model):
                 )
             )
         ]
+
+    def team_graph(self) -> nx.Graph:
+        """The team network now: posts with role and organisation; ties, handovers, supervision."""
+        attrs = [
+            {
+                "role": c.role_name,
+                "staff_group": c.role.staff_group,
+                "organisation": c.org_key,
+                "site": c.site,
+                "fte": c.fte,
+                "tasks_done": c.tasks_done,
+            }
+            for c in self.clinicians
+        ]
+        return self.network.graph(attrs, min_tie=0.0)
 
     # ------------------------------------------------------------------ the day
 

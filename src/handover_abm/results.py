@@ -23,7 +23,8 @@ from handover_abm.config import Scenario
 from handover_abm.metrics import EXTRA, HEADLINE
 from handover_abm.simulate import Outcomes
 
-KEY_COLUMNS = ("config", "replicate", "seed")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
@@ -31,6 +32,7 @@ def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -91,6 +93,22 @@ def events_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.
         for event in out.events
     ]
     return pd.DataFrame(rows)
+
+
+def staff_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
+    """staff.parquet: one row per config, replicate and post (utilisation, variety, supervision)."""
+    rows = [
+        {"config": out.config, "replicate": rep, "seed": out.seed, **row}
+        for out, rep in zip(outcomes, replicates, strict=True)
+        for row in out.staff
+    ]
+    return pd.DataFrame(rows)
+
+
+def network_json(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> str:
+    """network.json: the team network at the end of replicate 0 of each config (node-link data)."""
+    nets = {out.config: out.network for out, rep in zip(outcomes, replicates, strict=True) if rep == 0}
+    return json.dumps(nets)
 
 
 def _git_commit() -> str | None:

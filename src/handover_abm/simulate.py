@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from handover_abm.config import Scenario
-from handover_abm.metrics import UNITS, summarise
+from handover_abm.metrics import UNITS, staff_rows, summarise
 from handover_abm.model import DAILY_COLUMNS, HandoverModel
 from handover_abm.team import team_table
 
@@ -22,6 +24,8 @@ class Outcomes:
     summary: dict[str, float]
     daily: dict[str, list[float]]
     team: list[dict[str, object]]
+    staff: list[dict[str, object]] = field(default_factory=list)
+    network: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
     units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
@@ -43,6 +47,8 @@ def simulate(
         summary=summarise(model),
         daily=daily,
         team=team_table(model.config),
+        staff=staff_rows(model),
+        network=nx.node_link_data(model.team_graph(), edges="edges"),
         events=model.events,
         wall_s=time.perf_counter() - start,
     )

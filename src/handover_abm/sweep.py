@@ -1,0 +1,442 @@
+"""Parameter sweeps: a YAML spec, designs (grid, Latin hypercube, Sobol), seeding, and a
+resumable runner that submits runs to any concurrent.futures Executor.
+
+Seeding: run (point p, replicate r) uses the seed of replicate r derived from the root seed with
+numpy SeedSequence (the same seeds `run`/`compare --seed ROOT` use). Every design point thus sees
+the same patients and episodes for a given replicate (common random numbers), and any row can be
+re-run alone: `handover-abm run BASE --set path=value ... --seeds SEED`.
+
+Durability: every finished run is appended to DIR/runs.jsonl (flushed and fsynced) before it is
+counted; a truncated last line left by a kill is ignored. `--resume` runs only what the journal
+lacks (or recorded as failed), and DIR/sweep.parquet is rebuilt atomically from the journal,
+sorted by run index, so it is identical to an uninterrupted sweep's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.stats import qmc
+
+from handover_abm.config import (
+    ConfigError,
+    Scenario,
+    apply_override,
+    parse_override,
+    read_config_data,
+    scenario_from_dict,
+    validation_message,
+)
+from handover_abm.metrics import EXTRA, HEADLINE
+from handover_abm.results import atomic_write, write_manifest
+from handover_abm.runner import default_workers
+from handover_abm.simulate import simulate
+from handover_abm.streams import replicate_seeds
+
+CONFIG_AXIS = "config"  # reserved parameter name: its values are config files (team mixes) to sweep
+
+
+class ParamSpec(BaseModel):
+    """One varied parameter: explicit values, or a range (with steps for a grid)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: list[Any] | None = Field(None, min_length=1, description="explicit values (any type)")
+    range: tuple[float, float] | None = Field(None, description="[low, high] for numbers")
+    steps: int | None = Field(None, ge=2, description="grid points over the range (grid design)")
+    integer: bool = Field(False, description="round sampled values to integers")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ParamSpec:
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give exactly one of 'values' or 'range'")
+        if self.range is not None and self.range[0] > self.range[1]:
+            raise ValueError(f"range low {self.range[0]} is greater than high {self.range[1]}")
+        return self
+
+    def grid(self) -> list[Any]:
+        """Values of this parameter in a full-grid design."""
+        if self.values is not None:
+            return list(self.values)
+        assert self.range is not None
+        pts = np.linspace(self.range[0], self.range[1], self.steps or 3).tolist()
+        return sorted({round(v) for v in pts}) if self.integer else pts
+
+    def scale(self, u: float) -> Any:
+        """Map u in [0, 1) to a value (categorical for 'values', linear for 'range')."""
+        if self.values is not None:
+            return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+        assert self.range is not None
+        lo, hi = self.range
+        value = lo + u * (hi - lo)
+        return int(min(round(value), hi)) if self.integer else float(value)
+
+
+class SweepSpec(BaseModel):
+    """A sweep: a base config, varied parameters, a design, replicates and a root seed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("sweep", description="label of the sweep")
+    description: str = ""
+    base: str = Field(description="base config file, relative to the spec file")
+    set: list[str] = Field(default_factory=list, description="fixed overrides key.path=value")
+    days: int | None = Field(None, ge=1, description="override the base config's days")
+    parameters: dict[str, ParamSpec] = Field(min_length=1, description="config key path -> values")
+    design: Literal["grid", "lhs", "sobol"] = "grid"
+    samples: int | None = Field(None, ge=1, description="design points for lhs and sobol")
+    replicates: int = Field(1, ge=1, description="replicates per design point")
+    seed: int = Field(0, ge=0, description="root seed")
+
+    @model_validator(mode="after")
+    def _samples_for_sampled_designs(self) -> SweepSpec:
+        if self.design != "grid" and self.samples is None:
+            raise ValueError(f"design {self.design!r} needs 'samples' (number of design points)")
+        return self
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep, ready to run: spec, base config data and the design points."""
+
+    path: Path
+    spec: SweepSpec
+    base_data: dict[str, Any]
+    points: list[dict[str, Any]]
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def data_for(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Config data of a design point: the `config` axis value's file, else the base config."""
+        return self.configs[values[CONFIG_AXIS]] if CONFIG_AXIS in values else self.base_data
+
+    @property
+    def seeds(self) -> list[int]:
+        """Seed of each replicate (shared by every design point)."""
+        return replicate_seeds(self.spec.seed, self.spec.replicates)
+
+    def runs(self) -> Iterator[tuple[int, int, int, dict[str, Any]]]:
+        """(run index, point index, replicate, parameter values) for every run."""
+        reps = self.spec.replicates
+        for p, values in enumerate(self.points):
+            for r in range(reps):
+                yield p * reps + r, p, r, values
+
+    @property
+    def n_runs(self) -> int:
+        """Total number of runs."""
+        return len(self.points) * self.spec.replicates
+
+    def digest(self) -> str:
+        """Fingerprint of what the sweep computes (spec + base config), for safe resumes."""
+        import hashlib
+
+        text = json.dumps(
+            [self.spec.model_dump(mode="json"), self.base_data, self.configs, self.points], sort_keys=True
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def design_points(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The parameter values of each design point."""
+    names = list(spec.parameters)
+    params = [spec.parameters[n] for n in names]
+    if spec.design == "grid":
+        return [
+            dict(zip(names, combo, strict=True)) for combo in itertools.product(*(p.grid() for p in params))
+        ]
+    assert spec.samples is not None
+    if spec.design == "lhs":
+        u = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(spec.seed)).random(spec.samples)
+    else:
+        u = qmc.Sobol(d=len(names), scramble=True, seed=np.random.default_rng(spec.seed)).random(spec.samples)
+    return [{n: p.scale(float(x)) for n, p, x in zip(names, params, row, strict=True)} for row in u]
+
+
+def _path_exists(data: Any, path: list[str | int]) -> bool:
+    node = data
+    for part in path:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if not (in_dict or in_list):
+            return False
+        node = node[part]
+    return True
+
+
+def build_scenario(
+    base_data: dict[str, Any], fixed: list[str], values: dict[str, Any], days: int | None, source: str
+) -> Scenario:
+    """The scenario of one design point: base config, fixed overrides, days, then varied values."""
+    data = json.loads(json.dumps(base_data))
+    for text in fixed:
+        path, value = parse_override(text)
+        apply_override(data, path, value, source)
+    if days is not None:
+        data["days"] = days
+    for key, value in values.items():
+        if key == CONFIG_AXIS:
+            continue
+        apply_override(data, [int(p) if p.isdigit() else p for p in key.split(".")], value, source)
+    return scenario_from_dict(data, source)
+
+
+def load_sweep(path: str | Path, days: int | None = None, replicates: int | None = None) -> Sweep:
+    """Read and check a sweep spec; every design point is validated before any run starts.
+
+    `days` and `replicates`, when given, override the spec's (e.g. for a reduced-size run).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: sweep spec not found")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    try:
+        if isinstance(raw, dict):
+            raw.update({k: v for k, v in (("days", days), ("replicates", replicates)) if v is not None})
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            validation_message(str(p), exc).replace("invalid config", "invalid sweep spec")
+        ) from None
+    base_path = p.parent / spec.base
+    base_data = read_config_data(base_path)
+    base_data.setdefault("name", base_path.stem)
+    configs: dict[str, dict[str, Any]] = {}
+    if CONFIG_AXIS in spec.parameters:
+        axis = spec.parameters[CONFIG_AXIS]
+        if axis.values is None:
+            raise ConfigError(f"{p}: key 'parameters.config': give config files as 'values'")
+        for name in axis.values:
+            data = read_config_data(p.parent / str(name))
+            data.setdefault("name", Path(str(name)).stem)
+            configs[str(name)] = data
+    resolved = build_scenario(base_data, spec.set, {}, spec.days, str(base_path)).model_dump(mode="json")
+    for key in spec.parameters:
+        if key == CONFIG_AXIS:
+            continue
+        if not _path_exists(resolved, [int(x) if x.isdigit() else x for x in key.split(".")]):
+            raise ConfigError(
+                f"{p}: key 'parameters.{key}': unknown parameter path {key!r} in base "
+                f"config {base_path} (see docs/parameters.md for every key path)"
+            )
+    points = design_points(spec)
+    sweep = Sweep(path=p, spec=spec, base_data=base_data, points=points, configs=configs)
+    for values in points:
+        build_scenario(sweep.data_for(values), spec.set, values, spec.days, f"{p} (design point {values})")
+    return sweep
+
+
+# ---------------------------------------------------------------- running
+
+
+def execute_run(
+    base_data: dict[str, Any],
+    fixed: list[str],
+    values: dict[str, Any],
+    days: int | None,
+    run_index: int,
+    point: int,
+    replicate: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Run one design point and replicate; never raises: a failure becomes a row with its error."""
+    row: dict[str, Any] = {
+        "run_index": run_index,
+        "point": point,
+        "replicate": replicate,
+        "seed": seed,
+        **values,
+    }
+    try:
+        scenario = build_scenario(base_data, fixed, values, days, "sweep")
+        out = simulate(scenario, seed)
+        row.update(status="ok", error="", **{k: out.summary[k] for k in (*HEADLINE, *EXTRA)})
+    except Exception as exc:  # recorded with its seed so it can be re-run alone
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+    return row
+
+
+class Journal:
+    """Append-only JSON-lines record of finished runs; survives being killed mid-write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[int, dict[str, Any]]:
+        """Rows by run index (the last record of a run wins; a torn last line is ignored)."""
+        rows: dict[int, dict[str, Any]] = {}
+        if not self.path.exists():
+            return rows
+        with self.path.open("r", encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                rows[int(row["run_index"])] = row
+        return rows
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Durably add one row."""
+        data = (json.dumps(row) + "\n").encode("utf-8")
+        if self.path.exists() and self.path.stat().st_size:
+            with self.path.open("rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":  # a torn line from a killed writer: start a fresh line
+                    data = b"\n" + data
+        with self.path.open("ab") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep call did."""
+
+    total: int
+    ok: int
+    failed: int
+    ran: int
+    table: pd.DataFrame
+
+
+def sweep_table(sweep: Sweep, rows: dict[int, dict[str, Any]]) -> pd.DataFrame:
+    """The sweep table: one row per recorded run, sorted by run index, fixed column order."""
+    params = list(sweep.spec.parameters)
+    metrics = [*HEADLINE, *EXTRA]
+    cols = ["run_index", "point", "replicate", "seed", *params, "status", "error", *metrics]
+    frame = pd.DataFrame([rows[i] for i in sorted(rows)], columns=cols)
+    return frame
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: Path,
+    workers: int | None = None,
+    resume: bool = False,
+    executor: Executor | None = None,
+    on_progress: Callable[[int, int, int], None] | None = None,
+    max_in_flight: int | None = None,
+) -> SweepOutcome:
+    """Run (or finish) a sweep into `out`; returns counts and the final table."""
+    start = time.perf_counter()
+    journal = Journal(out / "runs.jsonl")
+    manifest_path = out / "manifest.json"
+    if out.exists() and (out / "runs.jsonl").exists() and not resume:
+        raise ConfigError(
+            f"{out}: already holds a sweep; pass --resume to finish it, or choose another --out"
+        )
+    if resume and manifest_path.exists():
+        old = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if old.get("sweep_sha256") != sweep.digest():
+            raise ConfigError(
+                f"{out}: was started from a different spec or base config; it cannot be "
+                f"resumed with {sweep.path}"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    done = journal.load() if resume else {}
+    todo = [r for r in sweep.runs() if done.get(r[0], {}).get("status") != "ok"]
+    seeds = sweep.seeds
+    _write_sweep_manifest(sweep, out, status="running", wall=0.0)
+    ok = sum(1 for r in done.values() if r.get("status") == "ok")
+    failed = 0
+    if on_progress:
+        on_progress(ok, failed, sweep.n_runs)
+
+    def record(row: dict[str, Any]) -> None:
+        nonlocal ok, failed
+        journal.append(row)
+        done[row["run_index"]] = row
+        if row["status"] == "ok":
+            ok += 1
+        else:
+            failed += 1
+        if on_progress:
+            on_progress(ok, failed, sweep.n_runs)
+
+    spec = sweep.spec
+    args = [
+        (sweep.data_for(values), spec.set, values, spec.days, i, p, r, seeds[r]) for i, p, r, values in todo
+    ]
+    workers = default_workers() if workers is None else workers
+    if executor is None and workers <= 1:
+        for a in args:
+            record(execute_run(*a))
+    else:
+        own = executor is None
+        pool = executor or ProcessPoolExecutor(max_workers=workers)
+        limit = max_in_flight or 4 * (workers if own else default_workers())
+        try:
+            pending: set[Future] = set()
+            queue = iter(args)
+            for a in itertools.islice(queue, limit):
+                pending.add(pool.submit(execute_run, *a))
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    record(fut.result())
+                for a in itertools.islice(queue, len(finished)):
+                    pending.add(pool.submit(execute_run, *a))
+        finally:
+            if own:
+                pool.shutdown(cancel_futures=True)
+    table = sweep_table(sweep, done)
+    atomic_write(out / "sweep.parquet", lambda fh: table.to_parquet(fh, index=False))
+    failed_total = int((table["status"] != "ok").sum())
+    _write_sweep_manifest(
+        sweep,
+        out,
+        status="complete" if failed_total == 0 else "failed_runs",
+        wall=time.perf_counter() - start,
+        ok=int((table["status"] == "ok").sum()),
+        failed=failed_total,
+    )
+    return SweepOutcome(
+        total=sweep.n_runs,
+        ok=int((table["status"] == "ok").sum()),
+        failed=failed_total,
+        ran=len(args),
+        table=table,
+    )
+
+
+def _write_sweep_manifest(
+    sweep: Sweep, out: Path, status: str, wall: float, ok: int = 0, failed: int = 0
+) -> None:
+    from handover_abm.results import manifest
+
+    base = build_scenario(sweep.base_data, sweep.spec.set, {}, sweep.spec.days, str(sweep.path))
+    data = manifest(
+        "sweep",
+        [base],
+        sweep.seeds,
+        sweep.spec.seed,
+        wall,
+        {
+            "spec_file": str(sweep.path),
+            "spec": sweep.spec.model_dump(mode="json"),
+            "sweep_sha256": sweep.digest(),
+            "design_points": sweep.points,
+            "runs": sweep.n_runs,
+            "status": status,
+            "runs_ok": ok,
+            "runs_failed": failed,
+        },
+    )
+    write_manifest(out / "manifest.json", data)

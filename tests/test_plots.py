@@ -1,0 +1,66 @@
+"""plot and report on compare and sweep outputs write the figures and a self-contained page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+CLI = str(Path(sys.executable).parent / "handover-abm")
+TINY = {
+    "days": 10,
+    "population": {"size": 800, "practices": 2},
+    "team": [
+        {"role": "gp_partner", "count": 2, "fte": 0.8},
+        {"role": "physician_associate", "count": 1, "organisation": "pcn"},
+    ],
+}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, check=True)
+
+
+def test_plot_and_report_of_a_compare(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(yaml.safe_dump({"name": "a", **TINY}))
+    b.write_text(yaml.safe_dump({"name": "b", **TINY, "routing": {"policy": "continuity_first"}}))
+    out = tmp_path / "cmp"
+    _cli("compare", str(a), str(b), "--out", str(out), "--replicates", "2", "--workers", "1")
+    _cli("plot", str(out))
+    figs = {p.name for p in (out / "figures").iterdir()}
+    for stem in ("comparison", "daily", "supervisor_load", "network_a", "network_b"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= figs, stem
+    _cli("report", str(out))
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 5
+    assert "handovers_per_episode" in page and "physician" in page.lower()
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
+def test_plot_and_report_of_a_sweep(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({"name": "base", **TINY}))
+    spec = {
+        "name": "s",
+        "base": "base.yaml",
+        "parameters": {
+            "supervision.protected_minutes_per_day": {"values": [15, 45]},
+            "routing.policy": {"values": ["first_available", "continuity_first"]},
+        },
+        "replicates": 2,
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "sw"
+    _cli("sweep", str(tmp_path / "spec.yaml"), "--out", str(out), "--workers", "1")
+    _cli("plot", str(out))
+    assert (out / "figures" / "sweep_supervision_protected_minutes_per_day.png").exists()
+    assert (out / "figures" / "sweep_routing_policy.svg").exists()
+    _cli("report", str(out))
+    assert "data:image/png;base64," in (out / "report.html").read_text()
+
+
+def test_plot_of_an_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
+    res = subprocess.run([CLI, "plot", str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 2 and "no run, compare, sweep" in res.stderr
