@@ -340,7 +340,7 @@ class Network(_Section):
         0.0, "tie strength above the structural floor at day 0 (0 = a new team)", unit="0-1", ge=0, le=1
     )
     tie_growth: float = param(
-        0.05,
+        0.01,
         "share of the gap to 1 closed by one shared piece of work",
         unit="fraction per interaction",
         ge=0,

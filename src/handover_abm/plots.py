@@ -202,7 +202,8 @@ def sweep_lines(table: pd.DataFrame, params: list[str], folder: Path) -> list[Pa
                 lo = np.array([v[1] for v in stats])
                 hi = np.array([v[2] for v in stats])
                 colour = OKABE_ITO[k % len(OKABE_ITO)]
-                label = None if level is None else f"{group} = {level}"
+                shown = Path(str(level)).stem if group == "config" else level
+                label = None if level is None else f"{group} = {shown}"
                 if numeric:
                     ax.plot(xs, m, marker="o", ms=3, color=colour, label=label)
                     ax.fill_between(
