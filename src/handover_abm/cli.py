@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
 from handover_abm.metrics import HEADLINE
 from handover_abm.results import (
@@ -59,6 +60,17 @@ SeedsOpt = Annotated[
         "--seeds",
         help="explicit model seeds, comma-separated (one replicate each), e.g. "
         "the seed column of a sweep row; overrides --seed and --replicates",
+    ),
+]
+BackendOpt = Annotated[
+    str, typer.Option("--backend", help="where runs execute: processes (default), serial or dask")
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        envvar="HANDOVER_ABM_SCHEDULER",
+        help="Dask scheduler address tcp://HOST:PORT (--backend dask; none: a local cluster)",
     ),
 ]
 WorkersOpt = Annotated[
@@ -232,17 +244,20 @@ def sweep(
     resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted sweep in --out")] = False,
     days: DaysOpt = None,
     replicates: Annotated[int | None, typer.Option("--replicates", min=1, help="override the spec's")] = None,
+    backend: BackendOpt = "processes",
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube or Sobol design) into DIR/sweep.parquet."""
     plan = load_sweep(spec, days, replicates)
-    with _progress() as bar:
+    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+        _announce(opened)
         task = bar.add_task(f"sweep {plan.spec.name}", total=plan.n_runs)
 
         def progress(ok: int, failed: int, total: int) -> None:
             label = f"sweep {plan.spec.name}" + (f" ({failed} failed)" if failed else "")
             bar.update(task, completed=ok + failed, description=label)
 
-        result = run_sweep(plan, out, workers=workers, resume=resume, on_progress=progress)
+        result = run_sweep(plan, out, resume=resume, backend=opened, on_progress=progress)
     out_console.print(
         f"Sweep {plan.spec.name}: {result.ok}/{result.total} runs ok, {result.failed} failed "
         f"({result.ran} run now). Wrote {out}/sweep.parquet and manifest.json."
@@ -255,6 +270,13 @@ def sweep(
         raise typer.Exit(1)
 
 
+def _announce(backend: Backend) -> None:
+    msg = f"Running on {backend.description}."
+    if backend.dashboard:
+        msg += f" Dask dashboard: {backend.dashboard}"
+    err_console.print(msg, markup=False, highlight=False)
+
+
 @app.command()
 def sensitivity(
     spec: Annotated[Path, typer.Argument(help="sweep spec YAML (parameters with ranges, samples = N)")],
@@ -264,6 +286,8 @@ def sensitivity(
     resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted analysis")] = False,
     days: DaysOpt = None,
     replicates: Annotated[int | None, typer.Option("--replicates", min=1, help="override the spec's")] = None,
+    backend: BackendOpt = "processes",
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Global sensitivity analysis (SALib): indices.csv and a ranked bar plot per headline metric."""
     if method not in ("morris", "sobol"):
@@ -271,7 +295,8 @@ def sensitivity(
     from handover_abm.plots import sensitivity_bars
     from handover_abm.sensitivity import run_sensitivity
 
-    with _progress() as bar:
+    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+        _announce(opened)
         task = bar.add_task(f"sensitivity ({method})", total=None)
 
         def progress(ok: int, failed: int, total: int) -> None:
@@ -286,6 +311,7 @@ def sensitivity(
             on_progress=progress,
             days=days,
             replicates=replicates,
+            backend=opened,
         )
     if table.empty:
         err_console.print("no metric varied across the design: no indices to compute")

@@ -6,12 +6,12 @@ returned in job order whatever order they finish in.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
+from handover_abm.backends import default_workers
 from handover_abm.config import Scenario
 from handover_abm.simulate import Outcomes, simulate
 
@@ -29,14 +29,6 @@ class Job:
 def execute(job: Job) -> Outcomes:
     """Run one job (a top-level function so process pools can pickle it)."""
     return simulate(Scenario.model_validate(job.scenario), job.seed, log_events=job.log_events)
-
-
-def default_workers() -> int:
-    """As many workers as this process may use cores."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def run_jobs(

@@ -21,6 +21,7 @@ from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
+from handover_abm.backends import Backend
 from handover_abm.config import ConfigError
 from handover_abm.metrics import HEADLINE
 from handover_abm.results import write_csv
@@ -91,10 +92,11 @@ def run_sensitivity(
     on_progress: Callable[[int, int, int], None] | None = None,
     days: int | None = None,
     replicates: int | None = None,
+    backend: Backend | None = None,
 ) -> pd.DataFrame:
     """Run the design, compute indices for every headline metric, write indices.csv."""
     sweep, unit, problem = plan(spec_path, method, days, replicates)
-    result = run_sweep(sweep, out, workers=workers, resume=resume, on_progress=on_progress)
+    result = run_sweep(sweep, out, workers=workers, resume=resume, backend=backend, on_progress=on_progress)
     if result.failed:
         raise RuntimeError(f"{result.failed} run(s) failed; see {out}/sweep.parquet, then --resume")
     means = result.table.groupby("point")[list(HEADLINE)].mean().sort_index()

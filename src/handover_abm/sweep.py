@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
+from handover_abm.backends import Backend, open_backend
 from handover_abm.config import (
     ConfigError,
     Scenario,
@@ -41,10 +41,10 @@ from handover_abm.config import (
     validation_message,
 )
 from handover_abm.metrics import EXTRA, HEADLINE
-from handover_abm.results import atomic_write, write_manifest
-from handover_abm.runner import default_workers
+from handover_abm.results import atomic_write, manifest, write_manifest
 from handover_abm.simulate import simulate
 from handover_abm.streams import replicate_seeds
+from handover_abm.sweep_store import SweepStore
 
 CONFIG_AXIS = "config"  # reserved parameter name: its values are config files (team mixes) to sweep
 
@@ -271,40 +271,6 @@ def execute_run(
     return row
 
 
-class Journal:
-    """Append-only JSON-lines record of finished runs; survives being killed mid-write."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def load(self) -> dict[int, dict[str, Any]]:
-        """Rows by run index (the last record of a run wins; a torn last line is ignored)."""
-        rows: dict[int, dict[str, Any]] = {}
-        if not self.path.exists():
-            return rows
-        with self.path.open("r", encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                rows[int(row["run_index"])] = row
-        return rows
-
-    def append(self, row: dict[str, Any]) -> None:
-        """Durably add one row."""
-        data = (json.dumps(row) + "\n").encode("utf-8")
-        if self.path.exists() and self.path.stat().st_size:
-            with self.path.open("rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":  # a torn line from a killed writer: start a fresh line
-                    data = b"\n" + data
-        with self.path.open("ab") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-
 @dataclass
 class SweepOutcome:
     """What a sweep call did."""
@@ -316,13 +282,17 @@ class SweepOutcome:
     table: pd.DataFrame
 
 
-def sweep_table(sweep: Sweep, rows: dict[int, dict[str, Any]]) -> pd.DataFrame:
-    """The sweep table: one row per recorded run, sorted by run index, fixed column order."""
-    params = list(sweep.spec.parameters)
-    metrics = [*HEADLINE, *EXTRA]
-    cols = ["run_index", "point", "replicate", "seed", *params, "status", "error", *metrics]
-    frame = pd.DataFrame([rows[i] for i in sorted(rows)], columns=cols)
-    return frame
+def _failure_row(args: tuple, error: str) -> dict[str, Any]:
+    _, _, values, _, run_index, point, replicate, seed = args
+    return {
+        "run_index": run_index,
+        "point": point,
+        "replicate": replicate,
+        "seed": seed,
+        **values,
+        "status": "failed",
+        "error": error,
+    }
 
 
 def run_sweep(
@@ -330,18 +300,28 @@ def run_sweep(
     out: Path,
     workers: int | None = None,
     resume: bool = False,
-    executor: Executor | None = None,
+    backend: Backend | None = None,
     on_progress: Callable[[int, int, int], None] | None = None,
-    max_in_flight: int | None = None,
+    max_attempts: int = 3,
+    batch_size: int = 500,
 ) -> SweepOutcome:
-    """Run (or finish) a sweep into `out`; returns counts and the final table."""
+    """Run (or finish) a sweep into `out` on a backend's Executor; returns counts and the table.
+
+    At most a few runs per worker are in flight at once, so a sweep of any size is submitted as it
+    can be consumed. A run whose future fails (its worker was lost, the pool broke) is resubmitted
+    up to `max_attempts` times, then recorded as failed; a run is never recorded twice.
+    """
+    if backend is None:
+        name = "serial" if workers == 1 else "processes"
+        with open_backend(name, workers) as opened:
+            return run_sweep(sweep, out, workers, resume, opened, on_progress, max_attempts, batch_size)
     start = time.perf_counter()
-    journal = Journal(out / "runs.jsonl")
-    manifest_path = out / "manifest.json"
-    if out.exists() and (out / "runs.jsonl").exists() and not resume:
+    store = SweepStore(out, sweep_columns(sweep), batch_size)
+    if store.exists() and not resume:
         raise ConfigError(
             f"{out}: already holds a sweep; pass --resume to finish it, or choose another --out"
         )
+    manifest_path = out / "manifest.json"
     if resume and manifest_path.exists():
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
         if old.get("sweep_sha256") != sweep.digest():
@@ -350,19 +330,17 @@ def run_sweep(
                 f"resumed with {sweep.path}"
             )
     out.mkdir(parents=True, exist_ok=True)
-    done = journal.load() if resume else {}
-    todo = [r for r in sweep.runs() if done.get(r[0], {}).get("status") != "ok"]
-    seeds = sweep.seeds
-    _write_sweep_manifest(sweep, out, status="running", wall=0.0)
-    ok = sum(1 for r in done.values() if r.get("status") == "ok")
+    done = store.statuses() if resume else {}
+    todo = [r for r in sweep.runs() if done.get(r[0]) != "ok"]
+    _write_sweep_manifest(sweep, out, status="running", wall=0.0, backend=backend.description)
+    ok = sum(1 for v in done.values() if v == "ok")
     failed = 0
     if on_progress:
         on_progress(ok, failed, sweep.n_runs)
 
     def record(row: dict[str, Any]) -> None:
         nonlocal ok, failed
-        journal.append(row)
-        done[row["run_index"]] = row
+        store.append(row)
         if row["status"] == "ok":
             ok += 1
         else:
@@ -370,57 +348,79 @@ def run_sweep(
         if on_progress:
             on_progress(ok, failed, sweep.n_runs)
 
-    spec = sweep.spec
-    args = [
-        (sweep.data_for(values), spec.set, values, spec.days, i, p, r, seeds[r]) for i, p, r, values in todo
-    ]
-    workers = default_workers() if workers is None else workers
-    if executor is None and workers <= 1:
-        for a in args:
-            record(execute_run(*a))
-    else:
-        own = executor is None
-        pool = executor or ProcessPoolExecutor(max_workers=workers)
-        limit = max_in_flight or 4 * (workers if own else default_workers())
+    spec, seeds = sweep.spec, sweep.seeds
+    queue = iter([(sweep.data_for(v), spec.set, v, spec.days, i, p, r, seeds[r]) for i, p, r, v in todo])
+    executor = backend.executor
+    attempts: dict[int, int] = {}
+    pending: dict[Future, tuple[tuple, Executor]] = {}
+
+    def submit(args: tuple) -> None:
+        nonlocal executor
         try:
-            pending: set[Future] = set()
-            queue = iter(args)
-            for a in itertools.islice(queue, limit):
-                pending.add(pool.submit(execute_run, *a))
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    record(fut.result())
-                for a in itertools.islice(queue, len(finished)):
-                    pending.add(pool.submit(execute_run, *a))
-        finally:
-            if own:
-                pool.shutdown(cancel_futures=True)
-    table = sweep_table(sweep, done)
+            fut = executor.submit(execute_run, *args)
+        except BrokenExecutor:
+            if backend.restart is None:
+                raise
+            executor = backend.restart()
+            fut = executor.submit(execute_run, *args)
+        pending[fut] = (args, executor)
+
+    for args in itertools.islice(queue, 2 * backend.slots):
+        submit(args)
+    while pending:
+        finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for fut in finished:
+            args, ran_on = pending.pop(fut)
+            try:
+                row = fut.result()
+            except Exception as exc:  # infrastructure failure: the run itself never raises
+                index = args[4]
+                attempts[index] = attempts.get(index, 0) + 1
+                if isinstance(exc, BrokenExecutor) and backend.restart is not None and ran_on is executor:
+                    executor = backend.restart()  # once per broken pool
+                if attempts[index] < max_attempts:
+                    submit(args)
+                    continue
+                row = _failure_row(args, f"lost {attempts[index]} times: {type(exc).__name__}: {exc}")
+            record(row)
+            next_args = next(queue, None)
+            if next_args is not None:
+                submit(next_args)
+    store.compact()
+    table = store.table()
     atomic_write(out / "sweep.parquet", lambda fh: table.to_parquet(fh, index=False))
-    failed_total = int((table["status"] != "ok").sum())
+    n_ok = int((table["status"] == "ok").sum())
+    n_failed = len(table) - n_ok
     _write_sweep_manifest(
         sweep,
         out,
-        status="complete" if failed_total == 0 else "failed_runs",
+        status="complete" if n_failed == 0 else "failed_runs",
         wall=time.perf_counter() - start,
-        ok=int((table["status"] == "ok").sum()),
-        failed=failed_total,
+        ok=n_ok,
+        failed=n_failed,
+        backend=backend.description,
     )
-    return SweepOutcome(
-        total=sweep.n_runs,
-        ok=int((table["status"] == "ok").sum()),
-        failed=failed_total,
-        ran=len(args),
-        table=table,
-    )
+    return SweepOutcome(total=sweep.n_runs, ok=n_ok, failed=n_failed, ran=len(todo), table=table)
+
+
+def sweep_columns(sweep: Sweep) -> list[str]:
+    """Column order of the sweep table."""
+    return [
+        "run_index",
+        "point",
+        "replicate",
+        "seed",
+        *sweep.spec.parameters,
+        "status",
+        "error",
+        *HEADLINE,
+        *EXTRA,
+    ]
 
 
 def _write_sweep_manifest(
-    sweep: Sweep, out: Path, status: str, wall: float, ok: int = 0, failed: int = 0
+    sweep: Sweep, out: Path, status: str, wall: float, ok: int = 0, failed: int = 0, backend: str = ""
 ) -> None:
-    from handover_abm.results import manifest
-
     base = build_scenario(sweep.base_data, sweep.spec.set, {}, sweep.spec.days, str(sweep.path))
     data = manifest(
         "sweep",
@@ -437,6 +437,7 @@ def _write_sweep_manifest(
             "status": status,
             "runs_ok": ok,
             "runs_failed": failed,
+            "backend": backend,
         },
     )
     write_manifest(out / "manifest.json", data)
