@@ -153,6 +153,9 @@ class HandoverModel(mesa.Model):
             role = self.catalogue.roles[entry.role]
             allowed = set(entry.tasks) if entry.tasks is not None else set(role.scope)
             scope = {t: (s.time, s.edge) for t, s in role.scope.items() if t in allowed}
+            if entry.acts_as_supervisor:  # seeing escalated cases is part of supervising
+                esc = role.scope.get(self.escalation_type)
+                scope[self.escalation_type] = (esc.time, esc.edge) if esc else (1.0, 0.0)
             for k in range(entry.count):
                 post = len(self.clinicians)
                 practice = k % practices if entry.organisation == "practice" else -1

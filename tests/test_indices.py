@@ -1,0 +1,49 @@
+"""Continuity indices on hand-worked contact sequences (MODEL.md definitions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from handover_abm.metrics import coc, continuity_means, secon, upc
+
+
+@pytest.mark.parametrize(
+    ("contacts", "expected"),
+    [
+        # n=3, A twice, B once: UPC 2/3; COC (2^2+1^2-3)/(3*2) = 2/6; one of two pairs same: SECON 1/2
+        (["A", "A", "B"], (2 / 3, 1 / 3, 1 / 2)),
+        # n=4 alternating: UPC 1/2; COC (4+4-4)/12 = 1/3; no consecutive pair same: SECON 0
+        (["A", "B", "A", "B"], (1 / 2, 1 / 3, 0.0)),
+        # n=4 blocks: same UPC and COC as alternating, but SECON 2/3: only sequence order differs
+        (["A", "A", "B", "B"], (1 / 2, 1 / 3, 2 / 3)),
+        # n=5, A3 B1 C1: UPC 3/5; COC (9+1+1-5)/20 = 6/20; pairs AA, AB, BA, AC -> 1/4
+        (["A", "A", "B", "A", "C"], (3 / 5, 6 / 20, 1 / 4)),
+        # all with one clinician: 1, 1, 1
+        (["A"] * 6, (1.0, 1.0, 1.0)),
+        # all different, n=4: UPC 1/4, COC 0, SECON 0
+        (["A", "B", "C", "D"], (1 / 4, 0.0, 0.0)),
+    ],
+)
+def test_indices_on_worked_examples(contacts: list[str], expected: tuple[float, float, float]) -> None:
+    assert upc(contacts) == pytest.approx(expected[0])
+    assert coc(contacts) == pytest.approx(expected[1])
+    assert secon(contacts) == pytest.approx(expected[2])
+
+
+def test_bice_boxerman_published_example() -> None:
+    """Bice & Boxerman (Med Care 1977): 10 visits split 5, 3, 2 give COC = (25+9+4-10)/90 = 0.311."""
+    contacts = ["p1"] * 5 + ["p2"] * 3 + ["p3"] * 2
+    assert coc(contacts) == pytest.approx(28 / 90)
+    assert upc(contacts) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("fn", [upc, coc, secon])
+def test_fewer_than_two_contacts_is_an_error(fn) -> None:
+    with pytest.raises(ValueError):
+        fn(["A"])
+
+
+def test_means_skip_patients_with_fewer_than_two_contacts() -> None:
+    u, c, s = continuity_means([["A", "A"], ["B"], [], ["A", "B"]])
+    assert (u, c, s) == pytest.approx(((1 + 0.5) / 2, (1 + 0) / 2, (1 + 0) / 2))
+    assert all(x != x for x in continuity_means([["A"], []]))  # NaN when nobody qualifies
