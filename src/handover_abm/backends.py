@@ -6,6 +6,7 @@ decides which one. Dask is an optional extra (`pip install 'handover-abm[cluster
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -44,6 +45,11 @@ class Backend:
     restart: Callable[[], Executor] | None = None  # a fresh executor if this one breaks
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of worker processes started by a fork server (safe when this process has threads)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
 def default_workers() -> int:
     """As many workers as this process may use cores."""
     try:
@@ -64,10 +70,10 @@ def open_backend(
         yield Backend("serial", SerialExecutor(), 1, "serial (this process)")
         return
     if name == "processes":
-        pools = [ProcessPoolExecutor(max_workers=workers)]
+        pools = [process_pool(workers)]
 
         def restart() -> Executor:
-            pools.append(ProcessPoolExecutor(max_workers=workers))
+            pools.append(process_pool(workers))
             return pools[-1]
 
         try:

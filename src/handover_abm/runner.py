@@ -7,11 +7,11 @@ returned in job order whatever order they finish in.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from handover_abm.backends import default_workers
+from handover_abm.backends import default_workers, process_pool
 from handover_abm.config import Scenario
 from handover_abm.simulate import Outcomes, simulate
 
@@ -47,7 +47,7 @@ def run_jobs(
                 on_done(i, results[i])  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
     own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(jobs)))
+    pool = executor or process_pool(min(workers, len(jobs)))
     try:
         futures = {pool.submit(execute, job): i for i, job in enumerate(jobs)}
         for fut in as_completed(futures):
