@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test lint docs experiments clean
+.PHONY: venv demo test lint docs experiments bench clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -28,6 +28,10 @@ demo: $(STAMP)
 ## Run every experiment of experiments/ at reduced size (FULL=1 for full size), with reports.
 experiments: $(STAMP)
 	FULL=$(FULL) BIN=$(BIN) experiments/run.sh
+
+## Speed, scaling, memory and sweep benchmarks: results/bench.json, results/bench.png.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 ## Run the test suite.
 test: $(STAMP)

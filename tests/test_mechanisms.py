@@ -138,8 +138,8 @@ def _model(**changes: object) -> HandoverModel:
     return HandoverModel(small_scenario(**changes), rng=1)
 
 
-def _episode(last_post: int = -1) -> Episode:
-    ep = Episode(1, 0, "x", deque(), 1, 1)
+def _episode(last_post: int = -1, patient: int = 0) -> Episode:
+    ep = Episode(1, patient, "x", deque(), 1, 1)
     ep.last_post = last_post
     return ep
 
@@ -152,7 +152,7 @@ def test_first_available_picks_the_shortest_queue_in_days() -> None:
         m.clinicians[p].backlog_minutes = 100.0 * (k + 1)
     # shortest in days, not minutes: give the last post a bigger capacity
     m.clinicians[posts[-1]].base_capacity = 1e6
-    assert m.policy.choose(_episode(), m.patients[0], elig) == posts[-1]
+    assert m.policy.choose(_episode(), m.patients, elig) == posts[-1]
 
 
 def test_continuity_first_keeps_last_clinician_then_most_seen_then_falls_back() -> None:
@@ -160,17 +160,17 @@ def test_continuity_first_keeps_last_clinician_then_most_seen_then_falls_back() 
     patient = next(p for p in m.patients if p.practice == 0)
     elig = m.eligible[0]["follow_up"]
     a, b = sorted(elig)[:2]
-    assert m.policy.choose(_episode(last_post=a), patient, elig) == a
+    assert m.policy.choose(_episode(last_post=a, patient=patient.index), m.patients, elig) == a
     patient.history = [m.clinicians[b].person] * 3 + [m.clinicians[a].person]
-    assert m.policy.choose(_episode(), patient, elig) == b
+    assert m.policy.choose(_episode(patient=patient.index), m.patients, elig) == b
     m.clinicians[b].backlog_minutes = 5 * m.clinicians[b].base_capacity  # beyond max_backlog_days
-    assert m.policy.choose(_episode(), patient, elig) != b
+    assert m.policy.choose(_episode(patient=patient.index), m.patients, elig) != b
 
 
 def test_specialist_first_picks_the_quickest_role() -> None:
     m = _model(routing={"policy": "specialist_first"})
     elig = m.eligible[0]["medication_review"]
-    chosen = m.policy.choose(_episode(), m.patients[0], elig)
+    chosen = m.policy.choose(_episode(), m.patients, elig)
     assert m.clinicians[chosen].role_name == "clinical_pharmacist"
     assert elig[chosen] == min(elig.values())
 
@@ -183,7 +183,7 @@ def test_usual_clinician_first_uses_the_named_clinician() -> None:
     for p in others:
         m.clinicians[p].backlog_minutes = 0.0
     m.clinicians[patient.usual_post].backlog_minutes = 50.0
-    assert m.policy.choose(_episode(), patient, elig) == patient.usual_post
+    assert m.policy.choose(_episode(patient=patient.index), m.patients, elig) == patient.usual_post
 
 
 def test_every_policy_name_builds() -> None:

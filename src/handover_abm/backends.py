@@ -43,11 +43,19 @@ class Backend:
     description: str
     dashboard: str | None = None
     restart: Callable[[], Executor] | None = None  # a fresh executor if this one breaks
+    window: int = 0  # chunks in flight at once (0: two per slot); bounded, never the whole sweep
+    chunk: int = 1  # most runs per submitted task
+
+    def in_flight(self) -> int:
+        """How many runs to keep submitted: enough to hide latency, few enough to stay flat."""
+        return self.window or 2 * self.slots
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of worker processes started by a fork server (safe when this process has threads)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["handover_abm.sweep", "handover_abm.runner"])  # workers start warm
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
 def default_workers() -> int:
@@ -116,11 +124,49 @@ def _dask(workers: int, address: str | None, timeout: float) -> Iterator[Backend
             )
             client = Client(cluster)
             where = f"local Dask cluster of {workers} worker processes"
+        _check_workers(client)
         slots = max(1, sum(client.nthreads().values()))
         try:
-            yield Backend("dask", client.get_executor(), slots, where, dashboard=client.dashboard_link)
+            # a scheduler round trip per run: keep more runs queued to hide its latency
+            yield Backend(
+                "dask",
+                client.get_executor(),
+                slots,
+                where,
+                dashboard=client.dashboard_link,
+                window=max(32, 8 * slots),
+            )
         finally:
             client.close()
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def worker_version() -> str:
+    """Import the model on a worker (so runs start warm) and report the package version there."""
+    from importlib import metadata
+
+    import handover_abm.sweep  # noqa: F401
+
+    return metadata.version("handover-abm")
+
+
+def _check_workers(client: Any) -> None:
+    """Warm every worker and refuse a cluster whose workers run another version of the package."""
+    from importlib import metadata
+
+    try:
+        versions = client.run(worker_version)
+    except Exception as exc:  # a worker without the package fails to import it
+        raise ConfigError(
+            f"Dask workers cannot import handover_abm ({type(exc).__name__}: {exc}); "
+            f"install the same version on every worker (docs/cluster.md)"
+        ) from None
+    mine = metadata.version("handover-abm")
+    other = {w: v for w, v in versions.items() if v != mine}
+    if other:
+        raise ConfigError(
+            f"Dask workers run handover-abm {sorted(set(other.values()))}, this client "
+            f"{mine}: install the same version everywhere (docs/cluster.md)"
+        )

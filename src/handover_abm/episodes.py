@@ -25,6 +25,7 @@ class Episode:
     remaining: deque[str]
     arrival_day: int
     n_planned: int
+    practice: int = 0
     first_contact_day: int = -1
     last_post: int = -1
     last_person: int = -1

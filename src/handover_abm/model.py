@@ -334,8 +334,11 @@ class HandoverModel(mesa.Model):
     def _arrivals(self, day: int) -> None:
         for patient_index, kind, tasks in self.demand.draw_day():
             self.next_episode += 1
-            ep = Episode(self.next_episode, patient_index, kind, deque(tasks), day, len(tasks))
-            self.patients[patient_index].open_episodes += 1
+            patient = self.patients[patient_index]
+            ep = Episode(
+                self.next_episode, patient_index, kind, deque(tasks), day, len(tasks), patient.practice
+            )
+            patient.open_episodes += 1
             self.today["episodes_arrived"] += 1
             self._advance(ep, day, first=True)
 
@@ -361,7 +364,7 @@ class HandoverModel(mesa.Model):
         ep.delay = 0
         pinned = -1
         if lead == 0 and not first and self.config.routing.same_session_continuation:
-            eligible = self.eligible[self.patients[ep.patient].practice].get(ttype, {})
+            eligible = self.eligible[ep.practice].get(ttype, {})
             if ep.last_post in eligible:
                 pinned = ep.last_post  # done in the same consultation, no new booking
         self._create(Task(ep, ttype, TaskKind.NORMAL, day), day, day + lead, pinned)
@@ -372,15 +375,14 @@ class HandoverModel(mesa.Model):
         if ep.dropped:
             self._drop(task, day)
             return
-        patient = self.patients[ep.patient]
         if pinned >= 0:
             post = pinned
         else:
-            eligible = self.eligible[patient.practice].get(task.type)
+            eligible = self.eligible[ep.practice].get(task.type)
             if not eligible:
                 self._drop(task, day)
                 return
-            post = self.policy.choose(ep, patient, eligible)
+            post = self.policy.choose(ep, self.patients, eligible)
         receiver = self.clinicians[post]
         mult = receiver.scope[task.type][0]
         task.minutes = self.task_types[task.type].minutes * mult

@@ -32,17 +32,23 @@ class RoutingPolicy:
         self.jitter = list(jitter)
 
     def first_available(self, eligible: Eligible) -> int:
-        """The eligible post with the shortest queue in days of its capacity."""
+        """The eligible post with the shortest queue in days of its capacity (hot path: a plain loop)."""
         cl, jit = self.clinicians, self.jitter
-        return min(eligible, key=lambda p: cl[p].backlog_days() + jit[p])
+        best, best_days = -1, float("inf")
+        for p in eligible:
+            c = cl[p]
+            days = c.backlog_minutes / c.base_capacity + jit[p]
+            if days < best_days:
+                best, best_days = p, days
+        return best
 
-    def preferred(self, episode: Episode, patient: Patient, eligible: Eligible) -> int:
-        """The post this policy would like, or -1 for none."""
+    def preferred(self, episode: Episode, patients: Sequence[Patient], eligible: Eligible) -> int:
+        """The post this policy would like, or -1 for none (patients are looked up only if needed)."""
         return -1
 
-    def choose(self, episode: Episode, patient: Patient, eligible: Eligible) -> int:
+    def choose(self, episode: Episode, patients: Sequence[Patient], eligible: Eligible) -> int:
         """The post that gets the task."""
-        post = self.preferred(episode, patient, eligible)
+        post = self.preferred(episode, patients, eligible)
         if post >= 0 and self.clinicians[post].backlog_days() <= self.max_backlog_days:
             return post
         return self.first_available(eligible)
@@ -59,11 +65,11 @@ class ContinuityFirst(RoutingPolicy):
         super().__init__(clinicians, max_backlog_days)
         self.person_post = person_post
 
-    def preferred(self, episode: Episode, patient: Patient, eligible: Eligible) -> int:
+    def preferred(self, episode: Episode, patients: Sequence[Patient], eligible: Eligible) -> int:
         """Last clinician of the episode, then the patient's most-seen clinician, if in scope."""
         if episode.last_post in eligible:
             return episode.last_post
-        for person, _ in Counter(patient.history).most_common():
+        for person, _ in Counter(patients[episode.patient].history).most_common():
             post = self.person_post.get(person, -1)
             if post in eligible:
                 return post
@@ -75,7 +81,7 @@ class SpecialistFirst(RoutingPolicy):
 
     name = "specialist_first"
 
-    def preferred(self, episode: Episode, patient: Patient, eligible: Eligible) -> int:
+    def preferred(self, episode: Episode, patients: Sequence[Patient], eligible: Eligible) -> int:
         """The least-busy post among those with the smallest time multiplier."""
         best = min(eligible.values())
         fastest = {p: m for p, m in eligible.items() if m <= best + 1e-9}
@@ -87,9 +93,10 @@ class UsualClinicianFirst(RoutingPolicy):
 
     name = "usual_clinician_first"
 
-    def preferred(self, episode: Episode, patient: Patient, eligible: Eligible) -> int:
+    def preferred(self, episode: Episode, patients: Sequence[Patient], eligible: Eligible) -> int:
         """The patient's usual clinician if in scope."""
-        return patient.usual_post if patient.usual_post in eligible else -1
+        usual = patients[episode.patient].usual_post
+        return usual if usual in eligible else -1
 
 
 POLICIES: dict[str, type[RoutingPolicy]] = {

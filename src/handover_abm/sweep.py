@@ -271,6 +271,11 @@ def execute_run(
     return row
 
 
+def execute_chunk(chunk: tuple[tuple, ...]) -> list[dict[str, Any]]:
+    """Run a few runs in one task (fewer scheduler round trips on a cluster)."""
+    return [execute_run(*args) for args in chunk]
+
+
 @dataclass
 class SweepOutcome:
     """What a sweep call did."""
@@ -307,9 +312,10 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run (or finish) a sweep into `out` on a backend's Executor; returns counts and the table.
 
-    At most a few runs per worker are in flight at once, so a sweep of any size is submitted as it
-    can be consumed. A run whose future fails (its worker was lost, the pool broke) is resubmitted
-    up to `max_attempts` times, then recorded as failed; a run is never recorded twice.
+    Runs go out in small chunks, with at most a few chunks per worker in flight, so a sweep of any
+    size is submitted as it can be consumed. A chunk whose future fails (its worker was lost, the
+    pool broke) is resubmitted up to `max_attempts` times, then its runs are recorded as failed; a
+    run is never recorded twice.
     """
     if backend is None:
         name = "serial" if workers == 1 else "processes"
@@ -349,43 +355,47 @@ def run_sweep(
             on_progress(ok, failed, sweep.n_runs)
 
     spec, seeds = sweep.spec, sweep.seeds
-    queue = iter([(sweep.data_for(v), spec.set, v, spec.days, i, p, r, seeds[r]) for i, p, r, v in todo])
+    args_list = [(sweep.data_for(v), spec.set, v, spec.days, i, p, r, seeds[r]) for i, p, r, v in todo]
+    size = min(backend.chunk, max(1, len(args_list) // (8 * backend.slots)))
+    queue = iter([tuple(args_list[k : k + size]) for k in range(0, len(args_list), size)])
     executor = backend.executor
     attempts: dict[int, int] = {}
     pending: dict[Future, tuple[tuple, Executor]] = {}
 
-    def submit(args: tuple) -> None:
+    def submit(chunk: tuple) -> None:
         nonlocal executor
         try:
-            fut = executor.submit(execute_run, *args)
+            fut = executor.submit(execute_chunk, chunk)
         except BrokenExecutor:
             if backend.restart is None:
                 raise
             executor = backend.restart()
-            fut = executor.submit(execute_run, *args)
-        pending[fut] = (args, executor)
+            fut = executor.submit(execute_chunk, chunk)
+        pending[fut] = (chunk, executor)
 
-    for args in itertools.islice(queue, 2 * backend.slots):
-        submit(args)
+    for chunk in itertools.islice(queue, backend.in_flight()):
+        submit(chunk)
     while pending:
         finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
         for fut in finished:
-            args, ran_on = pending.pop(fut)
+            chunk, ran_on = pending.pop(fut)
             try:
-                row = fut.result()
-            except Exception as exc:  # infrastructure failure: the run itself never raises
-                index = args[4]
-                attempts[index] = attempts.get(index, 0) + 1
+                rows = fut.result()
+            except Exception as exc:  # infrastructure failure: the runs themselves never raise
+                key = chunk[0][4]
+                attempts[key] = attempts.get(key, 0) + 1
                 if isinstance(exc, BrokenExecutor) and backend.restart is not None and ran_on is executor:
                     executor = backend.restart()  # once per broken pool
-                if attempts[index] < max_attempts:
-                    submit(args)
+                if attempts[key] < max_attempts:
+                    submit(chunk)
                     continue
-                row = _failure_row(args, f"lost {attempts[index]} times: {type(exc).__name__}: {exc}")
-            record(row)
-            next_args = next(queue, None)
-            if next_args is not None:
-                submit(next_args)
+                error = f"lost {attempts[key]} times: {type(exc).__name__}: {exc}"
+                rows = [_failure_row(args, error) for args in chunk]
+            for row in rows:
+                record(row)
+            next_chunk = next(queue, None)
+            if next_chunk is not None:
+                submit(next_chunk)
     store.compact()
     table = store.table()
     atomic_write(out / "sweep.parquet", lambda fh: table.to_parquet(fh, index=False))
