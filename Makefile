@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test lint docs experiments bench clean
+.PHONY: venv demo test lint docs experiments bench validate clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -32,6 +32,10 @@ experiments: $(STAMP)
 ## Speed, scaling, memory and sweep benchmarks: results/bench.json, results/bench.png.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+## Validation suite (analytic limits, loss mechanism, conservation, queueing, published patterns).
+validate: $(STAMP)
+	$(BIN)/handover-abm validate-model
 
 ## Run the test suite.
 test: $(STAMP)

@@ -352,6 +352,32 @@ def report(folder: Annotated[Path, typer.Argument(help="a run, compare or sweep 
     out_console.print(f"Wrote {write_report(folder)}")
 
 
+@app.command("validate-model")
+def validate_model(
+    out: Annotated[Path, typer.Option("--out", help="where to write the report")] = Path(
+        "docs/VALIDATION.md"
+    ),
+    full: Annotated[bool, typer.Option("--full", help="full size (slower, tighter intervals)")] = False,
+) -> None:
+    """Run the validation suite, write docs/VALIDATION.md; exit 1 if any check fails."""
+    from handover_abm.results import write_text
+    from handover_abm.validation import FULL, REDUCED, report_markdown, run_suite
+
+    size = FULL if full else REDUCED
+    checks = run_suite(size)
+    write_text(out, report_markdown(checks, size))
+    for c in checks:
+        out_console.print(
+            f"{'pass' if c.passed else 'FAIL'}  {c.name}: observed {c.observed:.4g}, expected {c.expected}",
+            markup=False,
+            highlight=False,
+        )
+    failed = [c.name for c in checks if not c.passed]
+    out_console.print(f"Wrote {out}: {len(checks) - len(failed)} of {len(checks)} checks pass.")
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def validate(config: Annotated[Path, typer.Argument(help="config YAML")], set_: SetOpt = None) -> None:
     """Check a config and print it resolved with every default."""

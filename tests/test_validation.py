@@ -1,0 +1,51 @@
+"""The validation suite passes, and its checks fail when the mechanism they test is broken."""
+
+from __future__ import annotations
+
+import pytest
+
+from handover_abm import metrics, validation
+from handover_abm.handover import LossModel
+from handover_abm.model import HandoverModel
+from handover_abm.validation import Size, run_suite
+
+SMALL = Size(replicates=3, days=60, patients=3000)
+
+
+def test_suite_passes_at_small_size() -> None:
+    checks = run_suite(SMALL)
+    assert [c.name for c in checks if not c.passed] == []
+    assert len(checks) >= 7
+
+
+def test_loss_check_fails_when_loss_probability_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = LossModel.probability
+    monkeypatch.setattr(LossModel, "probability", lambda self, base, f: min(0.99, 1.3 * real(self, base, f)))
+    assert not validation.check_loss_alone(SMALL).passed
+
+
+def test_conservation_check_fails_when_drops_are_not_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = HandoverModel._drop
+
+    def leaky(self, task, day):
+        real(self, task, day)
+        self.today["tasks_dropped"] -= 1  # a dropped task vanishes from the accounts
+
+    monkeypatch.setattr(HandoverModel, "_drop", leaky)
+    assert not validation.check_conservation(SMALL).passed
+
+
+def test_single_generalist_check_fails_with_a_wrong_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics, "coc", lambda contacts: 0.99)
+    assert not validation.check_single_generalist(SMALL).passed
+
+
+def test_chain_check_fails_when_handovers_are_double_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = HandoverModel._handover
+
+    def twice(self, ep, sender, receiver, task, day):
+        ep.handovers += 1
+        return real(self, ep, sender, receiver, task, day)
+
+    monkeypatch.setattr(HandoverModel, "_handover", twice)
+    assert not validation.check_specialist_chain(SMALL).passed
