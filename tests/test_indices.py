@@ -1,4 +1,5 @@
-"""Continuity indices on hand-worked contact sequences (MODEL.md definitions)."""
+"""Continuity indices on hand-worked contact sequences (definitions of MODEL.md; Bice & Boxerman 1977;
+SECON of Steinwachs 1979; formulas as tabulated in BMC Health Serv Res 2022, Table 2)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def test_indices_on_worked_examples(contacts: list[str], expected: tuple[float, 
     assert secon(contacts) == pytest.approx(expected[2])
 
 
-def test_bice_boxerman_published_example() -> None:
-    """Bice & Boxerman (Med Care 1977): 10 visits split 5, 3, 2 give COC = (25+9+4-10)/90 = 0.311."""
+def test_ten_visits_split_five_three_two() -> None:
+    """Formula of Bice & Boxerman (Med Care 1977), as tabulated in the rapid review "Association between
+    continuity of care (COC), healthcare use and costs: what can we learn from claims data?" (BMC Health
+    Serv Res 2022, Table 2): 10 visits split 5, 3, 2 give COC = (25+9+4-10)/90 = 0.311 and UPC = 0.5
+    (worked by hand: no published numeric example was found to copy)."""
     contacts = ["p1"] * 5 + ["p2"] * 3 + ["p3"] * 2
     assert coc(contacts) == pytest.approx(28 / 90)
     assert upc(contacts) == pytest.approx(0.5)

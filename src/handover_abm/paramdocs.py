@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -19,7 +21,10 @@ a config file or with `--set key.path=value`), then the role catalogue and the t
 catalogue (package data, `src/handover_abm/data/*.yaml`).
 
 "Source" names the published figure a default comes from, or says plainly that it is an
-assumption. Assumptions are the first candidates for sensitivity analysis.
+assumption. Assumptions are the first candidates for sensitivity analysis. "Varied in" names the
+experiment specs in experiments/ that vary the parameter (sweeps, or the Morris/Sobol analysis of
+`sensitivity_assumptions`); "-" means no shipped experiment varies it yet: run
+`handover-abm sensitivity` with it to see how much it matters.
 """
 
 ROLE_SOURCES = """
@@ -67,7 +72,23 @@ def _default(info: FieldInfo) -> Any:
     return getattr(value, "value", value)
 
 
-def _section_rows(model: type[BaseModel], prefix: str) -> list[str]:
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+
+
+def experiments_by_parameter(folder: Path = EXPERIMENTS) -> dict[str, list[str]]:
+    """Which experiment specs vary each parameter (team.N.x counted as team[].x)."""
+    out: dict[str, list[str]] = {}
+    for spec in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        data = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+        for key in data.get("parameters", {}):
+            parts = key.split(".")
+            if parts[0] == "team" and len(parts) == 3:
+                key = f"team[].{parts[2]}"
+            out.setdefault(key, []).append(spec.stem)
+    return out
+
+
+def _section_rows(model: type[BaseModel], prefix: str, varied: dict[str, list[str]]) -> list[str]:
     rows = []
     for name, info in model.model_fields.items():
         ann = info.annotation
@@ -79,9 +100,10 @@ def _section_rows(model: type[BaseModel], prefix: str) -> list[str]:
             default = "5 bands, table below"
         elif info.is_required():
             default = "(required)"
+        where = ", ".join(varied.get(f"{prefix}{name}", [])) or "-"
         rows.append(
             f"| `{prefix}{name}` | {default} | {extra.get('unit', '')} | {_bounds(info)} | "
-            f"{info.description or ''} | {extra.get('source', '')} |"
+            f"{info.description or ''} | {extra.get('source', '')} | {where} |"
         )
     return rows
 
@@ -89,7 +111,11 @@ def _section_rows(model: type[BaseModel], prefix: str) -> list[str]:
 def parameters_markdown() -> str:
     """The whole of docs/parameters.md."""
     out = [HEADER, "## Scenario parameters\n"]
-    head = "| key | default | unit | allowed | meaning | source |\n|---|---|---|---|---|---|"
+    head = (
+        "| key | default | unit | allowed | meaning | source | varied in (experiments/) |\n"
+        "|---|---|---|---|---|---|---|"
+    )
+    varied = experiments_by_parameter()
     sections: list[tuple[str, type[BaseModel]]] = [("", Scenario)]
     for name, info in Scenario.model_fields.items():
         ann = info.annotation
@@ -102,7 +128,7 @@ def parameters_markdown() -> str:
     for prefix, model in sections:
         out.append(f"### `{prefix.rstrip('.') or 'top level'}`: {(model.__doc__ or '').strip()}\n")
         out.append(head)
-        out.extend(_section_rows(model, prefix))
+        out.extend(_section_rows(model, prefix, varied))
         out.append("")
     out.append("### Default age bands\n")
     out.append("| band | share | mean long-term conditions | episodes/patient/year (no LTC) |")
