@@ -57,11 +57,6 @@ plt.rcParams.update(
 )
 
 
-def _label(metric: str) -> str:
-    unit = HEADLINE[metric][0] if metric in HEADLINE else ""
-    return f"{metric.replace('_', ' ')}" + (f" ({unit})" if unit else "")
-
-
 def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.png", folder / f"{name}.svg"]

@@ -85,24 +85,24 @@ def daily_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
-def events_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
-    """events.parquet: one row per handover."""
+def _keyed_rows(outcomes: Sequence[Outcomes], replicates: Sequence[int], field: str) -> pd.DataFrame:
+    """One row per record of `field` (a list of dicts) of each outcome, keyed by config and replicate."""
     rows = [
-        {"config": out.config, "replicate": rep, "seed": out.seed, **event}
+        {"config": out.config, "replicate": rep, "seed": out.seed, **record}
         for out, rep in zip(outcomes, replicates, strict=True)
-        for event in out.events
+        for record in getattr(out, field)
     ]
     return pd.DataFrame(rows)
+
+
+def events_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
+    """events.parquet: one row per handover."""
+    return _keyed_rows(outcomes, replicates, "events")
 
 
 def staff_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
     """staff.parquet: one row per config, replicate and post (utilisation, variety, supervision)."""
-    rows = [
-        {"config": out.config, "replicate": rep, "seed": out.seed, **row}
-        for out, rep in zip(outcomes, replicates, strict=True)
-        for row in out.staff
-    ]
-    return pd.DataFrame(rows)
+    return _keyed_rows(outcomes, replicates, "staff")
 
 
 def network_json(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> str:

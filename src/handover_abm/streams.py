@@ -33,10 +33,6 @@ class Stream:
         self._i += 1
         return value
 
-    def chance(self, p: float) -> bool:
-        """True with probability p."""
-        return self.uniform() < p
-
 
 class RandomStreams:
     """Named, independent streams for one run, derived with numpy SeedSequence."""
