@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test lint docs experiments bench validate clean
+.PHONY: venv demo test lint docs experiments bench validate dashboard clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -36,6 +36,11 @@ bench: $(STAMP)
 ## Validation suite (analytic limits, loss mechanism, conservation, queueing, published patterns).
 validate: $(STAMP)
 	$(BIN)/handover-abm validate-model
+
+## Interactive what-if dashboard on http://127.0.0.1:8765 (CONFIG=... to start from another config).
+CONFIG ?= configs/default.yaml
+dashboard: $(STAMP)
+	$(BIN)/handover-abm dashboard $(CONFIG)
 
 ## Run the test suite.
 test: $(STAMP)

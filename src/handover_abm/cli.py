@@ -352,6 +352,43 @@ def report(folder: Annotated[Path, typer.Argument(help="a run, compare or sweep 
     out_console.print(f"Wrote {write_report(folder)}")
 
 
+@app.command()
+def dashboard(
+    config: Annotated[Path, typer.Argument(help="config YAML to start from")] = Path("configs/default.yaml"),
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to serve on")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+) -> None:
+    """Serve the interactive what-if dashboard (needs the dashboard extra) on 127.0.0.1."""
+    import importlib.util
+    import os
+    import subprocess
+
+    load_scenario(config)  # a bad config is refused here, with the usual message
+    if importlib.util.find_spec("solara") is None:
+        raise ConfigError("the dashboard needs the dashboard extra: pip install 'handover-abm[dashboard]'")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"warning: serving on {host}: the dashboard has no authentication; anyone who "
+            "can reach this address can use it."
+        )
+    env = {**os.environ, "HANDOVER_ABM_CONFIG": str(config.resolve())}
+    err_console.print(f"Dashboard for {config} on http://{host}:{port} (Ctrl-C to stop)")
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "handover_abm.app:Page",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+    ]
+    raise typer.Exit(subprocess.call(cmd, env=env, cwd=Path.cwd()))
+
+
 @app.command("validate-model")
 def validate_model(
     out: Annotated[Path, typer.Option("--out", help="where to write the report")] = Path(

@@ -87,13 +87,19 @@ def _as_scenario(config: Scenario | dict | str | Path | None, overrides: dict[st
 
 
 class HandoverModel(mesa.Model):
-    """The primary-care team model. `rng` seeds every stochastic process (see streams.py)."""
+    """The primary-care team model. `rng` seeds every stochastic process (see streams.py).
+
+    `config` is a Scenario, a mapping or a YAML path; keyword overrides set config keys
+    (`routing__policy="continuity_first"` sets routing.policy). `scenario` (Mesa's own Scenario
+    object, passed by SolaraViz on Reset) is accepted and ignored: the config is the scenario.
+    """
 
     def __init__(
         self,
         config: Scenario | dict | str | Path | None = None,
         rng: Any = None,
         log_events: bool = False,
+        scenario: Any = None,
         **overrides: Any,
     ) -> None:
         self.seed = resolve_seed(rng)

@@ -10,12 +10,15 @@ fall back to the floor: the newcomer has to build them again.
 from __future__ import annotations
 
 import math
+from collections import Counter, deque
 from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
 
 from handover_abm.config import Network as NetworkParams
+
+RECENT_DAYS = 7
 
 
 class TeamNetwork:
@@ -40,6 +43,7 @@ class TeamNetwork:
         self.daily_retention = math.exp(-math.log(2.0) / params.tie_half_life_days)
         self.handovers = np.zeros((n, n), dtype=np.int64)
         self.supervisors = list(supervisors)
+        self.recent: deque[Counter[tuple[int, int]]] = deque([Counter()], maxlen=RECENT_DAYS)
 
     def tie(self, i: int, j: int) -> float:
         """Current tie strength between posts i and j."""
@@ -57,11 +61,20 @@ class TeamNetwork:
     def record_handover(self, i: int, j: int) -> None:
         """Count a handover from i to j and strengthen their tie."""
         self.handovers[i, j] += 1
+        self.recent[-1][(min(i, j), max(i, j))] += 1
         self.strengthen(i, j)
 
     def decay(self) -> None:
         """One day without shared work: the excess over the floor shrinks."""
         self.w = self.floor + (self.w - self.floor) * self.daily_retention
+        self.recent.append(Counter())
+
+    def recent_handovers(self) -> Counter[tuple[int, int]]:
+        """Handovers per pair of posts over the last RECENT_DAYS days (for live views)."""
+        total: Counter[tuple[int, int]] = Counter()
+        for day in self.recent:
+            total.update(day)
+        return total
 
     def reset_post(self, i: int) -> None:
         """A new post-holder starts with floor-level ties only."""
