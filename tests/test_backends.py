@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from handover_abm.backends import Backend, SerialExecutor, open_backend
+from handover_abm.backends import DASK_TASK_SECONDS, Backend, SerialExecutor, open_backend
 from handover_abm.sweep import load_sweep, run_sweep
 
 distributed = pytest.importorskip("distributed", reason="Dask backend tests need the cluster extra")
@@ -78,7 +78,9 @@ def test_killing_a_dask_worker_loses_no_run_and_duplicates_none(tmp_path: Path) 
     )
     client = distributed.Client(cluster)
     try:
-        backend = Backend("dask", client.get_executor(), 2, "test cluster")
+        # runs grouped into tasks as the real backend does, so a lost task holds several runs
+        executor = client.get_executor(pure=False)
+        backend = Backend("dask", executor, 2, "test cluster", window=8, task_seconds=DASK_TASK_SECONDS)
         pids = client.run(os.getpid)
         victim = next(iter(pids.values()))
         killed = threading.Event()

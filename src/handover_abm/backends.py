@@ -18,6 +18,7 @@ from handover_abm.config import ConfigError
 
 BACKENDS = ("processes", "serial", "dask")
 SCHEDULER_ENV = "HANDOVER_ABM_SCHEDULER"
+DASK_TASK_SECONDS = 0.25  # work per Dask task: its scheduler round trip costs a few ms
 
 
 class SerialExecutor(Executor):
@@ -43,8 +44,8 @@ class Backend:
     description: str
     dashboard: str | None = None
     restart: Callable[[], Executor] | None = None  # a fresh executor if this one breaks
-    window: int = 0  # chunks in flight at once (0: two per slot); bounded, never the whole sweep
-    chunk: int = 1  # most runs per submitted task
+    window: int = 0  # tasks in flight at once (0: two per slot); bounded, never the whole sweep
+    task_seconds: float = 0.0  # group runs into tasks of about this much work (0: a run per task)
 
     def in_flight(self) -> int:
         """How many runs to keep submitted: enough to hide latency, few enough to stay flat."""
@@ -97,6 +98,7 @@ def open_backend(
 
 def _dask(workers: int, address: str | None, timeout: float) -> Iterator[Backend]:
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError(
@@ -115,26 +117,30 @@ def _dask(workers: int, address: str | None, timeout: float) -> Iterator[Backend
                 ) from None
             where = f"Dask scheduler {address}"
         else:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",
-            )
+            # Workers' statistical profiler samples the running task every 10 ms: about a fifth of
+            # a short run's time on a busy laptop, and sweeps do not need it (docs/cluster.md)
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",
+                )
             client = Client(cluster)
             where = f"local Dask cluster of {workers} worker processes"
         _check_workers(client)
         slots = max(1, sum(client.nthreads().values()))
         try:
-            # a scheduler round trip per run: keep more runs queued to hide its latency
+            # a scheduler round trip per task: tasks of ~0.25 s of runs make it a few per cent
             yield Backend(
                 "dask",
-                client.get_executor(),
+                client.get_executor(pure=False),  # unique keys: no hashing, a retry is a new task
                 slots,
                 where,
                 dashboard=client.dashboard_link,
-                window=max(32, 8 * slots),
+                window=max(8, 4 * slots),
+                task_seconds=DASK_TASK_SECONDS,
             )
         finally:
             client.close()

@@ -19,7 +19,6 @@ import json
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +39,7 @@ from handover_abm.config import (
     scenario_from_dict,
     validation_message,
 )
+from handover_abm.dispatch import dispatch
 from handover_abm.metrics import EXTRA, HEADLINE
 from handover_abm.results import atomic_write, manifest, write_manifest
 from handover_abm.simulate import simulate
@@ -271,11 +271,6 @@ def execute_run(
     return row
 
 
-def execute_chunk(chunk: tuple[tuple, ...]) -> list[dict[str, Any]]:
-    """Run a few runs in one task (fewer scheduler round trips on a cluster)."""
-    return [execute_run(*args) for args in chunk]
-
-
 @dataclass
 class SweepOutcome:
     """What a sweep call did."""
@@ -312,10 +307,9 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run (or finish) a sweep into `out` on a backend's Executor; returns counts and the table.
 
-    Runs go out in small chunks, with at most a few chunks per worker in flight, so a sweep of any
-    size is submitted as it can be consumed. A chunk whose future fails (its worker was lost, the
-    pool broke) is resubmitted up to `max_attempts` times, then its runs are recorded as failed; a
-    run is never recorded twice.
+    Runs are submitted as they can be consumed, grouped into tasks sized from the measured run
+    time, and a task lost with its worker is resubmitted up to `max_attempts` times before its runs
+    are recorded as failed; a run is never recorded twice (see `dispatch`).
     """
     if backend is None:
         name = "serial" if workers == 1 else "processes"
@@ -355,47 +349,8 @@ def run_sweep(
             on_progress(ok, failed, sweep.n_runs)
 
     spec, seeds = sweep.spec, sweep.seeds
-    args_list = [(sweep.data_for(v), spec.set, v, spec.days, i, p, r, seeds[r]) for i, p, r, v in todo]
-    size = min(backend.chunk, max(1, len(args_list) // (8 * backend.slots)))
-    queue = iter([tuple(args_list[k : k + size]) for k in range(0, len(args_list), size)])
-    executor = backend.executor
-    attempts: dict[int, int] = {}
-    pending: dict[Future, tuple[tuple, Executor]] = {}
-
-    def submit(chunk: tuple) -> None:
-        nonlocal executor
-        try:
-            fut = executor.submit(execute_chunk, chunk)
-        except BrokenExecutor:
-            if backend.restart is None:
-                raise
-            executor = backend.restart()
-            fut = executor.submit(execute_chunk, chunk)
-        pending[fut] = (chunk, executor)
-
-    for chunk in itertools.islice(queue, backend.in_flight()):
-        submit(chunk)
-    while pending:
-        finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-        for fut in finished:
-            chunk, ran_on = pending.pop(fut)
-            try:
-                rows = fut.result()
-            except Exception as exc:  # infrastructure failure: the runs themselves never raise
-                key = chunk[0][4]
-                attempts[key] = attempts.get(key, 0) + 1
-                if isinstance(exc, BrokenExecutor) and backend.restart is not None and ran_on is executor:
-                    executor = backend.restart()  # once per broken pool
-                if attempts[key] < max_attempts:
-                    submit(chunk)
-                    continue
-                error = f"lost {attempts[key]} times: {type(exc).__name__}: {exc}"
-                rows = [_failure_row(args, error) for args in chunk]
-            for row in rows:
-                record(row)
-            next_chunk = next(queue, None)
-            if next_chunk is not None:
-                submit(next_chunk)
+    jobs = [(sweep.data_for(v), spec.set, v, spec.days, i, p, r, seeds[r]) for i, p, r, v in todo]
+    dispatch(backend, execute_run, jobs, record, _failure_row, max_attempts)
     store.compact()
     table = store.table()
     atomic_write(out / "sweep.parquet", lambda fh: table.to_parquet(fh, index=False))
