@@ -207,3 +207,27 @@ def test_missing_file_and_bad_override_exit_2(tmp_path: Path) -> None:
     res = cli("compare", str(_config(tmp_path)), str(tmp_path / "gone.yaml"), "--out", str(out))
     assert res.returncode == 2 and "gone.yaml" in res.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["sweep", "spec.yaml", "--bogus"], "No such option: --bogus"),
+        (["run"], "Missing argument"),
+        (["run", "x.yaml", "--replicates", "many"], "Invalid value for '--replicates'"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message_not_a_traceback(args: list[str], needle: str) -> None:
+    res = cli(*args)
+    assert res.returncode == 2
+    assert needle in res.stderr and "Traceback" not in res.stderr
+
+
+def test_role_figures_can_be_set_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = cli(
+        "run", str(_config(tmp_path)), "--out", str(out), "--set", "roles.physician_associate.hourly_cost=60"
+    )
+    assert res.returncode == 0, res.stderr
+    resolved = json.loads((out / "manifest.json").read_text())["configs"][0]["resolved"]
+    assert resolved["roles"]["physician_associate"]["hourly_cost"] == 60

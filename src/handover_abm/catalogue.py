@@ -6,7 +6,8 @@ episode made of an unknown task, is refused when the catalogue loads.
 
 from __future__ import annotations
 
-from functools import cache
+import json
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,21 @@ def load_catalogue() -> Catalogue:
     roles = _read_yaml(data_dir / "roles.yaml")
     tasks = _read_yaml(data_dir / "tasks.yaml")
     return Catalogue(roles=roles["roles"], **tasks)
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and key in out else value
+    return out
+
+
+@lru_cache(maxsize=64)
+def catalogue_with(overrides_json: str) -> Catalogue:
+    """The shipped catalogue with some roles' figures replaced (JSON: role -> partial role data).
+
+    Cached: a sweep builds many models from the same few sets of overrides.
+    """
+    data = load_catalogue().model_dump()
+    data["roles"] = _merge(data["roles"], json.loads(overrides_json))
+    return Catalogue.model_validate(data)

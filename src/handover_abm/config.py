@@ -10,12 +10,12 @@ import hashlib
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from handover_abm.catalogue import load_catalogue
+from handover_abm.catalogue import Catalogue, catalogue_with, load_catalogue
 from handover_abm.params import param
 
 RoutingPolicyName = Literal[
@@ -166,6 +166,51 @@ class TeamEntry(_Section):
         """Whether these posts supervise (explicit flag, else the catalogue's can_supervise)."""
         can = load_catalogue().roles[self.role].can_supervise
         return can if self.supervises is None else self.supervises and can
+
+
+CATALOGUE = "role catalogue (unset: the catalogue's value)"
+
+
+class ScopeOverride(_Section):
+    """How a role does one task type, replacing the catalogue's figures."""
+
+    time: float | None = param(
+        None, "multiplier of the GP reference minutes", unit="x GP time", source=CATALOGUE, gt=0
+    )
+    edge: float | None = param(
+        None, "0 = core competence .. 1 = edge of scope", unit="0-1", source=CATALOGUE, ge=0, le=1
+    )
+
+
+class RoleSupervisionOverride(_Section):
+    """A role's supervision needs, replacing the catalogue's figures."""
+
+    debrief_minutes_per_week: float | None = param(
+        None, "scheduled supervision, from supervisor and supervisee", unit="min/week", source=CATALOGUE, ge=0
+    )
+    query_rate: float | None = param(
+        None, "chance of an ad-hoc query per core-scope task", unit="per task", source=CATALOGUE, ge=0, le=1
+    )
+    review_minutes: float | None = param(
+        None,
+        "supervisor minutes per case review (roles whose tasks need sign-off)",
+        unit="min",
+        source=CATALOGUE,
+        ge=0,
+    )
+
+
+class RoleOverride(_Section):
+    """Catalogue figures of one role replaced for this scenario (unset keys keep the catalogue's)."""
+
+    hourly_cost: float | None = param(
+        None, "cost per paid hour including on-costs", unit="GBP/hour", source=CATALOGUE, gt=0
+    )
+    annual_turnover: float | None = param(
+        None, "share of post-holders who leave in a year", unit="per year", source=CATALOGUE, ge=0, le=1
+    )
+    supervision: RoleSupervisionOverride | None = None
+    scope: dict[str, ScopeOverride] = Field(default_factory=dict, description="task type -> time/edge")
 
 
 class Work(_Section):
@@ -395,6 +440,32 @@ class Scenario(_Section):
     network: Network = Field(default_factory=Network)
     turnover: Turnover = Field(default_factory=Turnover)
     interventions: Interventions = Field(default_factory=Interventions)
+    roles: dict[str, RoleOverride] = Field(
+        default_factory=dict,
+        description="role -> catalogue figures replaced for this scenario (see roles.<role> below)",
+    )
+
+    @field_validator("roles")
+    @classmethod
+    def _overrides_name_known_roles(cls, value: dict[str, RoleOverride]) -> dict[str, RoleOverride]:
+        roles = load_catalogue().roles
+        for name, override in value.items():
+            if name not in roles:
+                raise ValueError(f"unknown role {name!r}; allowed roles: {', '.join(roles)}")
+            bad = [t for t in override.scope if t not in roles[name].scope]
+            if bad:
+                raise ValueError(
+                    f"task types {bad} are not in the scope of role {name!r}; "
+                    f"allowed task types: {', '.join(roles[name].scope)}"
+                )
+        return value
+
+    def catalogue(self) -> Catalogue:
+        """The role catalogue with this scenario's `roles` overrides applied."""
+        if not self.roles:
+            return load_catalogue()
+        overrides = {k: v.model_dump(exclude_none=True) for k, v in self.roles.items()}
+        return catalogue_with(json.dumps(overrides, sort_keys=True))
 
     @model_validator(mode="after")
     def _team_is_workable(self) -> Scenario:
@@ -427,14 +498,17 @@ def _loc_text(loc: tuple[Any, ...]) -> str:
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The schema class that holds the key at `loc` (to list the keys allowed there)."""
     cls: Any = Scenario
+    keyed = False  # the previous part named a mapping: this part is one of its keys
     for part in loc[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         field = cls.model_fields.get(part) if isinstance(cls, type) else None
         if field is None:
             return None
         ann = field.annotation
         args = getattr(ann, "__args__", ())
+        keyed = get_origin(ann) is dict
         cls = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
         if cls is None:
             return None

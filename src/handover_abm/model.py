@@ -25,7 +25,6 @@ from mesa.discrete_space import Network
 from mesa.time import Schedule
 
 from handover_abm.agents import Clinician, Patient, Supervisor
-from handover_abm.catalogue import load_catalogue
 from handover_abm.config import Scenario, apply_override, load_scenario, scenario_from_dict
 from handover_abm.demand import DemandGenerator, build_population
 from handover_abm.episodes import Episode, Task, TaskKind
@@ -105,7 +104,7 @@ class HandoverModel(mesa.Model):
         self.seed = resolve_seed(rng)
         super().__init__(rng=self.seed)
         self.config = _as_scenario(config, overrides)
-        self.catalogue = load_catalogue()
+        self.catalogue = self.config.catalogue()
         self.streams = RandomStreams(self.seed)
         self.log_events = log_events
         self.events: list[dict[str, Any]] = []

@@ -18,7 +18,9 @@ HEADER = """# Parameters
 Generated from the code by `make docs` (scripts/gen_docs.py); a test fails when this file is out
 of date. Every number the model uses is here: the scenario parameters (any of them can be set in
 a config file or with `--set key.path=value`), then the role catalogue and the task/episode
-catalogue (package data, `src/handover_abm/data/*.yaml`).
+catalogue (package data, `src/handover_abm/data/*.yaml`). A scenario can replace a role's cost,
+turnover, supervision and scope figures under `roles.<role>` (default: the catalogue's value), so
+they can be swept too, e.g. `--set roles.clinical_pharmacist.hourly_cost=55`.
 
 "Source" names the published figure a default comes from, or says plainly that it is an
 assumption. Assumptions are the first candidates for sensitivity analysis. "Varied in" names the
@@ -84,7 +86,13 @@ def experiments_by_parameter(folder: Path = EXPERIMENTS) -> dict[str, list[str]]
             parts = key.split(".")
             if parts[0] == "team" and len(parts) == 3:
                 key = f"team[].{parts[2]}"
-            out.setdefault(key, []).append(spec.stem)
+            elif parts[0] == "roles" and len(parts) >= 3:
+                rest = parts[2:]
+                if rest[0] == "scope" and len(rest) == 3:
+                    rest = ["scope", "<task>", rest[2]]
+                key = ".".join(["roles", "<role>", *rest])
+            if spec.stem not in out.setdefault(key, []):
+                out[key].append(spec.stem)
     return out
 
 
@@ -92,7 +100,7 @@ def _section_rows(model: type[BaseModel], prefix: str, varied: dict[str, list[st
     rows = []
     for name, info in model.model_fields.items():
         ann = info.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
+        if any(isinstance(a, type) and issubclass(a, BaseModel) for a in (ann, *get_args(ann))):
             continue
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         default = _default(info)
@@ -100,6 +108,8 @@ def _section_rows(model: type[BaseModel], prefix: str, varied: dict[str, list[st
             default = "5 bands, table below"
         elif info.is_required():
             default = "(required)"
+        elif default is None and prefix.startswith("roles."):
+            default = "catalogue"
         where = ", ".join(varied.get(f"{prefix}{name}", [])) or "-"
         rows.append(
             f"| `{prefix}{name}` | {default} | {extra.get('unit', '')} | {_bounds(info)} | "
@@ -121,10 +131,13 @@ def parameters_markdown() -> str:
         ann = info.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             sections.append((f"{name}.", ann))
-    from handover_abm.config import TeamEntry
+    from handover_abm.config import RoleOverride, RoleSupervisionOverride, ScopeOverride, TeamEntry
 
     sections.append(("team[].", TeamEntry))
     sections.append(("population.age_bands[].", AgeBand))
+    sections.append(("roles.<role>.", RoleOverride))
+    sections.append(("roles.<role>.supervision.", RoleSupervisionOverride))
+    sections.append(("roles.<role>.scope.<task>.", ScopeOverride))
     for prefix, model in sections:
         out.append(f"### `{prefix.rstrip('.') or 'top level'}`: {(model.__doc__ or '').strip()}\n")
         out.append(head)

@@ -225,7 +225,9 @@ def load_sweep(path: str | Path, days: int | None = None, replicates: int | None
             data = read_config_data(p.parent / str(name))
             data.setdefault("name", Path(str(name)).stem)
             configs[str(name)] = data
-    resolved = build_scenario(base_data, spec.set, {}, spec.days, str(base_path)).model_dump(mode="json")
+    base = build_scenario(base_data, spec.set, {}, spec.days, str(base_path))
+    resolved = base.model_dump(mode="json")
+    resolved["roles"] = base.catalogue().model_dump(mode="json")["roles"]  # roles.<role>.<key> paths
     for key in spec.parameters:
         if key == CONFIG_AXIS:
             continue

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from handover_abm.catalogue import load_catalogue
 from handover_abm.config import Scenario
 
 
 def team_table(scenario: Scenario) -> list[dict[str, object]]:
     """One row per team entry: role, organisation, posts, FTE and annual cost (GBP)."""
-    roles = load_catalogue().roles
+    roles = scenario.catalogue().roles
     hours = scenario.work.paid_hours_per_fte_day * scenario.working_days_per_year
     rows = []
     for entry in scenario.team:
