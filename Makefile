@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test lint docs experiments bench validate dashboard clean
+.PHONY: venv demo test lint docs baseline experiments bench validate dashboard clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -53,6 +53,10 @@ lint: $(STAMP)
 ## Regenerate docs/parameters.md from the schema and the catalogue.
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_docs.py
+
+## Rewrite the seeded regression baseline (tests/baseline/expected.json): only for intended changes.
+baseline: $(STAMP)
+	$(BIN)/python scripts/refresh_baseline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
