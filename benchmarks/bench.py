@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from handover_abm.team import scaled
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [5_000, 10_000, 25_000, 50_000, 100_000]
 REPEATS = 2
@@ -37,13 +39,8 @@ TARGETS = {
 def scaled_config(patients: int, days: int = 365) -> dict:
     """The default config scaled in proportion to the population: more practices of the same size
     (8,000 patients each) and every team entry's posts scaled by the same factor."""
-    data = yaml.safe_load(DEFAULT.read_text())
-    f = patients / data["population"]["size"]
-    data["population"]["size"] = patients
-    data["population"]["practices"] = max(1, round(data["population"]["practices"] * f))
+    data = scaled(yaml.safe_load(DEFAULT.read_text()), patients)
     data["days"] = days
-    for entry in data["team"]:
-        entry["count"] = max(1, round(entry["count"] * f))
     return data
 
 

@@ -49,3 +49,18 @@ def test_chain_check_fails_when_handovers_are_double_counted(monkeypatch: pytest
 
     monkeypatch.setattr(HandoverModel, "_handover", twice)
     assert not validation.check_specialist_chain(SMALL).passed
+
+
+def test_gp_continuity_check_fails_when_gp_contacts_are_not_told_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If every contact counted as a GP contact, GP-only UPC would fall to all-role UPC (~0.33)."""
+    real = metrics.summarise
+
+    def all_contacts_as_gp(model: HandoverModel) -> dict[str, float]:
+        for p in model.patients:
+            p.gp_history = p.history
+        return real(model)
+
+    monkeypatch.setattr(metrics, "summarise", all_contacts_as_gp)
+    assert not validation.check_gp_continuity(Size(replicates=2, days=60, patients=3000)).passed

@@ -36,6 +36,7 @@ class Patient(mesa.Agent):
         self.practice = practice
         self.usual_post = usual_post
         self.history: list[int] = []  # person ids of clinicians seen, in order (contacts only)
+        self.gp_history: list[int] = []  # the same, GP contacts only (Barker et al.'s continuity)
         self.open_episodes = 0
 
 
@@ -61,6 +62,7 @@ class Clinician(FixedAgent):
         self.post = post
         self.role_name = role_name
         self.role = role
+        self.is_gp = role.staff_group == "GP"
         self.scope = scope  # task type -> (time multiplier, edge of scope)
         self.fte = fte
         self.organisation = organisation

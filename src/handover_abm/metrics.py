@@ -86,6 +86,11 @@ EXTRA: dict[str, tuple[str, str]] = {
         "contacts/patient/year",
         "patient contacts per registered patient per year",
     ),
+    "upc_gp_mean": (
+        "ratio",
+        "UPC over GP contacts only, patients with 2+ GP contacts (the measure of Barker et al., "
+        "BMJ 2017: mean 0.61 in English practices over two years)",
+    ),
     "supervisees_per_supervisor": ("posts", "distinct supervisees per active supervisor"),
     "supervisor_open_cases": ("episodes", "open episodes a supervisor is accountable for"),
     "task_variety_mean": ("task types", "distinct task types done per post"),
@@ -109,6 +114,11 @@ def continuity_means(histories: Sequence[Sequence[int]]) -> tuple[float, float, 
         return float("nan"), float("nan"), float("nan")
     n = len(eligible)
     return (sum(map(upc, eligible)) / n, sum(map(coc, eligible)) / n, sum(map(secon, eligible)) / n)
+
+
+def _mean_upc(histories: Sequence[Sequence[int]]) -> float:
+    eligible = [h for h in histories if len(h) >= 2]
+    return sum(map(upc, eligible)) / len(eligible) if eligible else float("nan")
 
 
 def summarise(model: HandoverModel) -> dict[str, float]:
@@ -153,6 +163,7 @@ def summarise(model: HandoverModel) -> dict[str, float]:
         "contacts_per_patient_year": _ratio(
             contacts * cfg.working_days_per_year, model.population.size * days
         ),
+        "upc_gp_mean": _mean_upc([p.gp_history for p in model.patients]),
         "supervisees_per_supervisor": _ratio(sum(len(x.supervisees) for x in sups), len(sups)),
         "supervisor_open_cases": _ratio(sum(x.open_cases for x in sups), len(sups)),
         "task_variety_mean": _ratio(sum(len(x.task_types_done) for x in posts), len(posts)),

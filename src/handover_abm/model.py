@@ -531,6 +531,8 @@ class HandoverModel(mesa.Model):
         patient = self.patients[ep.patient]
         if self.task_types[task.type].contact:
             patient.history.append(c.person)
+            if c.is_gp:
+                patient.gp_history.append(c.person)
         if ep.closed:  # late rework on a finished episode: the contact still happened
             return
         if ep.first_contact_day < 0:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from handover_abm.config import Scenario
 
 
@@ -32,6 +35,18 @@ def team_table(scenario: Scenario) -> list[dict[str, object]]:
 def annual_cost(scenario: Scenario) -> float:
     """Annual staff cost of the whole team (GBP/year)."""
     return float(sum(r["annual_cost"] for r in team_table(scenario)))  # type: ignore[misc]
+
+
+def scaled(data: dict[str, Any], patients: int) -> dict[str, Any]:
+    """A config (as data) scaled in proportion to its population: more or fewer practices of the same
+    size, and every team entry's posts scaled by the same factor (at least one post each)."""
+    out = json.loads(json.dumps(data))
+    f = patients / out["population"]["size"]
+    out["population"]["size"] = patients
+    out["population"]["practices"] = max(1, round(out["population"]["practices"] * f))
+    for entry in out["team"]:
+        entry["count"] = max(1, round(entry["count"] * f))
+    return out
 
 
 def total_fte(scenario: Scenario) -> float:
