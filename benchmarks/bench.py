@@ -1,7 +1,11 @@
-"""Benchmark: model speed and memory by population size, sweep scaling, Dask overhead.
+"""Benchmark: model speed and memory by population size, sweep scaling, Dask overhead, and the
+model's task throughput against a bare SimPy M/M/c queue of the same number of tasks.
 
     python benchmarks/bench.py            # everything (make bench); writes results/bench.json + .png
     python benchmarks/bench.py --one N    # one size in this process (used internally, fresh RSS)
+    python benchmarks/bench.py --simpy    # only the throughput ratio to SimPy (one process)
+
+Absolute times vary between machines; the ratios are the figures to compare.
 
 Each population size runs in a fresh process (so peak RSS is that size's) after a short warm-up,
 simulating 365 days of the default team mix scaled in proportion to the population.
@@ -33,7 +37,9 @@ TARGETS = {
     "collect_share": 0.10,
     "sweep_speedup_2_workers": 1.7,
     "dask_over_processes": 1.5,
+    "throughput_vs_simpy": 0.5,
 }
+SIMPY_SERVERS = 30  # M/M/30 at utilisation 0.8: a bare queue with as many tasks as the model does
 
 
 def scaled_config(patients: int, days: int = 365) -> dict:
@@ -78,6 +84,59 @@ def one(patients: int, days: int) -> dict:
     }
 
 
+def simpy_mmc(n_tasks: int, servers: int = SIMPY_SERVERS, rho: float = 0.8, seed: int = 1) -> float:
+    """Seconds a bare SimPy M/M/c queue takes to serve `n_tasks` customers (the reference)."""
+    import random
+
+    import simpy
+
+    rnd = random.Random(seed)
+    env = simpy.Environment()
+    desk = simpy.Resource(env, capacity=servers)
+    mu = 1.0
+    lam = rho * servers * mu
+
+    def customer(env: simpy.Environment):
+        with desk.request() as req:
+            yield req
+            yield env.timeout(rnd.expovariate(mu))
+
+    def source(env: simpy.Environment):
+        for _ in range(n_tasks):
+            env.process(customer(env))
+            yield env.timeout(rnd.expovariate(lam))
+
+    env.process(source(env))
+    start = time.perf_counter()
+    env.run()
+    return time.perf_counter() - start
+
+
+def throughput_ratio(patients: int = 50_000, days: int = 252, repeats: int = 3) -> dict:
+    """Model tasks/s over bare-SimPy tasks/s, timed alternately in this one process (min of repeats)."""
+    from handover_abm.config import scenario_from_dict
+    from handover_abm.simulate import simulate
+
+    simulate(scenario_from_dict(scaled_config(2000, 10)), 1)  # warm-up
+    scenario = scenario_from_dict(scaled_config(patients, days))
+    model_s, simpy_s, tasks = [], [], 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tasks = int(simulate(scenario, 1).summary["tasks_completed"])
+        model_s.append(time.perf_counter() - start)
+        simpy_s.append(simpy_mmc(tasks))
+    return {
+        "patients": patients,
+        "days": days,
+        "tasks": tasks,
+        "model_s_min": round(min(model_s), 3),
+        "model_s_median": round(sorted(model_s)[len(model_s) // 2], 3),
+        "simpy_s_min": round(min(simpy_s), 3),
+        "simpy_s_median": round(sorted(simpy_s)[len(simpy_s) // 2], 3),
+        "throughput_vs_simpy": round(min(simpy_s) / min(model_s), 3),
+    }
+
+
 def _sweep_time(runs: int, patients: int, days: int, backend: str, workers: int) -> float:
     from handover_abm.backends import open_backend
     from handover_abm.sweep import load_sweep, run_sweep
@@ -89,7 +148,7 @@ def _sweep_time(runs: int, patients: int, days: int, backend: str, workers: int)
             "name": "bench",
             "base": "base.yaml",
             "replicates": runs,
-            "parameters": {"routing.policy": {"values": ["first_available"]}},
+            "parameters": {"routing.policy": {"values": ["preferred_within"]}},
         }
         (Path(tmp) / "spec.yaml").write_text(yaml.safe_dump(spec))
         plan = load_sweep(Path(tmp) / "spec.yaml")
@@ -102,6 +161,11 @@ def _sweep_time(runs: int, patients: int, days: int, backend: str, workers: int)
 
 
 def main() -> None:
+    ratio = throughput_ratio()
+    print(
+        f"model {ratio['tasks']:,} tasks in {ratio['model_s_min']:.2f} s, bare SimPy M/M/{SIMPY_SERVERS} "
+        f"in {ratio['simpy_s_min']:.2f} s: throughput ratio {ratio['throughput_vs_simpy']:.2f}\n"
+    )
     rows = []
     print(f"{'patients':>9} {'days':>5} {'wall s':>8} {'tasks/s':>9} {'peak MiB':>9} {'collect':>8}")
     for n in SIZES:
@@ -137,6 +201,10 @@ def main() -> None:
         "dask_over_processes": round(dask_short / proc_short, 2),
     }
     checks = {
+        "throughput_vs_simpy": (
+            ratio["throughput_vs_simpy"],
+            ratio["throughput_vs_simpy"] >= TARGETS["throughput_vs_simpy"],
+        ),
         "wall_50k_s": (by[50_000]["wall_s"], by[50_000]["wall_s"] <= TARGETS["wall_50k_s"]),
         "ratio_100k_50k": (
             round(by[100_000]["wall_s"] / by[50_000]["wall_s"], 2),
@@ -168,6 +236,7 @@ def main() -> None:
         json.dumps(
             {
                 "rows": rows,
+                "throughput": ratio,
                 "sweeps": sweeps,
                 "targets": TARGETS,
                 "checks": {k: {"value": v, "met": ok} for k, (v, ok) in checks.items()},
@@ -205,8 +274,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--one", type=int)
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--simpy", action="store_true")
     args = parser.parse_args()
-    if args.one:
+    if args.simpy:
+        print(json.dumps(throughput_ratio()))
+    elif args.one:
         print(json.dumps(one(args.one, args.days)))
     else:
         main()

@@ -40,12 +40,41 @@ SUMMARY_COLUMNS = [
     "upc_mean",
     "coc_mean",
     "secon_mean",
+    "same_day_share",
+    "over_14_days_share",
+    "over_28_days_share",
+    "days_to_appointment_median",
+    "unmet_demand_per_1000_patients",
+    "gp_contact_share",
+    "nurse_contact_share",
+    "preferred_clinician_share",
+    "upc_gp_mean",
+    "contacts_per_patient_year",
     "wait_days_mean",
     "episode_days_mean",
     "backlog_end",
     "utilisation_mean",
     "cost_per_episode",
     "fragmentation_index",
+]
+CONTACT_COLUMNS = [
+    "patient",
+    "age_band",
+    "n_ltc",
+    "practice",
+    "episode",
+    "task_type",
+    "urgency",
+    "day_requested",
+    "date_requested",
+    "day_seen",
+    "date_seen",
+    "post",
+    "person",
+    "role",
+    "staff_group",
+    "preferred_post",
+    "with_preferred",
 ]
 DAILY_COLUMNS = [
     "day",
@@ -90,6 +119,14 @@ def test_run_writes_the_output_contract(tmp_path: Path) -> None:
     assert len(summary) == 2 and summary["seed"].nunique() == 2
     daily = pd.read_parquet(out / "daily.parquet")
     assert set(DAILY_COLUMNS) <= set(daily.columns) and len(daily) == 20
+    contacts = pd.read_parquet(out / "contacts.parquet")
+    assert list(contacts.columns[2:]) == CONTACT_COLUMNS
+    assert set(contacts["staff_group"]) <= {"gp", "nurse", "other"} and len(contacts) > 0
+    assert (contacts["day_seen"] >= contacts["day_requested"]).all()
+    assert (pd.to_datetime(contacts["date_seen"]) >= pd.to_datetime(contacts["date_requested"])).all()
+    waits = pd.read_csv(out / "waits.csv")
+    per_run = waits.groupby(["config", "replicate"])["contacts"].sum()
+    assert per_run.tolist() == contacts.groupby(["config", "replicate"]).size().tolist()
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["configs"][0]["sha256"]) == 64
     assert manifest["configs"][0]["resolved"]["handover"]["base_loss_probability"] == 0.1

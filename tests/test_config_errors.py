@@ -22,6 +22,11 @@ from tests.conftest import CONFIGS, small_scenario
         ({"team": []}, "team"),
         ({"team": [{"role": "gp_partner"}], "routing": {"policy": "random"}}, "continuity_first"),
         ({"team": [{"role": "gp_partner"}], "handover": {"p_detect": 1.5}}, "handover.p_detect"),
+        ({"team": [{"role": "gp_partner"}], "routing": {"policy": "usual_clinician_first"}}, "personal_list"),
+        ({"team": [{"role": "gp_partner"}], "access": {"on_the_day_share": 1.5}}, "access.on_the_day_share"),
+        ({"team": [{"role": "gp_partner"}], "access": {"horizon_days": 0}}, "access.horizon_days"),
+        ({"team": [{"role": "gp_partner"}], "calendar": {"start_date": "someday"}}, "calendar.start_date"),
+        ({"team": [{"role": "gp_partner"}], "routing": {"max_backlog_days": 3}}, "max_backlog_days"),
     ],
 )
 def test_invalid_scenarios_are_refused(data: dict, needle: str) -> None:
@@ -57,7 +62,7 @@ def test_override_values_are_parsed_as_yaml() -> None:
 
 def test_keyword_overrides_reach_the_model() -> None:
     m = HandoverModel(small_scenario(), rng=1, routing__policy="continuity_first", team__0__count=3)
-    assert m.policy.name == "continuity_first"
+    assert m.rule.name == "continuity_first" and m.config.routing.policy == "continuity_first"
     assert sum(c.role_name == "gp_partner" for c in m.clinicians) == 3
 
 

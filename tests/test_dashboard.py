@@ -94,12 +94,12 @@ def test_change_team_reset_step_and_render(server: str) -> None:
         slider = page.get_by_role("slider").nth(2)
         slider.focus()
         slider.press("ArrowRight")
-        # routing policy: continuity_first
-        page.get_by_text("first_available", exact=True).click()
+        # booking rule: continuity_first
+        page.get_by_text("preferred_within", exact=True).click()
         page.get_by_role("option", name="continuity_first").click()
         page.get_by_role("button", name="Reset").click()
         page.get_by_text("Team: 6 posts").wait_for(timeout=30_000)
-        page.get_by_text("routing continuity_first").wait_for(timeout=30_000)
+        page.get_by_text("booking rule continuity_first").wait_for(timeout=30_000)
 
         for _ in range(4):
             page.get_by_role("button", name="Step").click()

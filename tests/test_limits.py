@@ -10,7 +10,10 @@ import mesa
 import numpy as np
 import pytest
 
-from handover_abm.model import HandoverModel
+from handover_abm import validation
+from handover_abm.config import scenario_from_dict
+from handover_abm.metrics import summarise
+from handover_abm.model import CONTACT_COLUMNS, HandoverModel
 from handover_abm.simulate import simulate
 from handover_abm.streams import replicate_seeds
 from tests.conftest import CONFIGS, small_scenario
@@ -127,3 +130,43 @@ def test_interventions_move_the_documented_way() -> None:
     assert mean > 3 * se
     mean, se = _paired("handovers_per_episode", base, cont)
     assert -mean > 3 * se
+
+
+# ------------------------------------------------------------------ the appointment book at its limits
+
+
+def test_capacity_far_above_demand_sees_everyone_the_same_or_next_working_day() -> None:
+    """No preferences, nothing booked ahead, four whole-time GPs for 1,500 patients, nobody on leave:
+    nobody is turned away and every new problem is seen the day it is raised. The only contacts not
+    seen the same day are ones booked by work without a slot (a diagnosis after a results review,
+    done after the day's appointments), seen the next working day."""
+    data = validation._gp_only(validation.Size(1, 60, 1500), 1.0)
+    data["team"] = [{"role": "gp_partner", "count": 4, "fte": 1.0, "supervises": False}]
+    m = HandoverModel(scenario_from_dict(data), rng=17, log_events=True)
+    m.run()
+    s = summarise(m)
+    assert m.totals["requests_unmet"] == 0 and s["unmet_demand_per_1000_patients"] == 0
+    assert s["new_problem_same_day_share"] == 1.0
+    assert s["same_day_share"] > 0.85 and s["over_14_days_share"] == 0
+    assert s["utilisation_mean"] < 0.5
+    req, seen = CONTACT_COLUMNS.index("day_requested"), CONTACT_COLUMNS.index("day_seen")
+    assert all(0 <= row[seen] - row[req] <= 1 for row in m.contact_log)
+
+
+def test_demand_ten_percent_above_capacity_turns_away_the_excess() -> None:
+    """One-contact episodes offered at 1.1 x the GPs' appointment minutes: in the steady state the
+    minutes of requests that go elsewhere match the replicate's own excess (offered - capacity),
+    within 3 standard errors of the replicate spread plus 5%."""
+    runs = validation.book_overload_runs(validation.Size(replicates=5, days=60, patients=1000), load=1.1)
+    rel = np.array([unmet / excess - 1 for unmet, excess in runs])
+    se = float(rel.std(ddof=1) / math.sqrt(len(rel)))
+    assert all(excess > 0 for _, excess in runs)
+    assert abs(rel.mean()) <= 3 * se + 0.05, (rel, se)
+
+
+def test_light_load_has_no_unmet_demand_and_overload_has_some() -> None:
+    """The same GP team and demand shape: unmet demand appears only when demand exceeds capacity."""
+    light = validation.book_overload_runs(validation.Size(replicates=2, days=40, patients=1000), load=0.5)
+    assert all(unmet == 0 for unmet, _ in light)
+    heavy = validation.book_overload_runs(validation.Size(replicates=2, days=40, patients=1000), load=1.5)
+    assert all(unmet > 0 for unmet, _ in heavy)

@@ -1,4 +1,6 @@
-"""Each mechanism alone: ties, information loss, routing, supervision demand, demand generation."""
+"""Each mechanism alone: ties, information loss, booking, supervision demand, demand generation.
+
+The booking rules and the book have their own files (test_booking.py, test_book.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ from collections import deque
 import numpy as np
 import pytest
 
-from handover_abm.config import ROUTING_POLICIES, Handover, Network, Supervision
+from handover_abm.booking import make_rule
+from handover_abm.config import ROUTING_POLICIES, ConfigError, Handover, Network, Supervision
 from handover_abm.demand import DemandGenerator, build_population
 from handover_abm.episodes import Episode
 from handover_abm.handover import LossModel, TransferFactors, logit
 from handover_abm.model import HandoverModel
 from handover_abm.network import TeamNetwork
-from handover_abm.routing import make_policy
 from handover_abm.streams import RandomStreams
 from handover_abm.supervision import assign_supervisors, query_probability
 from tests.conftest import small_scenario
@@ -144,52 +146,54 @@ def _episode(last_post: int = -1, patient: int = 0) -> Episode:
     return ep
 
 
-def test_first_available_picks_the_shortest_queue_in_days() -> None:
+def test_work_without_a_slot_goes_to_the_least_loaded_in_days() -> None:
     m = _model()
-    elig = m.eligible[0]["follow_up"]
+    elig = m.eligible[0]["prescribing"]
     posts = sorted(elig)
     for k, p in enumerate(posts):
-        m.clinicians[p].backlog_minutes = 100.0 * (k + 1)
-    # shortest in days, not minutes: give the last post a bigger capacity
-    m.clinicians[posts[-1]].base_capacity = 1e6
-    assert m.policy.choose(_episode(), m.patients, elig) == posts[-1]
+        m.clinicians[p].unbooked_minutes = 100.0 * (k + 1)
+        m.clinicians[p].unbooked_per_day = 50.0
+    # least in days, not minutes: give the last post much more time for such work
+    m.clinicians[posts[-1]].unbooked_per_day = 1e6
+    m.rule.set_tiebreak([0.0] * len(m.clinicians))
+    assert m.rule.choose_unbooked(_episode(), elig) == posts[-1]
 
 
-def test_continuity_first_keeps_last_clinician_then_most_seen_then_falls_back() -> None:
-    m = _model(routing={"policy": "continuity_first", "max_backlog_days": 1.0})
-    patient = next(p for p in m.patients if p.practice == 0)
-    elig = m.eligible[0]["follow_up"]
-    a, b = sorted(elig)[:2]
-    assert m.policy.choose(_episode(last_post=a, patient=patient.index), m.patients, elig) == a
-    patient.history = [m.clinicians[b].person] * 3 + [m.clinicians[a].person]
-    assert m.policy.choose(_episode(patient=patient.index), m.patients, elig) == b
-    m.clinicians[b].backlog_minutes = 5 * m.clinicians[b].base_capacity  # beyond max_backlog_days
-    assert m.policy.choose(_episode(patient=patient.index), m.patients, elig) != b
+def test_continuity_first_keeps_work_without_a_slot_with_the_last_clinician() -> None:
+    m = _model(routing={"policy": "continuity_first"})
+    elig = m.eligible[0]["prescribing"]
+    a = sorted(elig)[0]
+    m.clinicians[a].unbooked_minutes = 1e4
+    assert m.rule.choose_unbooked(_episode(last_post=a), elig) == a
+    assert m.rule.choose_unbooked(_episode(), elig) != a
 
 
-def test_specialist_first_picks_the_quickest_role() -> None:
+def test_specialist_first_gives_work_without_a_slot_to_the_quickest_role() -> None:
     m = _model(routing={"policy": "specialist_first"})
     elig = m.eligible[0]["medication_review"]
-    chosen = m.policy.choose(_episode(), m.patients, elig)
+    chosen = m.rule.choose_unbooked(_episode(), elig)
     assert m.clinicians[chosen].role_name == "clinical_pharmacist"
     assert elig[chosen] == min(elig.values())
 
 
-def test_usual_clinician_first_uses_the_named_clinician() -> None:
-    m = _model(routing={"policy": "usual_clinician_first"})
-    patient = next(p for p in m.patients if p.usual_post >= 0)
-    elig = m.eligible[patient.practice]["assessment"]
-    others = [p for p in elig if p != patient.usual_post]
-    for p in others:
-        m.clinicians[p].backlog_minutes = 0.0
-    m.clinicians[patient.usual_post].backlog_minutes = 50.0
-    assert m.policy.choose(_episode(patient=patient.index), m.patients, elig) == patient.usual_post
+def test_usual_clinician_first_is_refused_naming_the_new_rules() -> None:
+    with pytest.raises(ConfigError, match="preferred_within or personal_list"):
+        small_scenario(routing={"policy": "usual_clinician_first"})
 
 
 def test_every_policy_name_builds() -> None:
     m = _model()
     for name in ROUTING_POLICIES:
-        assert make_policy(name, m.clinicians, 3.0, {}).name == name
+        assert make_rule(name, m.book, m.clinicians).name == name
+    assert m.rule.name == m.config.routing.policy
+
+
+def test_care_navigation_books_core_scope_first() -> None:
+    m = _model()
+    for practice in range(m.config.population.practices):
+        for ttype, posts in m.navigated[practice].items():
+            assert set(posts) <= set(m.eligible[practice][ttype])
+            assert all(m.clinicians[p].scope[ttype][1] <= m.config.routing.navigation_max_edge for p in posts)
 
 
 def test_practice_staff_only_serve_their_practice() -> None:

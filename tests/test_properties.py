@@ -1,9 +1,11 @@
-"""Invariants over random small scenarios (hypothesis): no task is ever lost, handovers are bounded,
+"""Invariants over random small scenarios (hypothesis, derandomized: the same examples every run): no
+task is ever lost, no day is overbooked, nobody is seen before they asked, handovers are bounded,
 indices stay in [0, 1]."""
 
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 from handover_abm.catalogue import load_catalogue
 from handover_abm.config import ROUTING_POLICIES, scenario_from_dict
-from handover_abm.model import HandoverModel
+from handover_abm.model import CONTACT_COLUMNS, HandoverModel
 from handover_abm.simulate import simulate
 
 ROLES = [r for r in load_catalogue().roles if r not in ("gp_partner", "salaried_gp")]
@@ -47,7 +49,19 @@ def scenarios(draw: st.DrawFn) -> dict:
             "policy": draw(st.sampled_from(ROUTING_POLICIES)),
             "same_session_continuation": draw(st.booleans()),
         },
-        "work": {"abandon_after_days": draw(st.integers(1, 20))},
+        "work": {
+            "abandon_after_days": draw(st.integers(1, 20)),
+            "non_appointment_share": draw(st.sampled_from([0.0, 0.17, 0.5])),
+        },
+        "access": {
+            "horizon_days": draw(st.integers(1, 30)),
+            "on_the_day_share": draw(st.sampled_from([0.0, 0.4, 1.0])),
+            "urgent_share": draw(st.floats(0, 1)),
+            "follow_up_prebooked_share": draw(st.floats(0, 1)),
+            "planned_lead_days": draw(st.sampled_from([0.0, 5.0, 18.0])),
+            "max_attempts": draw(st.integers(1, 4)),
+        },
+        "calendar": {"start_date": draw(st.dates(date(2020, 1, 1), date(2027, 12, 31))).isoformat()},
         "handover": {
             "p_detect": draw(st.floats(0, 1)),
             "base_loss_probability": draw(st.floats(0.01, 0.9)),
@@ -62,33 +76,62 @@ def scenarios(draw: st.DrawFn) -> dict:
     }
 
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def _held(model: HandoverModel) -> int:
+    """Tasks the model holds after a day: without a slot, booked from tomorrow on, or due later."""
+    today = model.steps
+    unbooked = sum(len(c.unbooked) for c in model.clinicians)
+    booked = sum(len(a) for a in model.book.appointments[today + 1 :])
+    due = sum(len(v) for v in model.due.values())
+    return unbooked + booked + due
 
 
 @SETTINGS
 @given(data=scenarios(), seed=st.integers(0, 2**32 - 1))
 def test_every_task_is_done_waiting_or_dropped(data: dict, seed: int) -> None:
-    model = HandoverModel(scenario_from_dict(data), rng=seed)
-    model.run()
+    model = HandoverModel(scenario_from_dict(data), rng=seed, log_events=True)
+    booked_minutes = [[0.0] * len(model.book.pre[0]) for _ in model.clinicians]
+    real_book = model.book.book
+
+    def book(post: int, day: int, today: int, need: float, urgent: bool, item: object) -> None:
+        assert day >= today and day <= model.book.last_day(today)
+        booked_minutes[post][day] += need
+        real_book(post, day, today, need, urgent, item)
+
+    model.book.book = book  # type: ignore[method-assign]
+    while model.running:
+        model.step()
+        assert model.waiting == _held(model)
+        assert not model.book.appointments[model.steps]  # today's book is closed and empty
     frame = model.datacollector.model_vars
     created = np.cumsum(frame["tasks_created"])
     completed = np.cumsum(frame["tasks_completed"])
     dropped = np.cumsum(frame["tasks_dropped"])
     waiting = np.asarray(frame["tasks_waiting"])
     assert np.array_equal(created, completed + waiting + dropped)
-    in_queues = sum(len(c.queue) for c in model.clinicians)
-    in_calendar = sum(len(v) for v in model.calendar.values())
-    assert model.waiting == in_queues + in_calendar
+    for post, row in enumerate(booked_minutes):  # no day is overbooked
+        for day, minutes in enumerate(row):
+            assert minutes <= model.appointment_minutes[post][day] + 1e-6, (post, day)
+    assert all(row[day] >= -1e-6 for row in model.book.pre for day in range(len(row)))
     t = model.totals
     assert t["ep_handovers"] <= t["ep_tasks"] - t["episodes_completed"] + t["ep_escalations"]
-    assert all(c.backlog_minutes >= -1e-6 for c in model.clinicians)
+    assert all(c.unbooked_minutes >= -1e-6 for c in model.clinicians)
     assert all(p.open_episodes >= 0 for p in model.patients)
+    day_requested, day_seen = CONTACT_COLUMNS.index("day_requested"), CONTACT_COLUMNS.index("day_seen")
+    assert all(row[day_seen] >= row[day_requested] for row in model.contact_log)
+    assert len(model.contact_log) == t["contacts"] == sum(model.waits.values())
 
 
 @SETTINGS
 @given(data=scenarios(), seed=st.integers(0, 2**32 - 1))
 def test_indices_and_rates_stay_in_range(data: dict, seed: int) -> None:
     s = simulate(scenario_from_dict(data), seed).summary
+    if not math.isnan(s["same_day_share"]):  # some contacts happened
+        assert s["over_28_days_share"] <= s["over_14_days_share"] <= 1 - s["same_day_share"] + 1e-12
     for key in (
         "upc_mean",
         "coc_mean",
@@ -96,6 +139,14 @@ def test_indices_and_rates_stay_in_range(data: dict, seed: int) -> None:
         "fragmentation_index",
         "utilisation_mean",
         "miscommunication_rate",
+        "same_day_share",
+        "over_14_days_share",
+        "over_28_days_share",
+        "gp_contact_share",
+        "nurse_contact_share",
+        "preferred_clinician_share",
+        "upc_gp_mean",
+        "upc_gp_chance_mean",
     ):
         assert math.isnan(s[key]) or 0.0 <= s[key] <= 1.0 + 1e-12, (key, s[key])
     for key, value in s.items():

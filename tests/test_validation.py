@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from handover_abm import metrics, validation
-from handover_abm.handover import LossModel
+from handover_abm.book import AppointmentBook
+from handover_abm.handover import Handovers, LossModel
 from handover_abm.model import HandoverModel
 from handover_abm.validation import Size, run_suite
 
@@ -41,26 +42,48 @@ def test_single_generalist_check_fails_with_a_wrong_index(monkeypatch: pytest.Mo
 
 
 def test_chain_check_fails_when_handovers_are_double_counted(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = HandoverModel._handover
+    real = Handovers.transfer
 
     def twice(self, ep, sender, receiver, task, day):
         ep.handovers += 1
         return real(self, ep, sender, receiver, task, day)
 
-    monkeypatch.setattr(HandoverModel, "_handover", twice)
+    monkeypatch.setattr(Handovers, "transfer", twice)
     assert not validation.check_specialist_chain(SMALL).passed
 
 
 def test_gp_continuity_check_fails_when_gp_contacts_are_not_told_apart(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """If every contact counted as a GP contact, GP-only UPC would fall to all-role UPC (~0.33)."""
-    real = metrics.summarise
-
-    def all_contacts_as_gp(model: HandoverModel) -> dict[str, float]:
-        for p in model.patients:
-            p.gp_history = p.history
-        return real(model)
-
-    monkeypatch.setattr(metrics, "summarise", all_contacts_as_gp)
+    """If every contact counted as a GP contact, GP-only UPC would fall towards all-role UPC."""
+    monkeypatch.setattr(
+        validation,
+        "_gp_histories",
+        lambda model, band: [
+            p.history for p in model.patients if p.age_band == band and len(p.gp_history) >= 2
+        ],
+    )
     assert not validation.check_gp_continuity(Size(replicates=2, days=60, patients=3000)).passed
+
+
+def test_light_load_check_fails_when_same_day_bookings_slip_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A book that puts a booking for today on the next day cannot see new problems the same day."""
+    real = AppointmentBook.book
+
+    def late(self, post, day, today, need, urgent, item):
+        real(self, post, day + 1 if day == today else day, today, need, urgent, item)
+
+    monkeypatch.setattr(AppointmentBook, "book", late)
+    assert not validation.check_book_light(SMALL).passed
+
+
+def test_overload_check_fails_when_booked_time_is_counted_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A book that uses up twice the minutes it books turns away far more than the excess."""
+    real = AppointmentBook.book
+
+    def greedy(self, post, day, today, need, urgent, item):
+        real(self, post, day, today, need, urgent, item)
+        self.pre[post][day] = max(0.0, self.pre[post][day] - need)
+
+    monkeypatch.setattr(AppointmentBook, "book", greedy)
+    assert not validation.check_book_overload(SMALL).passed

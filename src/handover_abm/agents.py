@@ -34,14 +34,19 @@ class Patient(mesa.Agent):
         self.n_ltc = n_ltc
         self.social_need = social_need
         self.practice = practice
-        self.usual_post = usual_post
+        self.usual_post = usual_post  # named clinician (post) or -1
+        self.prefers = False  # prefers to see the named clinician (preferences.py)
         self.history: list[int] = []  # person ids of clinicians seen, in order (contacts only)
         self.gp_history: list[int] = []  # the same, GP contacts only (Barker et al.'s continuity)
         self.open_episodes = 0
 
 
 class Clinician(FixedAgent):
-    """A post in the team: role, organisation, capacity, a work queue and today's state."""
+    """A post in the team: role, organisation, working pattern, work without a slot and today's state.
+
+    Appointments live in the model's appointment book (book.py); what the post holds itself is the
+    queue of work without a slot (results, prescriptions, letters) and the minutes it owes to it.
+    """
 
     def __init__(
         self,
@@ -63,6 +68,7 @@ class Clinician(FixedAgent):
         self.role_name = role_name
         self.role = role
         self.is_gp = role.staff_group == "GP"
+        self.contact_key = f"contacts_{role.contact_group}"  # the counter of this post's contacts
         self.scope = scope  # task type -> (time multiplier, edge of scope)
         self.fte = fte
         self.organisation = organisation
@@ -72,10 +78,13 @@ class Clinician(FixedAgent):
         self.base_capacity = base_capacity
         self.person = person
         self.supervisor: int = -1
-        self.queue: deque[Task] = deque()
-        self.backlog_minutes = 0.0
+        self.unbooked: deque[Task] = deque()
+        self.unbooked_minutes = 0.0  # minutes of work waiting in `unbooked`
+        self.debt = 0.0  # minutes overrun (a task started late, supervision overflow), owed next day
+        self.unbooked_per_day = 0.0  # mean minutes per working day kept for work without a slot
+        self.sessions = [0] * 5  # sessions worked Monday..Friday
         # today's state
-        self.capacity_today = base_capacity
+        self.working_today = False
         self.debrief_minutes_pending = 0.0
         self.interruptions_today = 0
         # totals for the run
@@ -91,19 +100,18 @@ class Clinician(FixedAgent):
             return f"practice{self.practice}"
         return self.organisation
 
-    def backlog_days(self) -> float:
-        """Queued work in days of this post's clinical capacity."""
-        return self.backlog_minutes / self.base_capacity if self.base_capacity > 0 else 1e9
+    def unbooked_days(self) -> float:
+        """Work without a slot waiting (and minutes owed), in days of this post's time for it."""
+        if self.unbooked_per_day <= 0:
+            return 1e9 if self.unbooked else 0.0
+        return (self.unbooked_minutes + self.debt) / self.unbooked_per_day
 
-    def enqueue(self, task: Task, day: int, front: bool = False) -> None:
-        """Put a task in this clinician's queue and book its minutes."""
+    def enqueue(self, task: Task, day: int) -> None:
+        """Put a task without a slot in this clinician's queue."""
         task.post = self.post
         task.queued_day = day
-        if front:
-            self.queue.appendleft(task)
-        else:
-            self.queue.append(task)
-        self.backlog_minutes += task.minutes
+        self.unbooked.append(task)
+        self.unbooked_minutes += task.minutes
 
 
 class Supervisor(Clinician):

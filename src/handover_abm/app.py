@@ -61,7 +61,7 @@ def model_params(scenario: Scenario, path: Path) -> dict[str, Any]:
         "type": "Select",
         "value": scenario.routing.policy,
         "values": list(ROUTING_POLICIES),
-        "label": "Routing policy",
+        "label": "Booking rule",
     }
     params["interventions__shared_record"] = {
         "type": "Checkbox",
@@ -100,8 +100,8 @@ def Intro(model: HandoverModel) -> None:
     fte = sum(c.fte for c in model.clinicians)
     solara.Markdown(
         f"**{model.config.name}**: {model.config.description or 'team network'}. Team: {posts} posts, "
-        f"{fte:.1f} FTE, routing {model.config.routing.policy}. Day "
-        f"**{model.steps}** of {model.config.days}. Change the team, routing, interventions or "
+        f"{fte:.1f} FTE, booking rule {model.config.routing.policy}. Day "
+        f"**{model.steps}** of {model.config.days}. Change the team, booking rule, interventions or "
         "supervision time on the left, then press **Reset**: the model is rebuilt with them (the "
         "controls do not change a model that is already running). **Step** and ▶ advance it day by "
         f"day. Every Reset uses the same patients and episodes (seed {SEED})."
@@ -152,7 +152,7 @@ def NetworkView(model: HandoverModel) -> None:
         )
     sup = [(c.post, c.supervisor) for c in model.clinicians if c.supervisor >= 0]
     nx.draw_networkx_edges(g, pos, edgelist=sup, style="dashed", edge_color=OKABE_ITO[5], ax=ax)
-    sizes = [60 + 240 * min(3.0, c.backlog_days()) for c in model.clinicians]
+    sizes = [60 + 240 * min(3.0, model.book.days_to_free(c.post, model.steps) / 5) for c in model.clinicians]
     nx.draw_networkx_nodes(
         g,
         pos,
@@ -172,7 +172,7 @@ def NetworkView(model: HandoverModel) -> None:
         plt.Line2D([], [], color="#bbbbbb", lw=2, label="working tie"),
     ]
     ax.legend(handles=handles, frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    ax.set_title(f"Team network, day {model.steps} (node size: queued work)", fontsize=10)
+    ax.set_title(f"Team network, day {model.steps} (node size: weeks until a free slot)", fontsize=10)
     ax.axis("off")
     fig.tight_layout()
     solara.FigureMatplotlib(fig, format="png", dependencies=[update_counter.value, model])
@@ -228,7 +228,7 @@ def SideBySide(model: HandoverModel) -> None:
     choices = [*ROUTING_POLICIES, *sorted(str(p) for p in Path("configs").glob("*.yaml"))]
     other, set_other = solara.use_state("continuity_first")
     solara.Select(
-        "Compare with (routing policy or config file)", value=other, values=choices, on_value=set_other
+        "Compare with (booking rule or config file)", value=other, values=choices, on_value=set_other
     )
 
     def build() -> HandoverModel:

@@ -43,6 +43,9 @@ class EpisodeType(_Frozen):
     weight_per_ltc: float = Field(0.0, ge=0)
     weight_social_need: float = Field(0.0, ge=0)
     tasks: tuple[str | TaskGroup, ...] = Field(min_length=1)
+    planned: bool = Field(
+        False, description="always a routine, pre-booked request (reviews, admin), never urgent"
+    )
 
     def task_names(self) -> set[str]:
         """Every task type this episode type can contain."""
@@ -82,6 +85,11 @@ class Role(_Frozen):
     holistic: bool = False
     supervision: Supervision = Supervision()
     scope: dict[str, ScopeEntry] = Field(min_length=1)
+
+    @property
+    def contact_group(self) -> str:
+        """Staff group as NHS appointment data count it: gp, nurse or other."""
+        return {"GP": "gp", "Nurse": "nurse"}.get(self.staff_group, "other")
 
 
 class Catalogue(_Frozen):

@@ -18,12 +18,15 @@ from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
 from handover_abm.metrics import HEADLINE
 from handover_abm.results import (
+    access_frame,
+    contacts_frame,
     daily_frame,
     events_frame,
     manifest,
     network_json,
     staff_frame,
     summary_frame,
+    waits_frame,
     write_csv,
     write_manifest,
     write_parquet,
@@ -53,7 +56,13 @@ SeedOpt = Annotated[
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="override any config value: key.path=value (repeatable)")
 ]
-EventsOpt = Annotated[bool, typer.Option("--log-events", help="write events.parquet, one row per handover")]
+EventsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--log-events",
+        help="write events.parquet (one row per handover) and contacts.parquet (one row per contact)",
+    ),
+]
 SeedsOpt = Annotated[
     str | None,
     typer.Option(
@@ -154,8 +163,11 @@ def _execute(
     write_parquet(out / "daily.parquet", daily_frame(outcomes, reps))
     write_parquet(out / "staff.parquet", staff_frame(outcomes, reps))
     write_text(out / "network.json", network_json(outcomes, reps))
+    write_csv(out / "waits.csv", waits_frame(outcomes, reps))
+    write_csv(out / "access.csv", access_frame(outcomes, reps))
     if log_events:
         write_parquet(out / "events.parquet", events_frame(outcomes, reps))
+        write_parquet(out / "contacts.parquet", contacts_frame(outcomes, reps))
     if command == "compare":
         write_csv(out / "comparison.csv", comparison)
     write_manifest(
@@ -171,8 +183,8 @@ def _execute(
     )
     _print_table(comparison, scenarios, differences=command == "compare")
     out_console.print(
-        f"Wrote {out}/ (summary.csv, daily.parquet, staff.parquet, network.json"
-        f"{', events.parquet' if log_events else ''}"
+        f"Wrote {out}/ (summary.csv, daily.parquet, staff.parquet, network.json, waits.csv, access.csv"
+        f"{', events.parquet, contacts.parquet' if log_events else ''}"
         f"{', comparison.csv' if command == 'compare' else ''}, manifest.json)"
         f" in {wall:.1f}s."
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -19,9 +20,10 @@ from handover_abm.catalogue import Catalogue, catalogue_with, load_catalogue
 from handover_abm.params import param
 
 RoutingPolicyName = Literal[
-    "first_available", "continuity_first", "specialist_first", "usual_clinician_first"
+    "preferred_within", "first_available", "personal_list", "continuity_first", "specialist_first"
 ]
 ROUTING_POLICIES: tuple[str, ...] = get_args(RoutingPolicyName)
+RENAMED_POLICIES = {"usual_clinician_first": "preferred_within or personal_list"}
 
 
 class ConfigError(ValueError):
@@ -66,20 +68,34 @@ class AgeBand(_Section):
         1.5,
         "episodes of care per patient-year with no long-term condition and no social need",
         unit="episodes/patient/year",
-        source="calibrated to 5.16 consultations/person/year (Hobbs et al., Lancet 2016)",
+        source="calibrated by hand to 5.8 appointments per patient per year in 2024 (Institute for "
+        "Government, Performance Tracker) from 5.16 consultations/person/year (Hobbs et al., Lancet "
+        "2016) and the age gradient there",
         ge=0,
+    )
+    preference_share: float = param(
+        0.4,
+        "share of patients in this band (with no long-term condition) who prefer their named GP",
+        unit="fraction",
+        source="assumption (range 0.1-0.7): about half of patients have a GP they prefer to see, "
+        "more among older patients (GP Patient Survey, second-hand); 68% of non-urgent requests "
+        "asked for a particular doctor (Fishbacher and Robertson, J R Coll Gen Pract 1986)",
+        ge=0,
+        le=1,
     )
 
 
 def _default_age_bands() -> list[AgeBand]:
     rows = [
-        ("0-17", 0.21, 0.1, 2.8),
-        ("18-44", 0.36, 0.4, 2.5),
-        ("45-64", 0.25, 1.1, 2.7),
-        ("65-79", 0.13, 2.2, 3.0),
-        ("80+", 0.05, 3.0, 3.7),
+        ("0-17", 0.21, 0.1, 2.95, 0.2),
+        ("18-44", 0.36, 0.4, 2.6, 0.25),
+        ("45-64", 0.25, 1.1, 2.85, 0.4),
+        ("65-79", 0.13, 2.2, 3.15, 0.45),
+        ("80+", 0.05, 3.0, 3.9, 0.5),
     ]
-    return [AgeBand(name=n, share=s, ltc_mean=m, episode_rate=r) for n, s, m, r in rows]
+    return [
+        AgeBand(name=n, share=s, ltc_mean=m, episode_rate=r, preference_share=q) for n, s, m, r, q in rows
+    ]
 
 
 class Population(_Section):
@@ -231,31 +247,233 @@ class Work(_Section):
         gt=0,
     )
     abandon_after_days: int = param(
-        60, "a task waiting longer than this is dropped with its episode (unmet need)", unit="days", ge=1
+        60,
+        "work without a slot (results, prescriptions, letters) waiting longer than this is dropped "
+        "with its episode (unmet need)",
+        unit="working days",
+        ge=1,
+    )
+    non_appointment_share: float = param(
+        0.17,
+        "share of each post's clinical minutes kept for work without a slot (results, prescriptions, "
+        "letters, admin); unfilled appointment time is also used for it",
+        unit="fraction",
+        source="assumption (range 0.1-0.3), set by hand so that time without slots roughly matches "
+        "the model's results, prescriptions and letters",
+        ge=0,
+        lt=1,
+    )
+
+
+class CalendarParams(_Section):
+    """Dates: the run starts on the first working day on or after `start_date`."""
+
+    start_date: date = Field(
+        date(2024, 4, 1),
+        description="first day of the run (weekends and English bank holidays are not worked)",
+    )
+
+
+_AFC_LEAVE = "NHS Terms and Conditions (Agenda for Change) handbook, section 13: 29 days after 5 years"
+
+
+class Leave(_Section):
+    """Annual and study leave by staff group, per whole-time year, excluding bank holidays.
+
+    Taken in blocks of `block_days` weekdays (whole weeks), the remainder as single days; a week
+    off removes that week's working days of the post, so part-time leave is pro rata.
+    """
+
+    gp_annual_days: float = param(
+        30,
+        "GP annual leave",
+        unit="working days/year",
+        source="BMA salaried GP model contract: six weeks (second-hand, unconfirmed; range 25-35)",
+        ge=0,
+        le=100,
+    )
+    gp_study_days: float = param(
+        5, "GP study leave", unit="working days/year", source="assumption (range 0-10): a week", ge=0, le=50
+    )
+    nurse_annual_days: float = param(
+        29, "nurse annual leave", unit="working days/year", source=_AFC_LEAVE, ge=0, le=100
+    )
+    nurse_study_days: float = param(
+        3, "nurse study leave", unit="working days/year", source="assumption (range 0-10)", ge=0, le=50
+    )
+    other_annual_days: float = param(
+        29, "annual leave of other staff", unit="working days/year", source=_AFC_LEAVE, ge=0, le=100
+    )
+    other_study_days: float = param(
+        3,
+        "study leave of other staff",
+        unit="working days/year",
+        source="assumption (range 0-10)",
+        ge=0,
+        le=50,
+    )
+    block_days: int = param(
+        5,
+        "leave is taken in blocks of this many weekdays (5 = whole weeks)",
+        unit="days",
+        source="assumption (range 1-10)",
+        ge=1,
+        le=10,
+    )
+
+    def days_for(self, group: str) -> tuple[float, float]:
+        """(annual, study) leave days of a staff group: gp, nurse or other."""
+        return getattr(self, f"{group}_annual_days"), getattr(self, f"{group}_study_days")
+
+
+class Access(_Section):
+    """The appointment book and what patients do when they ask for an appointment."""
+
+    urgent_share: float = param(
+        0.5,
+        "share of new problems (not planned reviews) the patient or triage treats as urgent: "
+        "same day or elsewhere",
+        unit="fraction",
+        source="assumption (range 0.3-0.7); about 40% of patients with a new problem were seen the "
+        "same day (GP Patient Survey 2017, via QualityWatch)",
+        ge=0,
+        le=1,
+    )
+    on_the_day_share: float = param(
+        0.4,
+        "share of each clinician's appointment minutes released on the morning of the day",
+        unit="fraction",
+        source="assumption (range 0.2-0.7)",
+        ge=0,
+        le=1,
+    )
+    horizon_days: int = param(
+        30,
+        "booking horizon: how far ahead pre-bookable slots are open",
+        unit="working days",
+        source="assumption (range 20-40; 4-6 weeks is common practice)",
+        ge=1,
+        le=250,
+    )
+    follow_up_prebooked_share: float = param(
+        0.6,
+        "share of follow-up and review contacts booked at the previous contact for their due date "
+        "(the rest are booked by the patient when due)",
+        unit="fraction",
+        source="assumption (range 0.3-0.9)",
+        ge=0,
+        le=1,
+    )
+    planned_lead_days: float = param(
+        18.0,
+        "mean working days ahead that a planned review (long-term condition or medication review) "
+        "is booked when the patient is invited (exponential)",
+        unit="working days",
+        source="assumption (range 5-20)",
+        ge=0,
+        le=120,
+    )
+    p_elsewhere_urgent: float = param(
+        0.5,
+        "chance an urgent request with no slot today goes elsewhere (NHS 111, urgent treatment "
+        "centre, A&E) instead of calling back next day",
+        unit="probability",
+        source="assumption (range 0.2-0.8)",
+        ge=0,
+        le=1,
+    )
+    p_elsewhere_routine: float = param(
+        0.2,
+        "chance a routine request with no slot within the horizon goes elsewhere instead of "
+        "trying again later",
+        unit="probability",
+        source="assumption (range 0.05-0.4); 5.3% told to contact again another day (Health "
+        "Insight Survey 2024, second-hand)",
+        ge=0,
+        le=1,
+    )
+    retry_days_routine: int = param(
+        5,
+        "working days before a routine request is tried again",
+        unit="working days",
+        source="assumption (range 1-10)",
+        ge=1,
+        le=60,
+    )
+    max_attempts: int = param(
+        3,
+        "requests after which a patient with no slot goes elsewhere",
+        unit="attempts",
+        source="assumption (range 2-5)",
+        ge=1,
+        le=20,
+    )
+    preference_share_per_ltc: float = param(
+        0.05,
+        "rise of the share of patients who prefer their named GP per long-term condition",
+        unit="fraction per condition",
+        source="assumption (range 0-0.1)",
+        ge=0,
+        le=1,
+    )
+    wait_for_preferred_days: float = param(
+        5.0,
+        "mean working days a patient with a preferred GP will wait for them on a routine request "
+        "(exponential)",
+        unit="working days",
+        source="assumption (range 2-12); longer waits came mostly from asking for a particular "
+        "doctor (Fishbacher and Robertson 1986)",
+        ge=0,
+        le=250,
+    )
+    wait_for_preferred_days_per_ltc: float = param(
+        1.0,
+        "extra mean willingness to wait per long-term condition",
+        unit="working days per condition",
+        source="assumption (range 0-3)",
+        ge=0,
+        le=50,
     )
 
 
 class Routing(_Section):
-    """Which clinician gets each task."""
+    """Booking rules: which clinician and which day each task gets."""
 
     policy: RoutingPolicyName = Field(
-        "first_available",
-        description="first_available books whoever is free first (most practices today); "
-        "continuity_first keeps the episode with its last clinician, then the patient's most-seen one; "
-        "specialist_first sends each task to the quickest role for it; "
-        "usual_clinician_first uses the patient's named usual clinician",
+        "preferred_within",
+        description="preferred_within books a patient's preferred GP when they have a slot within "
+        "the patient's willingness to wait, else the earliest slot with anyone in scope; "
+        "first_available books the earliest slot with anyone in scope, ignoring preferences; "
+        "personal_list gives every patient a named GP whose list they book into first; "
+        "specialist_first books the quickest role for each task; "
+        "continuity_first books the episode's last clinician, then the preferred GP",
     )
     same_session_continuation: bool = Field(
         True,
-        description="a task due the same day (lead 0) stays with the clinician who did the "
-        "previous task when it is in their scope, as in one consultation; routed otherwise",
+        description="work without a slot due the same day (a prescription after a consultation) "
+        "stays with the clinician who did the previous task when it is in their scope",
     )
-    max_backlog_days: float = param(
-        3.0,
-        "a preferred clinician is skipped when their queue exceeds this many days of work",
-        unit="days",
+
+    navigation_max_edge: float = param(
+        0.3,
+        "care navigation: a request is first booked only with clinicians for whom the task is at most "
+        "this far from the core of their scope (0 = core, 1 = edge); others are booked when none of "
+        "those has a slot",
+        unit="0-1",
+        source="assumption (range 0.2-1.0; 1 = book anyone in scope)",
         ge=0,
+        le=1,
     )
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _renamed(cls, value: Any) -> Any:
+        if value in RENAMED_POLICIES:
+            raise ValueError(
+                f"booking rule {value!r} was replaced: use {RENAMED_POLICIES[value]}; "
+                f"allowed: {', '.join(ROUTING_POLICIES)}"
+            )
+        return value
 
 
 class Handover(_Section):
@@ -293,7 +511,8 @@ class Handover(_Section):
     )
     or_per_backlog_day: float = param(
         1.1,
-        "odds ratio of loss per day of queued work of sender and of receiver",
+        "odds ratio of loss per day of work without a slot (results, prescriptions, letters) waiting "
+        "for the sender and for the receiver",
         unit="odds ratio per day",
         gt=0,
     )
@@ -421,7 +640,7 @@ class Scenario(_Section):
 
     name: str = Field("scenario", description="label used in outputs (default: the file name)")
     description: str = Field("", description="free text, kept in the manifest")
-    days: int = param(365, "simulated working days", unit="days", ge=1)
+    days: int = param(365, "simulated working days", unit="working days", ge=1)
     working_days_per_year: int = param(
         252,
         "working days in a year (5 x 52 less 8 bank holidays)",
@@ -434,6 +653,9 @@ class Scenario(_Section):
     demand: Demand = Field(default_factory=Demand)
     team: list[TeamEntry] = Field(min_length=1, description="the posts of the team (see team[] below)")
     work: Work = Field(default_factory=Work)
+    calendar: CalendarParams = Field(default_factory=CalendarParams)
+    leave: Leave = Field(default_factory=Leave)
+    access: Access = Field(default_factory=Access)
     routing: Routing = Field(default_factory=Routing)
     handover: Handover = Field(default_factory=Handover)
     supervision: Supervision = Field(default_factory=Supervision)

@@ -5,7 +5,8 @@ Arrivals: each patient i has an episode rate per working day
                * (social_need_rate_multiplier if social_need_i) / working_days_per_year
 and the day's arrivals are N ~ Poisson(sum_i lambda_i), each falling on patient i with
 probability lambda_i / sum lambda (the same law as independent Poisson counts, at O(N log P)).
-The episode type follows weights by conditions and social need (tasks.yaml); optional task
+The episode type follows weights by conditions and social need (tasks.yaml); a new problem that is
+not a planned review is urgent with probability `access.urgent_share`; optional task
 groups and extra follow-ups for long-term conditions make complex patients' episodes longer.
 Everything here draws only from the population and demand streams, so it is identical across
 the teams compared.
@@ -74,6 +75,9 @@ class DemandGenerator:
         self.population = population
         self.extra_follow_up = scenario.demand.extra_follow_up_per_ltc
         self.types = list(catalogue.episode_types.items())
+        self.urgent_share = scenario.access.urgent_share
+        self.planned = np.array([ep.planned for _, ep in self.types])
+        self._planned_names = {name for name, ep in self.types if ep.planned}
         self.cum_rate = np.cumsum(population.daily_rate)
         self.total_rate = float(self.cum_rate[-1]) if self.cum_rate.size else 0.0
         # episode-type probabilities per class (n_ltc, social_need)
@@ -90,12 +94,16 @@ class DemandGenerator:
             raise ValueError("episode type weights are zero for some patients")
         self.cum_type = np.cumsum(table / sums, axis=2)
 
+    def is_planned(self, kind: str) -> bool:
+        """Whether episodes of this type are planned reviews (always routine, booked ahead)."""
+        return kind in self._planned_names
+
     def expected_per_day(self) -> float:
         """Expected number of new episodes per day."""
         return self.total_rate
 
-    def draw_day(self) -> list[tuple[int, str, list[str]]]:
-        """The day's arrivals as (patient index, episode type, task sequence)."""
+    def draw_day(self) -> list[tuple[int, str, list[str], bool]]:
+        """The day's arrivals as (patient index, episode type, task sequence, urgent)."""
         rng = self.stream.rng
         n = int(rng.poisson(self.total_rate))
         if n == 0:
@@ -107,8 +115,11 @@ class DemandGenerator:
         u = rng.random(n)
         kinds = (self.cum_type[ltc, social] < u[:, None]).sum(axis=1)
         kinds = np.minimum(kinds, len(self.types) - 1)
+        urgent = (rng.random(n) < self.urgent_share) & ~self.planned[kinds]
         out = []
-        for p, k, conditions in zip(patients.tolist(), kinds.tolist(), ltc.tolist(), strict=True):
+        for p, k, conditions, urg in zip(
+            patients.tolist(), kinds.tolist(), ltc.tolist(), urgent.tolist(), strict=True
+        ):
             name, ep = self.types[k]
             tasks: list[str] = []
             for item in ep.tasks:
@@ -119,5 +130,5 @@ class DemandGenerator:
             for _ in range(conditions):
                 if self.stream.uniform() < self.extra_follow_up:
                     tasks.append("follow_up")
-            out.append((p, name, tasks))
+            out.append((p, name, tasks, urg))
         return out

@@ -41,6 +41,7 @@ class Episode:
     accountable: int = -1
     dropped: bool = False
     closed: bool = False
+    elsewhere: bool = False  # the patient went elsewhere (NHS 111, urgent treatment centre, A&E)
 
 
 @dataclass(slots=True, eq=False)
@@ -55,3 +56,7 @@ class Task:
     minutes: float = 0.0
     queued_day: int = -1
     checked: bool = False  # the handover into this task has been counted
+    urgent: bool = False  # same day or elsewhere
+    requested_day: int = -1  # the day the patient asked (or the contact was booked) for it
+    start_day: int = -1  # earliest day it may be done (a follow-up's due date)
+    attempts: int = 0  # requests that found no slot

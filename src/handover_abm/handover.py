@@ -23,8 +23,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from handover_abm.config import Handover
+from handover_abm.episodes import Episode, Task, TaskKind
+
+if TYPE_CHECKING:
+    from handover_abm.agents import Clinician
+    from handover_abm.model import HandoverModel
 
 
 def logit(p: float) -> float:
@@ -73,3 +79,111 @@ class LossModel:
             + self.b_holistic * f.holistic
         )
         return 1.0 / (1.0 + math.exp(-z))
+
+
+class Handovers:
+    """A change of person within an episode: counted, loss drawn, and the loss's consequences.
+
+    Consequences: a noticed loss makes a rework task for the receiver after `rework_delay_days`
+    and the task waits behind it; a hidden loss stays with the episode until a usual clinician or
+    care coordinator finds it (`p_reconcile`) or the episode closes (`p_harm_per_unresolved`).
+    """
+
+    def __init__(self, model: HandoverModel) -> None:
+        self.model = model
+        self.params = model.config.handover
+        self.loss_model = LossModel(self.params)
+        self.stream = model.streams["handover"]
+
+    def factors(self, ep: Episode, a: Clinician, b: Clinician) -> TransferFactors:
+        """What is known about a transfer of `ep` from `a` to `b` today."""
+        return TransferFactors(
+            tie=self.model.network.tie(a.post, b.post),
+            same_record=a.record == b.record,
+            boundary=a.org_key != b.org_key,
+            same_site=a.site == b.site,
+            backlog_sender=a.unbooked_days(),
+            backlog_receiver=b.unbooked_days(),
+            interruptions=a.interruptions_today + b.interruptions_today,
+            holistic=ep.holistic,
+        )
+
+    def transfer(self, ep: Episode, sender: Clinician, receiver: Clinician, task: Task, day: int) -> bool:
+        """Count a handover and draw its loss. True when the task now waits behind a rework task."""
+        model = self.model
+        ep.handovers += 1
+        model.today["handovers"] += 1
+        f = self.factors(ep, sender, receiver)
+        p = self.loss_model.probability(self.params.base_loss_probability, f)
+        lost = self.stream.uniform() < p
+        model.network.record_handover(sender.post, receiver.post)
+        outcome = self.lose(ep, receiver.post, task, day, blocking=True) if lost else "none"
+        if model.log_events:
+            model.events.append(_event(day, ep, task, sender, receiver, f.tie, p, lost, outcome))
+        return outcome == "rework"
+
+    def lose(self, ep: Episode, post: int, task: Task, day: int, blocking: bool) -> str:
+        """Information was lost: noticed (rework after a delay) or hidden (harm risk later)."""
+        ep.losses += 1
+        self.model.today["miscommunications"] += 1
+        if self.stream.uniform() >= self.params.p_detect:
+            ep.hidden_losses += 1
+            return "hidden"
+        when = day + self.params.rework_delay_days
+        self.rework(ep, post, task.type, day, when)
+        if blocking:
+            self.model.defer(task, day, when, post)
+        return "rework"
+
+    def rework(self, ep: Episode, post: int, ttype: str, day: int, when: int) -> None:
+        """A rework task for `post`: the lost step done again (a re-contact when it is a contact)."""
+        ep.rework += 1
+        self.model.today["rework_tasks"] += 1
+        task = Task(ep, ttype, TaskKind.REWORK, day)
+        task.checked = True
+        self.model.create(task, day, when, pinned=post)
+
+    def rebuild_holistic_view(self, ep: Episode, post: int, ttype: str, day: int) -> None:
+        """A usual clinician or care coordinator sees the whole episode: hidden losses may surface."""
+        ep.holistic = True
+        for _ in range(ep.hidden_losses):
+            if self.stream.uniform() < self.params.p_reconcile:
+                ep.hidden_losses -= 1
+                self.rework(ep, post, ttype, day, day)
+
+    def harm_at_close(self, ep: Episode) -> int:
+        """Hidden losses left when the episode closes that become harm-risk events."""
+        p = self.params.p_harm_per_unresolved
+        return sum(self.stream.uniform() < p for _ in range(ep.hidden_losses))
+
+
+def _event(
+    day: int,
+    ep: Episode,
+    task: Task,
+    a: Clinician,
+    b: Clinician,
+    tie: float,
+    p: float,
+    lost: bool,
+    outcome: str,
+) -> dict[str, Any]:
+    return {
+        "day": day,
+        "episode": ep.id,
+        "patient": ep.patient,
+        "kind": "handover",
+        "task_type": task.type,
+        "from_post": a.post,
+        "from_person": a.person,
+        "from_role": a.role_name,
+        "from_org": a.org_key,
+        "to_post": b.post,
+        "to_person": b.person,
+        "to_role": b.role_name,
+        "to_org": b.org_key,
+        "tie_strength": tie,
+        "loss_probability": p,
+        "information_lost": lost,
+        "outcome": outcome,
+    }

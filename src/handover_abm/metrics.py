@@ -10,10 +10,12 @@ Breslau & Reeb 1975; Steinwachs 1979):
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from handover_abm.team import annual_cost, total_fte
 
@@ -63,8 +65,31 @@ HEADLINE: dict[str, tuple[str, str]] = {
     "upc_mean": ("0-1", "Usual Provider of Care, patients with 2+ contacts"),
     "coc_mean": ("0-1", "Bice-Boxerman continuity, patients with 2+ contacts"),
     "secon_mean": ("0-1", "sequential continuity, patients with 2+ contacts"),
-    "wait_days_mean": ("days", "arrival to first completed task"),
-    "episode_days_mean": ("days", "arrival to episode completion"),
+    "same_day_share": ("fraction", "contacts seen on the day they were requested or booked"),
+    "over_14_days_share": ("fraction", "contacts seen more than 14 calendar days after the request"),
+    "over_28_days_share": ("fraction", "contacts seen more than 28 calendar days after the request"),
+    "days_to_appointment_median": ("calendar days", "median calendar days from request to contact"),
+    "unmet_demand_per_1000_patients": (
+        "requests/1000 patients/year",
+        "requests that found no slot and went elsewhere (NHS 111, urgent treatment centre, A&E)",
+    ),
+    "gp_contact_share": ("fraction", "share of patient contacts with a GP"),
+    "nurse_contact_share": ("fraction", "share of patient contacts with a nurse"),
+    "preferred_clinician_share": (
+        "fraction",
+        "of contacts of patients who prefer a named clinician, the share with that clinician",
+    ),
+    "upc_gp_mean": (
+        "ratio",
+        "UPC over GP contacts only, patients with 2+ GP contacts (the measure of Barker et al., "
+        "BMJ 2017: mean 0.61 in English practices over two years)",
+    ),
+    "contacts_per_patient_year": (
+        "contacts/patient/year",
+        "patient contacts per registered patient per year",
+    ),
+    "wait_days_mean": ("working days", "arrival to first completed task"),
+    "episode_days_mean": ("working days", "arrival to episode completion"),
     "backlog_end": ("tasks", "tasks waiting at the end of the run"),
     "utilisation_mean": ("fraction", "clinical minutes worked / available, mean over posts"),
     "cost_per_episode": ("GBP/episode", "staff cost of the run / episodes completed"),
@@ -82,14 +107,15 @@ EXTRA: dict[str, tuple[str, str]] = {
     "handovers": ("handovers", "handovers in the run"),
     "escalations_per_episode": ("escalations/episode", "cases escalated to a supervisor"),
     "signoffs": ("sign-offs", "per-case reviews by supervisors"),
-    "contacts_per_patient_year": (
-        "contacts/patient/year",
-        "patient contacts per registered patient per year",
+    "new_problem_same_day_share": (
+        "fraction",
+        "first contacts of new problems seen on the day requested (GP Patient Survey: about 40%)",
     ),
-    "upc_gp_mean": (
+    "other_contact_share": ("fraction", "share of patient contacts with other staff (not GP or nurse)"),
+    "episodes_elsewhere": ("episodes", "episodes that ended when the patient went elsewhere"),
+    "upc_gp_chance_mean": (
         "ratio",
-        "UPC over GP contacts only, patients with 2+ GP contacts (the measure of Barker et al., "
-        "BMJ 2017: mean 0.61 in English practices over two years)",
+        "upc_gp_mean if each GP contact were with a GP of the practice drawn at random (benchmark)",
     ),
     "supervisees_per_supervisor": ("posts", "distinct supervisees per active supervisor"),
     "supervisor_open_cases": ("episodes", "open episodes a supervisor is accountable for"),
@@ -121,6 +147,38 @@ def _mean_upc(histories: Sequence[Sequence[int]]) -> float:
     return sum(map(upc, eligible)) / len(eligible) if eligible else float("nan")
 
 
+def median_of_counts(counts: Counter[int]) -> float:
+    """Median of values given as value -> count."""
+    total = sum(counts.values())
+    if not total:
+        return float("nan")
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen * 2 >= total:
+            return float(value)
+    raise AssertionError("unreachable")
+
+
+def chance_upc_gp(model: HandoverModel) -> float:
+    """Mean GP UPC if each patient's GP contacts were with GPs of their practice drawn at random.
+
+    The benchmark continuity has to beat (Barker et al. compare against the same idea). It draws
+    from its own generator, so it never changes the run.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(model.seed, spawn_key=(99,)))
+    gps: dict[int, list[int]] = defaultdict(list)
+    for c in model.clinicians:
+        if c.is_gp and c.practice >= 0:
+            gps[c.practice].append(c.post)
+    histories = []
+    for p in model.patients:
+        n = len(p.gp_history)
+        if n >= 2 and gps.get(p.practice):
+            histories.append(rng.choice(gps[p.practice], size=n).tolist())
+    return _mean_upc(histories)
+
+
 def summarise(model: HandoverModel) -> dict[str, float]:
     """Every headline and extra metric of a finished run."""
     t = model.totals
@@ -132,7 +190,9 @@ def summarise(model: HandoverModel) -> dict[str, float]:
     sups = model.supervisors
     sup_days = sum(x.days_observed for x in sups)
     annual = annual_cost(model.config)
-    contacts = sum(len(p.history) for p in model.patients)
+    contacts = t["contacts"]
+    waits = model.waits
+    years = days / cfg.working_days_per_year
     out = {
         "episodes_completed": done,
         "tasks_completed": t["tasks_completed"],
@@ -147,6 +207,16 @@ def summarise(model: HandoverModel) -> dict[str, float]:
         "upc_mean": u,
         "coc_mean": c,
         "secon_mean": s,
+        "same_day_share": _ratio(waits[0], contacts),
+        "over_14_days_share": _ratio(sum(n for w, n in waits.items() if w > 14), contacts),
+        "over_28_days_share": _ratio(sum(n for w, n in waits.items() if w > 28), contacts),
+        "days_to_appointment_median": median_of_counts(waits),
+        "unmet_demand_per_1000_patients": 1000 * _ratio(t["requests_unmet"], model.population.size * years),
+        "gp_contact_share": _ratio(t["contacts_gp"], contacts),
+        "nurse_contact_share": _ratio(t["contacts_nurse"], contacts),
+        "preferred_clinician_share": _ratio(t["preferred_contacts_with"], t["preferred_contacts"]),
+        "upc_gp_mean": _mean_upc([p.gp_history for p in model.patients]),
+        "contacts_per_patient_year": _ratio(contacts, model.population.size * years),
         "wait_days_mean": _ratio(t["ep_wait_days"], done),
         "episode_days_mean": _ratio(t["ep_days"], done),
         "backlog_end": model.waiting,
@@ -160,10 +230,10 @@ def summarise(model: HandoverModel) -> dict[str, float]:
         "handovers": t["handovers"],
         "escalations_per_episode": _ratio(t["ep_escalations"], done),
         "signoffs": t["signoffs"],
-        "contacts_per_patient_year": _ratio(
-            contacts * cfg.working_days_per_year, model.population.size * days
-        ),
-        "upc_gp_mean": _mean_upc([p.gp_history for p in model.patients]),
+        "new_problem_same_day_share": _ratio(t["new_problem_same_day"], t["new_problem_contacts"]),
+        "other_contact_share": _ratio(t["contacts_other"], contacts),
+        "episodes_elsewhere": t["episodes_elsewhere"],
+        "upc_gp_chance_mean": chance_upc_gp(model),
         "supervisees_per_supervisor": _ratio(sum(len(x.supervisees) for x in sups), len(sups)),
         "supervisor_open_cases": _ratio(sum(x.open_cases for x in sups), len(sups)),
         "task_variety_mean": _ratio(sum(len(x.task_types_done) for x in posts), len(posts)),
@@ -173,6 +243,21 @@ def summarise(model: HandoverModel) -> dict[str, float]:
         "annual_staff_cost": annual,
     }
     return {k: float(v) for k, v in out.items()}
+
+
+def access_rows(model: HandoverModel) -> list[dict[str, object]]:
+    """Per age band: patients, requests that went elsewhere, and that per 1,000 patients per year."""
+    years = model.steps / model.config.working_days_per_year
+    counts = np.bincount(model.population.age_band, minlength=len(model.config.population.age_bands))
+    return [
+        {
+            "age_band": band.name,
+            "patients": int(counts[k]),
+            "requests_unmet": int(model.unmet_by_band[k]),
+            "unmet_demand_per_1000_patients": 1000 * _ratio(model.unmet_by_band[k], counts[k] * years),
+        }
+        for k, band in enumerate(model.config.population.age_bands)
+    ]
 
 
 def staff_rows(model: HandoverModel) -> list[dict[str, object]]:

@@ -1,19 +1,22 @@
 """HandoverModel: patients, clinicians and supervisors on a team network, one step per working day.
 
 Daily schedule (see docs/ODD.md):
- 1. turnover: post-holders leave and are replaced; their ties fall back to the floor;
- 2. ties decay; today's capacity is set (debriefs, protected supervision time);
- 3. tasks whose lead time ends today are routed (a handover when the receiver is a new person);
- 4. new episodes arrive and their first task is routed;
- 5. clinicians work their queues within capacity (supervisees first, then supervisors, who
-    answer the day's queries and escalations); finishing a task routes the next one;
+ 1. turnover: post-holders leave and are replaced; their ties fall back to the floor; ties decay;
+ 2. requests due today are booked: retries, follow-ups due, work deferred behind rework;
+ 3. new episodes arrive (urgent requests first) and their first task is booked;
+ 4. clinicians see the patients booked for today (the appointment book, book.py); finishing a task
+    books the next one (booking.py), counts handovers and their losses (handover.py) and the
+    supervision it asks for (supervision.py);
+ 5. the day's books close: time nobody booked joins the time kept for work without a slot
+    (results, prescriptions, letters), which each clinician works in order;
  6. supervisor load and the day's counts are recorded.
 Only episodes with open work are touched: there is no loop over patients.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+import math
+from collections import Counter, defaultdict, deque
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +28,18 @@ from mesa.discrete_space import Network
 from mesa.time import Schedule
 
 from handover_abm.agents import Clinician, Patient, Supervisor
+from handover_abm.book import AppointmentBook
+from handover_abm.booking import Request, make_rule
 from handover_abm.config import Scenario, apply_override, load_scenario, scenario_from_dict
+from handover_abm.dates import Calendar
 from handover_abm.demand import DemandGenerator, build_population
 from handover_abm.episodes import Episode, Task, TaskKind
-from handover_abm.handover import LossModel, TransferFactors
+from handover_abm.handover import Handovers
 from handover_abm.network import TeamNetwork
-from handover_abm.routing import make_policy
+from handover_abm.preferences import Willingness, named_clinicians, who_prefers
+from handover_abm.rota import capacity_table
 from handover_abm.streams import RandomStreams
-from handover_abm.supervision import assign_supervisors, demand_for_task
+from handover_abm.supervision import SupervisionMechanism, assign_supervisors
 
 DAILY_COLUMNS = (
     "episodes_arrived",
@@ -40,6 +47,8 @@ DAILY_COLUMNS = (
     "tasks_completed",
     "tasks_waiting",
     "tasks_dropped",
+    "contacts",
+    "requests_unmet",
     "handovers",
     "miscommunications",
     "rework_tasks",
@@ -52,6 +61,26 @@ DAILY_COLUMNS = (
     "mean_tie_strength",
     "utilisation",
     "staff_turnover",
+)
+
+CONTACT_COLUMNS = (
+    "patient",
+    "age_band",
+    "n_ltc",
+    "practice",
+    "episode",
+    "task_type",
+    "urgency",
+    "day_requested",
+    "date_requested",
+    "day_seen",
+    "date_seen",
+    "post",
+    "person",
+    "role",
+    "staff_group",
+    "preferred_post",
+    "with_preferred",
 )
 
 
@@ -108,8 +137,13 @@ class HandoverModel(mesa.Model):
         self.streams = RandomStreams(self.seed)
         self.log_events = log_events
         self.events: list[dict[str, Any]] = []
+        self.contact_log: list[tuple[Any, ...]] = []
         cfg = self.config
         self.task_types = self.catalogue.task_types
+        self._access_stream = self.streams["access"]
+        self._prebooked_share = cfg.access.follow_up_prebooked_share
+        self._same_session = cfg.routing.same_session_continuation
+        self._rework_fraction = cfg.handover.rework_time_fraction
         self.escalation_type = self.catalogue.escalation_task
 
         self.population = build_population(cfg, self.streams["population"])
@@ -124,7 +158,6 @@ class HandoverModel(mesa.Model):
             if c.supervisor >= 0:
                 self.clinicians[c.supervisor].supervisees.append(c.post)
         self.supervisors = [c for c in self.clinicians if isinstance(c, Supervisor) and c.active]
-        self.others = [c for c in self.clinicians if c not in self.supervisors]
         self.network = TeamNetwork(
             [c.site for c in self.clinicians], [c.record for c in self.clinicians], supervisor_of, cfg.network
         )
@@ -132,22 +165,32 @@ class HandoverModel(mesa.Model):
         for c in self.clinicians:
             c.cell = self.space[c.post]
         self.eligible = self._eligibility()
+        self.navigated = [  # only where navigation narrows the choice
+            {t: posts for t, posts in nav.items() if len(posts) < len(full.get(t, ()))}
+            for nav, full in zip(
+                self._eligibility(cfg.routing.navigation_max_edge), self.eligible, strict=True
+            )
+        ]
+        self.calendar = Calendar(cfg.calendar.start_date, cfg.days + cfg.access.horizon_days + 1)
+        self.book = self._build_book()
+        self.rule = make_rule(cfg.routing.policy, self.book, self.clinicians)
         self.patients = self._build_patients()
-        self.policy = make_policy(
-            cfg.routing.policy, self.clinicians, cfg.routing.max_backlog_days, self.person_post
-        )
-        self.loss = LossModel(cfg.handover)
+        self.willingness = Willingness(cfg, self.streams["preference"])
+        self.handovers = Handovers(self)
+        self.supervision = SupervisionMechanism(self)
 
-        self.calendar: dict[int, list[tuple[Task, int]]] = defaultdict(list)
+        self.due: dict[int, list[tuple[Task, int]]] = defaultdict(list)
         self.next_episode = 0
         self.totals: dict[str, float] = defaultdict(float)
+        self.waits: Counter[int] = Counter()  # calendar days from request to contact -> contacts
+        self.unmet_by_band: Counter[int] = Counter()
         self.today: dict[str, float] = dict.fromkeys(DAILY_COLUMNS, 0.0)
         self.waiting = 0
         self._available_today = 0.0
         self.datacollector = DataCollector(model_reporters={name: _reporter(name) for name in DAILY_COLUMNS})
         if any(c.role.supervision.debrief_minutes_per_week for c in self.clinicians if c.supervisor >= 0):
             interval = cfg.supervision.debrief_interval_days
-            self.schedule_recurring(self._schedule_debriefs, Schedule(interval=interval, start=0.5))
+            self.schedule_recurring(self.supervision.debriefs, Schedule(interval=interval, start=0.5))
 
     # ------------------------------------------------------------------ building
 
@@ -214,40 +257,59 @@ class HandoverModel(mesa.Model):
                         g.add_edge(a, b, kind="site")
         return g
 
-    def _eligibility(self) -> list[dict[str, dict[int, float]]]:
-        """For each practice and task type: posts in scope (with time multipliers)."""
+    def _eligibility(self, max_edge: float = 1.0) -> list[dict[str, dict[int, float]]]:
+        """For each practice and task type: posts in scope up to `max_edge` (with time multipliers)."""
         out: list[dict[str, dict[int, float]]] = []
         for p in range(self.config.population.practices):
             table: dict[str, dict[int, float]] = defaultdict(dict)
             for c in self.clinicians:
                 if c.base_capacity <= 0 or (c.practice >= 0 and c.practice != p):
                     continue
-                for t, (mult, _) in c.scope.items():
-                    if t != self.escalation_type:
+                for t, (mult, edge) in c.scope.items():
+                    if t != self.escalation_type and edge <= max_edge:
                         table[t][c.post] = mult
             out.append(dict(table))
         return out
 
+    def _build_book(self) -> AppointmentBook:
+        """Working patterns and leave (rota.py) split into the book and time without a slot."""
+        cfg = self.config
+        minutes, patterns = capacity_table(
+            [c.fte for c in self.clinicians],
+            [c.role.contact_group for c in self.clinicians],
+            cfg.work.minutes_per_fte_day,
+            cfg.leave,
+            self.calendar,
+            self.streams["rota"].rng,
+        )
+        minutes[:, 0] = 0.0  # day 0 is before the run
+        unbooked = minutes * cfg.work.non_appointment_share
+        appointments = minutes - unbooked
+        for c in self.clinicians:
+            c.sessions = patterns[c.post].tolist()
+            worked = minutes[c.post] > 0
+            c.unbooked_per_day = float(unbooked[c.post][worked].mean()) if worked.any() else 0.0
+            if isinstance(c, Supervisor) and c.active:
+                appointments[c.post] = np.maximum(0.0, appointments[c.post] - c.protected_minutes * worked)
+        self.day_minutes: list[list[float]] = minutes.tolist()
+        self.unbooked_minutes: list[list[float]] = unbooked.tolist()
+        self.appointment_minutes: list[list[float]] = appointments.tolist()
+        return AppointmentBook(appointments, cfg.access.on_the_day_share, cfg.access.horizon_days)
+
     def _build_patients(self) -> list[Patient]:
         pop = self.population
-        share = self.config.population.usual_clinician_share
-        alloc = self.streams["allocation"].rng
-        usual = np.full(pop.size, -1)
-        for p in range(self.config.population.practices):
-            holders = [
-                c
+        everyone = self.config.routing.policy == "personal_list"
+        holders = [
+            [
+                (c.post, c.fte)
                 for c in self.clinicians
-                if c.role.usual_clinician and c.practice == p and c.base_capacity > 0
+                if c.role.usual_clinician and c.practice == p and c.fte > 0
             ]
-            members = np.flatnonzero(pop.practice == p)
-            if not holders or members.size == 0:
-                continue
-            weights = np.array([c.fte for c in holders])
-            has = alloc.random(members.size) < share
-            picks = alloc.choice(len(holders), size=members.size, p=weights / weights.sum())
-            posts = np.array([c.post for c in holders])[picks]
-            usual[members[has]] = posts[has]
-        return [
+            for p in range(self.config.population.practices)
+        ]
+        named = named_clinicians(self.config, pop, holders, everyone, self.streams["allocation"].rng)
+        prefers = who_prefers(self.config, pop, named, everyone, self.streams["preference"].rng)
+        patients = [
             Patient(self, i, int(a), int(n), bool(s), int(pr), int(u))
             for i, (a, n, s, pr, u) in enumerate(
                 zip(
@@ -255,11 +317,14 @@ class HandoverModel(mesa.Model):
                     pop.n_ltc.tolist(),
                     pop.social_need.tolist(),
                     pop.practice.tolist(),
-                    usual.tolist(),
+                    named.tolist(),
                     strict=True,
                 )
             )
         ]
+        for i in np.flatnonzero(prefers).tolist():
+            patients[i].prefers = True
+        return patients
 
     def team_graph(self) -> nx.Graph:
         """The team network now: posts with role and organisation; ties, handovers, supervision."""
@@ -282,13 +347,10 @@ class HandoverModel(mesa.Model):
         """One working day."""
         day = self.steps
         self._start_day(day)
-        for task, pinned in self.calendar.pop(day, []):
-            self._assign(task, day, pinned)
+        self._book_due(day)
         self._arrivals(day)
-        order = self.streams["routing"].rng
-        for group in (self.others, self.supervisors):
-            for k in order.permutation(len(group)).tolist():
-                self._work(group[k], day)
+        self._see_patients(day)
+        self._work_without_slots(day)
         self._end_day(day)
         self.datacollector.collect(self)
         if day >= self.config.days:
@@ -304,15 +366,15 @@ class HandoverModel(mesa.Model):
         if self.config.turnover.enabled:
             self._turnover(day)
         self.network.decay()
-        self.policy.set_tiebreak((self.streams["routing"].rng.random(len(self.clinicians)) * 1e-6).tolist())
+        self.rule.set_tiebreak((self.streams["routing"].rng.random(len(self.clinicians)) * 1e-6).tolist())
         for c in self.clinicians:
             c.interruptions_today = 0
+            c.working_today = self.day_minutes[c.post][day] > 0
             if isinstance(c, Supervisor):
-                c.supervision_minutes_today = c.debrief_minutes_pending
-                c.capacity_today = c.base_capacity - (c.protected_minutes if c.active else 0.0)
-            else:
-                c.capacity_today = c.base_capacity - c.debrief_minutes_pending
-            c.debrief_minutes_pending = 0.0
+                c.supervision_minutes_today = 0.0
+                if c.working_today:
+                    c.supervision_minutes_today = c.debrief_minutes_pending
+                    c.debrief_minutes_pending = 0.0
 
     def _turnover(self, day: int) -> None:
         stream = self.streams["turnover"]
@@ -325,19 +387,16 @@ class HandoverModel(mesa.Model):
                 self.network.reset_post(c.post)
                 self.today["staff_turnover"] += 1
 
-    def _schedule_debriefs(self) -> None:
-        """Scheduled supervision (a recurring Mesa event): minutes from both sides, ties grow."""
-        scale = self.config.supervision.debrief_interval_days / 5.0
-        for c in self.clinicians:
-            minutes = c.role.supervision.debrief_minutes_per_week * scale
-            if c.supervisor >= 0 and minutes > 0:
-                c.debrief_minutes_pending += minutes
-                self.clinicians[c.supervisor].debrief_minutes_pending += minutes
-                self.network.strengthen(c.post, c.supervisor)
-                self.totals["debrief_minutes"] += minutes
+    def _book_due(self, day: int) -> None:
+        """Requests whose day has come: retries, follow-ups due, tasks deferred behind rework."""
+        for task, pinned in self.due.pop(day, []):
+            self._route(task, day, pinned)
 
     def _arrivals(self, day: int) -> None:
-        for patient_index, kind, tasks in self.demand.draw_day():
+        """New episodes: urgent requests are booked first (on-the-day slots go to them)."""
+        arrivals = self.demand.draw_day()
+        arrivals.sort(key=lambda a: not a[3])
+        for patient_index, kind, tasks, urgent in arrivals:
             self.next_episode += 1
             patient = self.patients[patient_index]
             ep = Episode(
@@ -345,54 +404,142 @@ class HandoverModel(mesa.Model):
             )
             patient.open_episodes += 1
             self.today["episodes_arrived"] += 1
-            self._advance(ep, day, first=True)
+            self._advance(ep, day, first=True, urgent=urgent, planned=self.demand.is_planned(kind))
+
+    def _see_patients(self, day: int) -> None:
+        """Every appointment booked for today, in booking order (same-day bookings join the end)."""
+        clinicians, worked = self.clinicians, 0.0
+        for post, task in self.book.appointments[day]:  # a for loop also sees items appended
+            assert isinstance(task, Task)
+            if task.episode.dropped:  # the patient went elsewhere: the slot's time is not used
+                self.book.pre[post][day] += task.minutes
+                self._drop(task, day)
+                continue
+            c = clinicians[post]
+            c.minutes_worked += task.minutes
+            worked += task.minutes
+            self._complete(c, task, day)
+        self.today["utilisation"] += worked
+        self.book.appointments[day] = []
+
+    def _work_without_slots(self, day: int) -> None:
+        """Close today's books, then each clinician works results, prescriptions and letters.
+
+        A task is started while any time is left; what it overruns is owed from the post's next
+        working day, so no task blocks a queue.
+        """
+        cl = self.clinicians
+        time = {}
+        for c in cl:
+            if c.working_today:
+                time[c.post] = self.unbooked_minutes[c.post][day] + self.book.unused(c.post, day)
+                available = self.unbooked_minutes[c.post][day] + self.appointment_minutes[c.post][day]
+                c.minutes_available += available
+                self._available_today += available
+        abandon = self.config.work.abandon_after_days
+        order = self.streams["routing"].rng.permutation(len(cl)).tolist()
+        for k in order:
+            c = cl[k]
+            if not c.working_today:
+                continue
+            left = time[c.post] - c.debt - c.debrief_minutes_pending
+            c.debt = c.debrief_minutes_pending = 0.0
+            queue, worked = c.unbooked, 0.0
+            while queue and left > 0:
+                task = queue.popleft()
+                c.unbooked_minutes -= task.minutes
+                if task.episode.dropped or day - task.queued_day > abandon:
+                    self._drop(task, day)
+                    continue
+                left -= task.minutes
+                worked += task.minutes
+                self._complete(c, task, day)
+            c.debt = max(0.0, -left)
+            c.minutes_worked += worked
+            self.today["utilisation"] += worked
 
     # ------------------------------------------------------------------ tasks
 
-    def _create(self, task: Task, day: int, when: int, pinned: int = -1) -> None:
-        """A new task exists: route it now, or at the end of its lead time."""
+    def create(self, task: Task, day: int, when: int, pinned: int = -1) -> None:
+        """A new task exists: book or route it now, or when its day comes."""
         self.today["tasks_created"] += 1
         self.totals["tasks_created"] += 1
         self.waiting += 1
         if when <= day:
-            self._assign(task, day, pinned)
+            self._route(task, day, pinned)
         else:
-            self.calendar[when].append((task, pinned))
+            self.due[when].append((task, pinned))
 
-    def _advance(self, ep: Episode, day: int, first: bool = False) -> None:
-        """Create the episode's next task, or close the episode when none is left."""
+    def defer(self, task: Task, day: int, when: int, pinned: int) -> None:
+        """Book or route `task` on day `when` (now if `when` is today)."""
+        if when <= day:
+            self._route(task, day, pinned)
+        else:
+            self.due[when].append((task, pinned))
+
+    def _advance(
+        self, ep: Episode, day: int, first: bool = False, urgent: bool = False, planned: bool = False
+    ) -> None:
+        """Create the episode's next task, or close the episode when none is left.
+
+        A planned review's first contact is booked ahead (`access.planned_lead_days`); a follow-up
+        is booked at its lead time, now (pre-booked) or by the patient when it is due.
+        """
         if not ep.remaining:
             self._close(ep, day, completed=True)
             return
         ttype = ep.remaining.popleft()
-        lead = (0 if first else self.task_types[ttype].lead_days) + ep.delay
+        kind = self.task_types[ttype]
+        contact = kind.contact
+        lead = kind.lead_days + ep.delay if not first else self._planned_lead() if planned and contact else 0
         ep.delay = 0
+        task = Task(ep, ttype, TaskKind.NORMAL, day)
+        task.urgent = urgent
+        task.start_day = day + lead
         pinned = -1
-        if lead == 0 and not first and self.config.routing.same_session_continuation:
-            eligible = self.eligible[ep.practice].get(ttype, {})
-            if ep.last_post in eligible:
-                pinned = ep.last_post  # done in the same consultation, no new booking
-        self._create(Task(ep, ttype, TaskKind.NORMAL, day), day, day + lead, pinned)
+        if (
+            lead == 0
+            and not first
+            and not contact
+            and self._same_session
+            and ep.last_post in self.eligible[ep.practice].get(ttype, {})
+        ):
+            pinned = ep.last_post  # done at the same consultation
+        if contact and lead > 0 and self._access_stream.uniform() < self._prebooked_share:
+            task.requested_day = day  # booked now for its due date
+            self.create(task, day, day, pinned)
+            return
+        self.create(task, day, day + lead, pinned)
 
-    def _assign(self, task: Task, day: int, pinned: int) -> None:
-        """Route a task to a clinician's queue; a change of person is a handover."""
+    def _planned_lead(self) -> int:
+        mean = self.config.access.planned_lead_days
+        return int(-mean * math.log1p(-self.streams["access"].uniform())) if mean > 0 else 0
+
+    def _route(self, task: Task, day: int, pinned: int) -> None:
+        """Give a task a clinician (and a slot when it is a contact); a change of person is a handover."""
         ep = task.episode
         if ep.dropped:
             self._drop(task, day)
             return
-        if pinned >= 0:
-            post = pinned
-        else:
-            eligible = self.eligible[ep.practice].get(task.type)
-            if not eligible:
-                self._drop(task, day)
+        ttype = self.task_types[task.type]
+        if task.requested_day < 0:
+            task.requested_day = day
+        eligible = self.eligible[ep.practice].get(task.type)
+        if pinned < 0 and not eligible:
+            self._drop(task, day)
+            return
+        factor = self._rework_fraction if task.kind == TaskKind.REWORK else 1.0
+        minutes = ttype.minutes * factor
+        slot_day = day
+        if ttype.contact:
+            post, slot_day = self._find_slot(task, day, minutes, eligible or {}, pinned)
+            if post < 0:
+                self._no_slot(task, day, pinned)
                 return
-            post = self.policy.choose(ep, self.patients, eligible)
+        else:
+            post = pinned if pinned >= 0 else self.rule.choose_unbooked(ep, eligible or {})
         receiver = self.clinicians[post]
-        mult = receiver.scope[task.type][0]
-        task.minutes = self.task_types[task.type].minutes * mult
-        if task.kind == TaskKind.REWORK:
-            task.minutes *= self.config.handover.rework_time_fraction
+        task.minutes = minutes * receiver.scope[task.type][0]
         if (
             task.kind != TaskKind.REWORK
             and not task.checked
@@ -400,88 +547,56 @@ class HandoverModel(mesa.Model):
             and receiver.person != ep.last_person
         ):
             task.checked = True
-            if self._handover(ep, self.clinicians[ep.last_post], receiver, task, day):
+            if self.handovers.transfer(ep, self.clinicians[ep.last_post], receiver, task, day):
                 return  # deferred behind a rework task
         task.checked = True
-        receiver.enqueue(task, day, front=task.kind == TaskKind.ESCALATION)
+        if ttype.contact:
+            task.post = post
+            self.book.book(post, slot_day, day, task.minutes, task.urgent, task)
+        else:
+            receiver.enqueue(task, day)
 
-    def _factors(self, ep: Episode, a: Clinician, b: Clinician) -> TransferFactors:
-        return TransferFactors(
-            tie=self.network.tie(a.post, b.post),
-            same_record=a.record == b.record,
-            boundary=a.org_key != b.org_key,
-            same_site=a.site == b.site,
-            backlog_sender=a.backlog_days(),
-            backlog_receiver=b.backlog_days(),
-            interruptions=a.interruptions_today + b.interruptions_today,
-            holistic=ep.holistic,
-        )
-
-    def _handover(self, ep: Episode, sender: Clinician, receiver: Clinician, task: Task, day: int) -> bool:
-        """Count a handover, draw information loss, apply its consequence.
-
-        Returns True when the task was deferred behind a rework task.
-        """
-        ep.handovers += 1
-        self.today["handovers"] += 1
-        params = self.config.handover
-        factors = self._factors(ep, sender, receiver)
-        p = self.loss.probability(params.base_loss_probability, factors)
-        stream = self.streams["handover"]
-        lost = stream.uniform() < p
-        self.network.record_handover(sender.post, receiver.post)
-        outcome = "none"
-        deferred = False
-        if lost:
-            outcome = self._loss(ep, receiver.post, task, day, blocking=True)
-            deferred = outcome == "rework"
-        if self.log_events:
-            self.events.append(
-                {
-                    "day": day,
-                    "episode": ep.id,
-                    "patient": ep.patient,
-                    "kind": "handover",
-                    "task_type": task.type,
-                    "from_post": sender.post,
-                    "from_person": sender.person,
-                    "from_role": sender.role_name,
-                    "from_org": sender.org_key,
-                    "to_post": receiver.post,
-                    "to_person": receiver.person,
-                    "to_role": receiver.role_name,
-                    "to_org": receiver.org_key,
-                    "tie_strength": factors.tie,
-                    "loss_probability": p,
-                    "information_lost": lost,
-                    "outcome": outcome,
-                }
+    def _find_slot(
+        self, task: Task, day: int, minutes: float, eligible: dict[int, float], pinned: int
+    ) -> tuple[int, int]:
+        """(post, day) of the appointment for a contact, or (-1, -1) when there is none."""
+        start = max(day, task.start_day)
+        if pinned >= 0:
+            need = minutes * self.clinicians[pinned].scope[task.type][0]
+            d = self.book.earliest(pinned, need, start, self.book.last_day(day), day)
+            return (pinned, d) if d >= 0 else (-1, -1)
+        patient = self.patients[task.episode.patient]
+        willing = 0
+        if not task.urgent and self.rule.prefers_named:
+            willing = self.willingness.draw(patient.n_ltc)
+        navigated = self.navigated[task.episode.practice].get(task.type)
+        if navigated:  # care navigation first
+            got = self.rule.choose(
+                Request(task.episode, patient, navigated, minutes, day, start, task.urgent, willing)
             )
-        return deferred
+            if got[0] >= 0:
+                return got
+        request = Request(task.episode, patient, eligible, minutes, day, start, task.urgent, willing)
+        return self.rule.choose(request)
 
-    def _loss(self, ep: Episode, post: int, task: Task, day: int, blocking: bool) -> str:
-        """Information was lost: noticed (rework after a delay) or hidden (harm risk later)."""
-        params = self.config.handover
-        ep.losses += 1
-        self.today["miscommunications"] += 1
-        if self.streams["handover"].uniform() >= params.p_detect:
-            ep.hidden_losses += 1
-            return "hidden"
-        when = day + params.rework_delay_days
-        self._rework(ep, post, task.type, day, when)
-        if blocking:
-            if when > day:
-                self.calendar[when].append((task, post))
-            else:
-                self._assign(task, day, post)
-        return "rework"
+    def _no_slot(self, task: Task, day: int, pinned: int) -> None:
+        """No slot: the patient tries again later or goes elsewhere (unmet demand)."""
+        access = self.config.access
+        task.attempts += 1
+        p = access.p_elsewhere_urgent if task.urgent else access.p_elsewhere_routine
+        if task.attempts >= access.max_attempts or self.streams["access"].uniform() < p:
+            self._elsewhere(task, day)
+            return
+        self.due[day + (1 if task.urgent else access.retry_days_routine)].append((task, pinned))
 
-    def _rework(self, ep: Episode, post: int, ttype: str, day: int, when: int) -> None:
-        ep.rework += 1
-        self.today["rework_tasks"] += 1
-        rework = Task(ep, ttype, TaskKind.REWORK, day)
-        rework.checked = True
-        self._create(rework, day, when, pinned=post)
+    def _elsewhere(self, task: Task, day: int) -> None:
+        """The patient goes to NHS 111, an urgent treatment centre or A&E: the episode ends here."""
+        ep = task.episode
+        self.today["requests_unmet"] += 1
+        self.totals["requests_unmet"] += 1
+        self.unmet_by_band[self.patients[ep.patient].age_band] += 1
+        ep.elsewhere = True
+        self._drop(task, day)
 
     def _drop(self, task: Task, day: int) -> None:
         self.waiting -= 1
@@ -491,34 +606,6 @@ class HandoverModel(mesa.Model):
         if not ep.dropped and not ep.closed:
             ep.dropped = True
             self._close(ep, day, completed=False)
-
-    def _work(self, c: Clinician, day: int) -> None:
-        """Work the queue within today's clinical minutes (supervision overflow comes first)."""
-        remaining = c.capacity_today
-        if isinstance(c, Supervisor):
-            remaining -= max(0.0, c.supervision_minutes_today - c.protected_minutes)
-        remaining = max(0.0, remaining)
-        c.minutes_available += remaining
-        abandon = self.config.work.abandon_after_days
-        queue = c.queue
-        worked = 0.0
-        while queue:
-            task = queue[0]
-            if task.episode.dropped or day - task.queued_day > abandon:
-                queue.popleft()
-                c.backlog_minutes -= task.minutes
-                self._drop(task, day)
-                continue
-            if task.minutes > remaining:
-                break
-            queue.popleft()
-            c.backlog_minutes -= task.minutes
-            remaining -= task.minutes
-            worked += task.minutes
-            self._complete(c, task, day)
-        c.minutes_worked += worked
-        self.today["utilisation"] += worked
-        self._available_today += remaining + worked
 
     def _complete(self, c: Clinician, task: Task, day: int) -> None:
         """A task is done: record the contact, supervision demand, then move the episode on."""
@@ -530,9 +617,7 @@ class HandoverModel(mesa.Model):
         ep = task.episode
         patient = self.patients[ep.patient]
         if self.task_types[task.type].contact:
-            patient.history.append(c.person)
-            if c.is_gp:
-                patient.gp_history.append(c.person)
+            self._record_contact(c, task, patient, day)
         if ep.closed:  # late rework on a finished episode: the contact still happened
             return
         if ep.first_contact_day < 0:
@@ -542,49 +627,60 @@ class HandoverModel(mesa.Model):
         ep.last_post, ep.last_person = c.post, c.person
         self._set_accountable(ep, c.supervisor)
         if c.role.holistic or c.post == patient.usual_post:
-            self._rebuild_holistic_view(ep, c, task.type, day)
+            self.handovers.rebuild_holistic_view(ep, c.post, task.type, day)
         if task.kind == TaskKind.REWORK:
             return
-        if c.supervisor >= 0 and task.kind != TaskKind.ESCALATION and self._supervise(c, task, ep, day):
+        if (
+            c.supervisor >= 0
+            and task.kind != TaskKind.ESCALATION
+            and self.supervision.after_task(c, task, ep, day)
+        ):
             return
         self._advance(ep, day)
 
-    def _rebuild_holistic_view(self, ep: Episode, c: Clinician, ttype: str, day: int) -> None:
-        """A usual clinician or care coordinator sees the whole episode: hidden losses surface."""
-        ep.holistic = True
-        stream = self.streams["handover"]
-        for _ in range(ep.hidden_losses):
-            if stream.uniform() < self.config.handover.p_reconcile:
-                ep.hidden_losses -= 1
-                self._rework(ep, c.post, ttype, day, day)
-
-    def _supervise(self, c: Clinician, task: Task, ep: Episode, day: int) -> bool:
-        """Queries, per-case review and escalation. True when the case went to the supervisor."""
-        params = self.config.supervision
-        sup = self.clinicians[c.supervisor]
-        assert isinstance(sup, Supervisor)
-        demand = demand_for_task(c, c.scope[task.type][1], params, self.streams["supervision"])
-        if demand.query:
-            if sup.supervision_minutes_today >= sup.protected_minutes:
-                ep.delay += params.overload_answer_delay_days
-            sup.supervision_minutes_today += params.query_minutes
-            sup.interruptions_today += 1
-            self.network.strengthen(c.post, sup.post)
-            self.totals["queries"] += 1
-        if demand.review_minutes:
-            sup.supervision_minutes_today += demand.review_minutes
-            self.totals["signoffs"] += 1
-            self.network.strengthen(c.post, sup.post)
-            p = self.loss.probability(params.signoff_base_loss_probability, self._factors(ep, c, sup))
-            if self.streams["supervision"].uniform() < p:
-                self.totals["signoff_losses"] += 1
-                self._loss(ep, c.post, task, day, blocking=False)
-        if demand.escalate:
-            ep.escalations += 1
-            self.today["escalations"] += 1
-            self._create(Task(ep, self.escalation_type, TaskKind.ESCALATION, day), day, day, pinned=sup.post)
-            return True
-        return False
+    def _record_contact(self, c: Clinician, task: Task, patient: Patient, day: int) -> None:
+        """Count a patient contact: its wait in calendar days, who was seen, and with whom."""
+        patient.history.append(c.person)
+        if c.is_gp:
+            patient.gp_history.append(c.person)
+        ordinal = self.calendar.ordinal_list
+        wait = ordinal[day] - ordinal[task.requested_day]
+        self.waits[wait] += 1
+        t = self.totals
+        t["contacts"] += 1
+        self.today["contacts"] += 1
+        group = c.role.contact_group
+        t[c.contact_key] += 1
+        if task.episode.first_contact_day < 0 and task.kind == TaskKind.NORMAL:
+            t["new_problem_contacts"] += 1
+            t["new_problem_same_day"] += wait == 0
+        with_preferred = c.post == patient.usual_post
+        if patient.prefers:
+            t["preferred_contacts"] += 1
+            t["preferred_contacts_with"] += with_preferred
+        if self.log_events:
+            dates = self.calendar.dates
+            self.contact_log.append(
+                (
+                    patient.index,
+                    self.config.population.age_bands[patient.age_band].name,
+                    patient.n_ltc,
+                    patient.practice,
+                    task.episode.id,
+                    task.type,
+                    "urgent" if task.urgent else "routine",
+                    task.requested_day,
+                    dates[task.requested_day].isoformat(),
+                    day,
+                    dates[day].isoformat(),
+                    c.post,
+                    c.person,
+                    c.role_name,
+                    group,
+                    patient.usual_post if patient.prefers else -1,
+                    with_preferred and patient.prefers,
+                )
+            )
 
     def _set_accountable(self, ep: Episode, supervisor: int) -> None:
         if ep.accountable == supervisor:
@@ -600,14 +696,12 @@ class HandoverModel(mesa.Model):
         ep.closed = True
         self.patients[ep.patient].open_episodes -= 1
         self._set_accountable(ep, -1)
-        stream = self.streams["handover"]
-        harm = sum(
-            stream.uniform() < self.config.handover.p_harm_per_unresolved for _ in range(ep.hidden_losses)
-        )
+        harm = self.handovers.harm_at_close(ep)
         self.today["harm_risk_events"] += harm
         t = self.totals
         if not completed:
             t["episodes_dropped"] += 1
+            t["episodes_elsewhere"] += ep.elsewhere
             t["harm_risk_events_dropped"] += harm
             return
         t["episodes_completed"] += 1
@@ -626,21 +720,7 @@ class HandoverModel(mesa.Model):
     def _end_day(self, day: int) -> None:
         today = self.today
         today["tasks_waiting"] = self.waiting
-        if self.supervisors:
-            loads = [s.load_index() for s in self.supervisors]
-            for s, load in zip(self.supervisors, loads, strict=True):
-                s.load_index_sum += load
-                s.overload_days += load > 1.0
-                s.interruptions_total += s.interruptions_today
-                s.days_observed += 1
-            today["supervisor_load_index"] = sum(loads) / len(loads)
-            today["supervisor_interruptions"] = sum(s.interruptions_today for s in self.supervisors) / len(
-                self.supervisors
-            )
-            today["supervisors_overloaded"] = sum(load > 1.0 for load in loads)
-            today["supervisor_open_cases"] = sum(s.open_cases for s in self.supervisors) / len(
-                self.supervisors
-            )
+        self.supervision.end_day()
         today["mean_tie_strength"] = self.network.mean_tie()
         available = self._available_today
         today["utilisation"] = today["utilisation"] / available if available else 0.0

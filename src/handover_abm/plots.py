@@ -30,8 +30,11 @@ KEY_METRICS = [
     "harm_risk_per_1000_episodes",
     "supervisor_load_index",
     "supervisor_interruptions_per_day",
-    "coc_mean",
-    "wait_days_mean",
+    "upc_gp_mean",
+    "gp_contact_share",
+    "same_day_share",
+    "over_14_days_share",
+    "unmet_demand_per_1000_patients",
     "cost_per_episode",
     "fragmentation_index",
 ]
@@ -71,7 +74,7 @@ def comparison_bars(summary: pd.DataFrame, folder: Path) -> list[Path]:
     table = comparison_table(summary, KEY_METRICS)
     configs = list(dict.fromkeys(summary["config"]))
     colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(configs))]
-    fig, axes = plt.subplots(3, 3, figsize=(11, 8.5))
+    fig, axes = plt.subplots(4, 3, figsize=(11, 11))
     for ax, metric in zip(axes.flat, KEY_METRICS, strict=True):
         part = table[table["metric"] == metric].set_index("config").loc[configs]
         err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
@@ -136,6 +139,30 @@ def supervisor_load(staff: pd.DataFrame, folder: Path) -> list[Path]:
     return _save(fig, folder, "supervisor_load")
 
 
+def wait_distribution(waits: pd.DataFrame, folder: Path, max_days: int = 42) -> list[Path]:
+    """Share of contacts seen within d calendar days of the request, per config (all replicates)."""
+    configs = list(dict.fromkeys(waits["config"]))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    days = np.arange(max_days + 1)
+    for k, cfg in enumerate(configs):
+        part = waits[waits["config"] == cfg].groupby("calendar_days")["contacts"].sum()
+        counts = part.reindex(range(int(max(part.index.max(), max_days)) + 1), fill_value=0)
+        share = counts.cumsum() / counts.sum()
+        ax.step(
+            days, share.iloc[: max_days + 1], where="post", color=OKABE_ITO[k % len(OKABE_ITO)], label=cfg
+        )
+    for d in (14, 28):
+        ax.axvline(d, color="grey", ls=":", lw=1)
+    ax.set_xlabel("calendar days from request (or booking) to appointment")
+    ax.set_ylabel("share of contacts seen within")
+    ax.set_ylim(0, 1)
+    ax.set_title("Wait from request to appointment (dotted: 14 and 28 days)")
+    ax.legend(frameon=False, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, folder, "waits")
+
+
 def team_networks(networks: dict[str, dict], folder: Path) -> list[Path]:
     """Team network per config: colour by role, edge width by handovers, supervision dashed."""
     paths: list[Path] = []
@@ -186,7 +213,7 @@ def sweep_lines(table: pd.DataFrame, params: list[str], folder: Path) -> list[Pa
         others = [q for q in params if q != p and ok[q].nunique() <= 6]
         group = others[0] if len(params) == 2 and others else None
         numeric = pd.api.types.is_numeric_dtype(ok[p])
-        fig, axes = plt.subplots(3, 3, figsize=(11, 8.5))
+        fig, axes = plt.subplots(4, 3, figsize=(11, 11))
         for ax, metric in zip(axes.flat, KEY_METRICS, strict=True):
             levels = list(dict.fromkeys(ok[group])) if group else [None]
             for k, level in enumerate(levels):
@@ -266,6 +293,10 @@ def plot_dir(folder: Path) -> list[Path]:
         paths += comparison_bars(pd.read_csv(folder / "summary.csv"), figs)
     if (folder / "daily.parquet").exists():
         paths += daily_series(pd.read_parquet(folder / "daily.parquet"), figs)
+    if (folder / "waits.csv").exists() and (folder / "waits.csv").stat().st_size > 1:
+        waits = pd.read_csv(folder / "waits.csv")
+        if len(waits):
+            paths += wait_distribution(waits, figs)
     if (folder / "staff.parquet").exists():
         paths += supervisor_load(pd.read_parquet(folder / "staff.parquet"), figs)
     if (folder / "network.json").exists():

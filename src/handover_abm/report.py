@@ -109,7 +109,8 @@ def write_report(folder: Path) -> Path:
             "<h2>Configs compared</h2>"
             + "".join(
                 f"<p><b>{html.escape(s.name)}</b>: {html.escape(s.description)}; "
-                f"{s.population.size:,} patients, {s.days} days, routing "
+                f"{s.population.size:,} patients, {s.days} working days from {s.calendar.start_date}, "
+                f"booking rule "
                 f"{s.routing.policy}</p>"
                 for s in scenarios
             )

@@ -1,7 +1,8 @@
 """Output files: atomic writes (temp file then rename), the manifest, and the run tables.
 
 The files in an output folder are the contract later tools read:
-manifest.json, summary.csv, daily.parquet, events.parquet (with --log-events), comparison.csv.
+manifest.json, summary.csv, daily.parquet, staff.parquet, waits.csv, network.json, events.parquet
+and contacts.parquet (with --log-events), comparison.csv.
 """
 
 from __future__ import annotations
@@ -98,6 +99,32 @@ def _keyed_rows(outcomes: Sequence[Outcomes], replicates: Sequence[int], field: 
 def events_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
     """events.parquet: one row per handover."""
     return _keyed_rows(outcomes, replicates, "events")
+
+
+def contacts_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
+    """contacts.parquet: one row per patient contact (who, when requested, when seen, by whom)."""
+    parts = []
+    for out, rep in zip(outcomes, replicates, strict=True):
+        frame = pd.DataFrame(out.contacts, columns=list(out.contact_columns))
+        frame.insert(0, "replicate", rep)
+        frame.insert(0, "config", out.config)
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True)
+
+
+def waits_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
+    """waits.csv: contacts by calendar days from request to appointment, per config and replicate."""
+    rows = [
+        {"config": out.config, "replicate": rep, "calendar_days": days, "contacts": n}
+        for out, rep in zip(outcomes, replicates, strict=True)
+        for days, n in out.waits.items()
+    ]
+    return pd.DataFrame(rows, columns=["config", "replicate", "calendar_days", "contacts"])
+
+
+def access_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
+    """access.csv: unmet demand by age band, per config and replicate."""
+    return _keyed_rows(outcomes, replicates, "access")
 
 
 def staff_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:

@@ -10,8 +10,8 @@ from typing import Any
 import networkx as nx
 
 from handover_abm.config import Scenario
-from handover_abm.metrics import UNITS, staff_rows, summarise
-from handover_abm.model import DAILY_COLUMNS, HandoverModel
+from handover_abm.metrics import UNITS, access_rows, staff_rows, summarise
+from handover_abm.model import CONTACT_COLUMNS, DAILY_COLUMNS, HandoverModel
 from handover_abm.team import team_table
 
 
@@ -27,8 +27,12 @@ class Outcomes:
     staff: list[dict[str, object]] = field(default_factory=list)
     network: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    contacts: list[tuple[Any, ...]] = field(default_factory=list)
+    waits: dict[int, int] = field(default_factory=dict)
+    access: list[dict[str, object]] = field(default_factory=list)
     wall_s: float = 0.0
     units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
+    contact_columns: tuple[str, ...] = CONTACT_COLUMNS
 
 
 def simulate(
@@ -50,5 +54,8 @@ def simulate(
         staff=staff_rows(model),
         network=nx.node_link_data(model.team_graph(), edges="edges"),
         events=model.events,
+        contacts=model.contact_log,
+        waits=dict(sorted(model.waits.items())),
+        access=access_rows(model),
         wall_s=time.perf_counter() - start,
     )

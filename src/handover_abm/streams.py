@@ -7,31 +7,42 @@ differences between them are paired rather than stream noise.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 # Order matters: it fixes which child of the SeedSequence each process gets. Append only.
-PROCESSES = ("population", "demand", "allocation", "routing", "handover", "supervision", "turnover")
+PROCESSES = (
+    "population",
+    "demand",
+    "allocation",
+    "routing",
+    "handover",
+    "supervision",
+    "turnover",
+    "rota",
+    "preference",
+    "access",
+)
 
 
 class Stream:
-    """A numpy Generator plus a buffer of uniforms for cheap scalar draws on hot paths."""
+    """A numpy Generator plus a block of pre-drawn uniforms for cheap scalar draws on hot paths."""
 
-    __slots__ = ("_buf", "_i", "_size", "rng")
+    __slots__ = ("_it", "_size", "rng")
 
     def __init__(self, seed_seq: np.random.SeedSequence, buffer: int = 4096) -> None:
         self.rng = np.random.default_rng(seed_seq)
         self._size = buffer
-        self._buf: list[float] = []
-        self._i = 0
+        self._it: Iterator[float] = iter(())
 
     def uniform(self) -> float:
-        """One U(0, 1) draw, served from a pre-drawn block."""
-        if self._i >= len(self._buf):
-            self._buf = self.rng.random(self._size).tolist()
-            self._i = 0
-        value = self._buf[self._i]
-        self._i += 1
-        return value
+        """One U(0, 1) draw, served from a pre-drawn block (refilled from `rng` when used up)."""
+        try:
+            return next(self._it)
+        except StopIteration:
+            self._it = iter(self.rng.random(self._size).tolist())
+            return next(self._it)
 
 
 class RandomStreams:

@@ -7,18 +7,24 @@ where edge in [0, 1] is how close the task is to the edge of the role's scope. A
 supervisor's queue and a handover each way). Roles with case_review need a sign-off of every task
 (review_minutes of supervisor time; the sign-off itself can lose information). Scheduled debriefs
 take debrief_minutes_per_week x interval/5 from both sides every `debrief_interval_days`.
-Supervision minutes count first against the supervisor's protected time; what exceeds it comes
-out of the supervisor's clinical time the same day, and the day counts as overloaded.
+Supervision minutes count first against the supervisor's protected time (kept out of the
+appointment book); what exceeds it is owed from the supervisor's time for work without a slot on
+their next working day (results and prescriptions wait), and the day counts as overloaded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from handover_abm.agents import Clinician, Supervisor
 from handover_abm.config import Supervision as SupervisionParams
+from handover_abm.episodes import Episode, Task, TaskKind
 from handover_abm.streams import Stream
+
+if TYPE_CHECKING:
+    from handover_abm.model import HandoverModel
 
 
 def assign_supervisors(clinicians: Sequence[Clinician]) -> list[int]:
@@ -64,3 +70,77 @@ def demand_for_task(
     escalate = query and stream.uniform() < params.escalation_share
     review = sup.review_minutes if sup.case_review else 0.0
     return SupervisionDemand(query=query, escalate=escalate, review_minutes=review)
+
+
+class SupervisionMechanism:
+    """Supervision as it happens: debriefs, queries, sign-offs, escalations and the load they make."""
+
+    def __init__(self, model: HandoverModel) -> None:
+        self.model = model
+        self.params = model.config.supervision
+        self.stream = model.streams["supervision"]
+
+    def debriefs(self) -> None:
+        """Scheduled supervision (a recurring Mesa event): minutes from both sides, ties grow."""
+        model = self.model
+        scale = self.params.debrief_interval_days / 5.0
+        for c in model.clinicians:
+            minutes = c.role.supervision.debrief_minutes_per_week * scale
+            if c.supervisor >= 0 and minutes > 0:
+                c.debrief_minutes_pending += minutes
+                model.clinicians[c.supervisor].debrief_minutes_pending += minutes
+                model.network.strengthen(c.post, c.supervisor)
+                model.totals["debrief_minutes"] += minutes
+
+    def after_task(self, c: Clinician, task: Task, ep: Episode, day: int) -> bool:
+        """Queries, per-case review and escalation of a finished task. True when it was escalated."""
+        params, model = self.params, self.model
+        sup = model.clinicians[c.supervisor]
+        assert isinstance(sup, Supervisor)
+        demand = demand_for_task(c, c.scope[task.type][1], params, self.stream)
+        if demand.query:
+            if sup.supervision_minutes_today >= sup.protected_minutes:
+                ep.delay += params.overload_answer_delay_days
+            sup.supervision_minutes_today += params.query_minutes
+            sup.interruptions_today += 1
+            model.network.strengthen(c.post, sup.post)
+            model.totals["queries"] += 1
+        if demand.review_minutes:
+            sup.supervision_minutes_today += demand.review_minutes
+            model.totals["signoffs"] += 1
+            model.network.strengthen(c.post, sup.post)
+            handovers = model.handovers
+            p = handovers.loss_model.probability(
+                params.signoff_base_loss_probability, handovers.factors(ep, c, sup)
+            )
+            if self.stream.uniform() < p:
+                model.totals["signoff_losses"] += 1
+                handovers.lose(ep, c.post, task, day, blocking=False)
+        if demand.escalate:
+            ep.escalations += 1
+            model.today["escalations"] += 1
+            escalation = Task(ep, model.escalation_type, TaskKind.ESCALATION, day)
+            escalation.urgent = True
+            model.create(escalation, day, day, pinned=sup.post)
+            return True
+        return False
+
+    def end_day(self) -> None:
+        """Record each supervisor's load; minutes beyond protected time are owed from tomorrow."""
+        model, today = self.model, self.model.today
+        for s in model.supervisors:
+            s.debt += max(0.0, s.supervision_minutes_today - s.protected_minutes)
+        sups = [s for s in model.supervisors if s.working_today]  # load is counted on days worked
+        if not sups:
+            return
+        loads = [s.load_index() for s in sups]
+        for s, load in zip(sups, loads, strict=True):
+            s.load_index_sum += load
+            s.overload_days += load > 1.0
+            s.interruptions_total += s.interruptions_today
+            s.days_observed += 1
+        n = len(sups)
+        today["supervisor_load_index"] = sum(loads) / n
+        today["supervisor_interruptions"] = sum(s.interruptions_today for s in sups) / n
+        today["supervisors_overloaded"] = sum(load > 1.0 for load in loads)
+        today["supervisor_open_cases"] = sum(s.open_cases for s in sups) / n
