@@ -444,6 +444,14 @@ def run_calibration(
     `stop_after` ends the fit after that many generations (abc) or trials (optuna) of this call,
     as a kill would, without writing the final outputs: the way tests interrupt a calibration.
     """
+    import importlib.util
+
+    library = {"abc": "pyabc", "optuna": "optuna"}[cal.spec.method]
+    if importlib.util.find_spec(library) is None:
+        raise ConfigError(
+            f"{cal.path}: key 'method': {cal.spec.method!r} needs {library}, which is not installed: "
+            "pip install 'handover-abm[calibration]'"
+        )
     out.mkdir(parents=True, exist_ok=True)
     say = on_progress or (lambda event: None)
     start = time.perf_counter()
@@ -676,13 +684,15 @@ def _run_optuna(
         "parameters": best_values,
         "metrics_at_fit": best.user_attrs.get("metrics", {}),
         "replicate_seeds": seeds,
-        "rerun": "handover-abm run BASE "
-        + " ".join(f"--set {k}={v:.6g}" for k, v in best_values.items())
-        + f" --seeds {','.join(map(str, seeds))}",
+        "rerun": f"handover-abm run {out / 'best_config.yaml'} --seeds {','.join(map(str, seeds))}",
     }
+    best_scenario = build_scenario(cal.base_data, [], best_values, None, "best point")
+    write_text(
+        out / "best_config.yaml", yaml.safe_dump(best_scenario.model_dump(mode="json"), sort_keys=False)
+    )
     write_text(out / "best.json", json.dumps(best_json, indent=2) + "\n")
     files = _finish(cal, out, fit, predictive, diagnostics, start)
-    files += ["best.json", "trials.parquet", *_figure_history(trials, out / "figures")]
+    files += ["best.json", "best_config.yaml", "trials.parquet", *_figure_history(trials, out / "figures")]
     return CalibrationResult(
         "optuna", fit, sorted(files), time.perf_counter() - start, diagnostics["total_simulations"], best_json
     )
@@ -770,12 +780,12 @@ def parameter_label(key: str, width: int = 34) -> str:
     owner = _model_at(path)
     info = owner.model_fields.get(str(path[-1])) if owner is not None else None
     text = info.description if info is not None and info.description else ""
-    return "\n".join([key, *textwrap.wrap(text, width)[:2]])
+    return "\n".join([key, *textwrap.wrap(text, width, max_lines=2, placeholder=" …")])
 
 
 def _metric_label(t: Target) -> str:
     desc = (HEADLINE | EXTRA).get(t.metric, ("", t.name))[1]
-    return f"{t.name} ({t.unit})\n" + "\n".join(textwrap.wrap(desc, 40)[:2])
+    return f"{t.name} ({t.unit})\n" + "\n".join(textwrap.wrap(desc, 40, max_lines=2, placeholder=" …"))
 
 
 def _figures_posterior(cal: Calibration, posterior: pd.DataFrame, folder: Path) -> list[str]:
