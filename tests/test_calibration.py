@@ -337,3 +337,9 @@ def test_optuna_point_estimate_resumes_and_writes_outputs(tmp_path: Path) -> Non
         assert (out / name).is_file(), name
     fit = pd.read_csv(out / "target_fit.csv")
     assert list(fit["target"]) == ["upc", "contacts"]
+
+
+def test_shipped_example_spec_is_valid() -> None:
+    cal = load_calibration(CONFIGS.parent / "experiments" / "calibrate_default.yaml")
+    assert cal.spec.method == "abc" and cal.base_data["population"]["size"] == 8000
+    assert [t.metric for t in cal.targets] == ["contacts_per_patient_year", "upc_gp_mean"]
