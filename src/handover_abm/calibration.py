@@ -22,6 +22,7 @@ alone with `handover-abm run BASE --set key=value ... --seeds SEED`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -290,13 +291,19 @@ class AbcModel:
 # ---------------------------------------------------------------- ABC-SMC on the project's backends
 
 
-def _simulate_particle(payload: bytes, seed: int) -> Any:
-    """Worker side of ExecutorSampler: seed pyabc's global RNGs, propose and simulate one particle."""
+@functools.lru_cache(maxsize=2)
+def _unpickled(payload: bytes) -> Callable[[], Any]:
+    """pyabc's propose-and-simulate function of a generation, unpickled once per worker."""
     import cloudpickle
 
+    return cloudpickle.loads(payload)
+
+
+def _simulate_particle(payload: bytes, seed: int) -> Any:
+    """Worker side of ExecutorSampler: seed pyabc's global RNGs, propose and simulate one particle."""
     np.random.seed(seed)
     random.seed(seed)
-    return cloudpickle.loads(payload)()
+    return _unpickled(payload)()
 
 
 def _make_executor_sampler() -> type:
@@ -389,7 +396,7 @@ class CalibrationResult:
     fit: pd.DataFrame
     files: list[str]
     wall_s: float
-    simulations: int
+    points: int  # parameter sets simulated (each `replicates` times), not counting predictive draws
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -556,7 +563,7 @@ def _run_abc(
         "library": f"pyabc {pyabc.__version__}",
         "population_size": n,
         "generations": gen.to_dict(orient="records"),
-        "total_simulations": int(history.total_nr_simulations),
+        "points_simulated": int(history.total_nr_simulations),
         "replicates_per_point": cal.spec.replicates,
         "final_ess": float(gen["ess"].iloc[-1]),
         "distance": "sum over targets of ((model mean - value) / uncertainty)^2",
@@ -569,7 +576,7 @@ def _run_abc(
     files = _finish(cal, out, fit, predictive, diagnostics, start)
     files += _figures_posterior(cal, posterior, out / "figures")
     return CalibrationResult(
-        "abc", fit, sorted(files), time.perf_counter() - start, diagnostics["total_simulations"], diagnostics
+        "abc", fit, sorted(files), time.perf_counter() - start, diagnostics["points_simulated"], diagnostics
     )
 
 
@@ -672,7 +679,7 @@ def _run_optuna(
         "library": f"optuna {optuna.__version__}",
         "sampler": "TPE",
         "trials_complete": complete(),
-        "total_simulations": complete() * cal.spec.replicates,
+        "points_simulated": complete(),
         "replicates_per_point": cal.spec.replicates,
         "replicate_seeds": seeds,
         "best_distance": float(best.value),
@@ -694,7 +701,7 @@ def _run_optuna(
     files = _finish(cal, out, fit, predictive, diagnostics, start)
     files += ["best.json", "best_config.yaml", "trials.parquet", *_figure_history(trials, out / "figures")]
     return CalibrationResult(
-        "optuna", fit, sorted(files), time.perf_counter() - start, diagnostics["total_simulations"], best_json
+        "optuna", fit, sorted(files), time.perf_counter() - start, diagnostics["points_simulated"], best_json
     )
 
 

@@ -338,14 +338,14 @@ def calibrate(
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Fit parameters to published targets (ABC-SMC or Optuna); posterior or best point, fit table."""
-    from handover_abm.calibration import load_calibration, run_calibration
+    from handover_abm.calibration import ProgressEvent, load_calibration, run_calibration
 
     cal = load_calibration(spec)
     with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)
         task = bar.add_task(f"calibrate {cal.spec.name} ({cal.spec.method})", total=None)
 
-        def progress(event) -> None:
+        def progress(event: ProgressEvent) -> None:
             bar.update(task, completed=event.done, total=event.total, description=event.text)
             if event.line:
                 err_console.print(event.line, markup=False, highlight=False)
@@ -359,7 +359,8 @@ def calibrate(
         table.add_row(r.target, r.unit, _fmt(r.published), _ci(r.model_mean, r.model_low, r.model_high), fits)
     out_console.print(table)
     out_console.print(
-        f"{result.simulations} simulations in {result.wall_s:.1f}s. Wrote {out}/ ({', '.join(result.files)})."
+        f"{result.points} points x {cal.spec.replicates} replicate(s) in {result.wall_s:.1f}s. "
+        f"Wrote {out}/ ({', '.join(result.files)})."
     )
 
 
