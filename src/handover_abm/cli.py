@@ -341,6 +341,42 @@ def sensitivity(
 
 
 @app.command()
+def calibrate(
+    spec: Annotated[Path, typer.Argument(help="calibration spec YAML (see docs/calibration.md)")],
+    out: OutOpt,
+    resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted calibration")] = False,
+    workers: WorkersOpt = None,
+    backend: BackendOpt = "processes",
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """Fit parameters to published targets (ABC-SMC or Optuna); posterior or best point, fit table."""
+    from handover_abm.calibration import ProgressEvent, load_calibration, run_calibration
+
+    cal = load_calibration(spec)
+    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+        _announce(opened)
+        task = bar.add_task(f"calibrate {cal.spec.name} ({cal.spec.method})", total=None)
+
+        def progress(event: ProgressEvent) -> None:
+            bar.update(task, completed=event.done, total=event.total, description=event.text)
+            if event.line:
+                err_console.print(event.line, markup=False, highlight=False)
+
+        result = run_calibration(cal, out, opened, resume=resume, on_progress=progress)
+    table = Table(title=f"Target fit ({cal.spec.method}): published value vs model mean [95% interval]")
+    for col in ("target", "unit", "published", "model", "fits"):
+        table.add_column(col)
+    for r in result.fit.itertuples():
+        fits = "yes" if r.within_tolerance else "no"
+        table.add_row(r.target, r.unit, _fmt(r.published), _ci(r.model_mean, r.model_low, r.model_high), fits)
+    out_console.print(table)
+    out_console.print(
+        f"{result.points} points x {cal.spec.replicates} replicate(s) in {result.wall_s:.1f}s. "
+        f"Wrote {out}/ ({', '.join(result.files)})."
+    )
+
+
+@app.command()
 def plot(folder: Annotated[Path, typer.Argument(help="a run, compare, sweep or sensitivity folder")]) -> None:
     """Write PNG and SVG figures of an output folder into DIR/figures."""
     from handover_abm.plots import plot_dir

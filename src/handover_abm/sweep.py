@@ -176,6 +176,18 @@ def _path_exists(data: Any, path: list[str | int]) -> bool:
     return True
 
 
+def check_parameter_paths(base: Scenario, keys: list[str], spec_path: Path, base_path: Path) -> None:
+    """Refuse a spec's parameter key path that names no value of the base config."""
+    resolved = base.model_dump(mode="json")
+    resolved["roles"] = base.catalogue().model_dump(mode="json")["roles"]  # roles.<role>.<key> paths
+    for key in keys:
+        if not _path_exists(resolved, [int(x) if x.isdigit() else x for x in key.split(".")]):
+            raise ConfigError(
+                f"{spec_path}: key 'parameters.{key}': unknown parameter path {key!r} in base "
+                f"config {base_path} (see docs/parameters.md for every key path)"
+            )
+
+
 def build_scenario(
     base_data: dict[str, Any], fixed: list[str], values: dict[str, Any], days: int | None, source: str
 ) -> Scenario:
@@ -226,16 +238,7 @@ def load_sweep(path: str | Path, days: int | None = None, replicates: int | None
             data.setdefault("name", Path(str(name)).stem)
             configs[str(name)] = data
     base = build_scenario(base_data, spec.set, {}, spec.days, str(base_path))
-    resolved = base.model_dump(mode="json")
-    resolved["roles"] = base.catalogue().model_dump(mode="json")["roles"]  # roles.<role>.<key> paths
-    for key in spec.parameters:
-        if key == CONFIG_AXIS:
-            continue
-        if not _path_exists(resolved, [int(x) if x.isdigit() else x for x in key.split(".")]):
-            raise ConfigError(
-                f"{p}: key 'parameters.{key}': unknown parameter path {key!r} in base "
-                f"config {base_path} (see docs/parameters.md for every key path)"
-            )
+    check_parameter_paths(base, [k for k in spec.parameters if k != CONFIG_AXIS], p, base_path)
     points = design_points(spec)
     sweep = Sweep(path=p, spec=spec, base_data=base_data, points=points, configs=configs)
     for values in points:
