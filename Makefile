@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test lint docs baseline experiments bench validate dashboard clean
+.PHONY: venv demo test lint docs baseline experiments bench profile validate dashboard clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -32,6 +32,10 @@ experiments: $(STAMP)
 ## Speed, scaling, memory and sweep benchmarks: results/bench.json, results/bench.png.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+## Profile of a 50,000-patient PCN-year with the share of time per mechanism: results/profile.txt.
+profile: $(STAMP)
+	$(BIN)/python benchmarks/profile_run.py
 
 ## Validation suite (analytic limits, loss mechanism, conservation, queueing, published patterns).
 validate: $(STAMP)

@@ -10,6 +10,8 @@ time multiplier), so a day cannot be overbooked: a booking needs that many minut
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 MIN_SLOT = 5.0  # minutes: a day with less pre-bookable time left than this is full for everyone
@@ -26,7 +28,7 @@ class AppointmentBook:
         self.first_pre = [0] * appointment_minutes.shape[0]
         for post in range(len(self.first_pre)):
             self.first_pre[post] = self.days_to_free(post, 0)
-        self.appointments: list[list[tuple[int, object]]] = [[] for _ in range(self.n_days)]
+        self.appointments: list[list[tuple[int, Any]]] = [[] for _ in range(self.n_days)]
 
     def last_day(self, today: int) -> int:
         """The last day open for booking today."""
@@ -59,7 +61,7 @@ class AppointmentBook:
             d += 1
         return d - today
 
-    def book(self, post: int, day: int, today: int, need: float, urgent: bool, item: object) -> None:
+    def book(self, post: int, day: int, today: int, need: float, urgent: bool, item: Any) -> None:
         """Take `need` minutes of `post`'s book on `day` (on-the-day time first for urgent requests).
 
         Keeps `first_pre[post]` a lower bound of the first future day with a slot of MIN_SLOT: the

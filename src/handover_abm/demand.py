@@ -78,6 +78,11 @@ class DemandGenerator:
         self.urgent_share = scenario.access.urgent_share
         self.planned = np.array([ep.planned for _, ep in self.types])
         self._planned_names = {name for name, ep in self.types if ep.planned}
+        # each episode type's sequence as (tasks, probability of the group; None = always)
+        self._steps = [
+            [((item,), None) if isinstance(item, str) else (item.tasks, item.p) for item in ep.tasks]
+            for _, ep in self.types
+        ]
         self.cum_rate = np.cumsum(population.daily_rate)
         self.total_rate = float(self.cum_rate[-1]) if self.cum_rate.size else 0.0
         # episode-type probabilities per class (n_ltc, social_need)
@@ -117,18 +122,17 @@ class DemandGenerator:
         kinds = np.minimum(kinds, len(self.types) - 1)
         urgent = (rng.random(n) < self.urgent_share) & ~self.planned[kinds]
         out = []
+        uniform, extra = self.stream.uniform, self.extra_follow_up
         for p, k, conditions, urg in zip(
             patients.tolist(), kinds.tolist(), ltc.tolist(), urgent.tolist(), strict=True
         ):
-            name, ep = self.types[k]
+            name = self.types[k][0]
             tasks: list[str] = []
-            for item in ep.tasks:
-                if isinstance(item, str):
-                    tasks.append(item)
-                elif self.stream.uniform() < item.p:
-                    tasks.extend(item.tasks)
+            for group, prob in self._steps[k]:
+                if prob is None or uniform() < prob:
+                    tasks.extend(group)
             for _ in range(conditions):
-                if self.stream.uniform() < self.extra_follow_up:
+                if uniform() < extra:
                     tasks.append("follow_up")
             out.append((p, name, tasks, urg))
         return out

@@ -66,17 +66,29 @@ class LossModel:
         self.b_holistic = math.log(params.or_holistic)
         self.cap = params.backlog_cap_days
 
+    def structural_logit(self, base: float, same_record: bool, boundary: bool, same_site: bool) -> float:
+        """The part of logit p fixed by who the two posts are (record, organisation, site)."""
+        return (
+            logit(base) + self.b_record * same_record + self.b_boundary * boundary + self.b_site * same_site
+        )
+
+    def state_logit(
+        self, tie: float, backlog_s: float, backlog_r: float, interruptions: int, holistic: bool
+    ) -> float:
+        """The part of logit p that changes from day to day (tie, load, interruptions, holistic view)."""
+        cap = self.cap
+        return (
+            self.b_tie * tie
+            + self.b_backlog
+            * ((backlog_s if backlog_s < cap else cap) + (backlog_r if backlog_r < cap else cap))
+            + self.b_interrupt * interruptions
+            + self.b_holistic * holistic
+        )
+
     def probability(self, base: float, f: TransferFactors) -> float:
         """Loss probability of a transfer with base probability `base` and factors `f`."""
-        z = (
-            logit(base)
-            + self.b_tie * f.tie
-            + self.b_record * f.same_record
-            + self.b_boundary * f.boundary
-            + self.b_site * f.same_site
-            + self.b_backlog * (min(f.backlog_sender, self.cap) + min(f.backlog_receiver, self.cap))
-            + self.b_interrupt * f.interruptions
-            + self.b_holistic * f.holistic
+        z = self.structural_logit(base, f.same_record, f.boundary, f.same_site) + self.state_logit(
+            f.tie, f.backlog_sender, f.backlog_receiver, f.interruptions, f.holistic
         )
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -94,6 +106,7 @@ class Handovers:
         self.params = model.config.handover
         self.loss_model = LossModel(self.params)
         self.stream = model.streams["handover"]
+        self._structural: dict[tuple[int, int], float] = {}  # (sender post, receiver post) -> logit part
 
     def factors(self, ep: Episode, a: Clinician, b: Clinician) -> TransferFactors:
         """What is known about a transfer of `ep` from `a` to `b` today."""
@@ -113,13 +126,29 @@ class Handovers:
         model = self.model
         ep.handovers += 1
         model.today["handovers"] += 1
-        f = self.factors(ep, sender, receiver)
-        p = self.loss_model.probability(self.params.base_loss_probability, f)
+        key = (sender.post, receiver.post)
+        structural = self._structural.get(key)
+        if structural is None:
+            structural = self._structural[key] = self.loss_model.structural_logit(
+                self.params.base_loss_probability,
+                sender.record == receiver.record,
+                sender.org_key != receiver.org_key,
+                sender.site == receiver.site,
+            )
+        tie = model.network.tie(sender.post, receiver.post)
+        z = structural + self.loss_model.state_logit(
+            tie,
+            sender.unbooked_days(),
+            receiver.unbooked_days(),
+            sender.interruptions_today + receiver.interruptions_today,
+            ep.holistic,
+        )
+        p = 1.0 / (1.0 + math.exp(-z))
         lost = self.stream.uniform() < p
         model.network.record_handover(sender.post, receiver.post)
         outcome = self.lose(ep, receiver.post, task, day, blocking=True) if lost else "none"
         if model.log_events:
-            model.events.append(_event(day, ep, task, sender, receiver, f.tie, p, lost, outcome))
+            model.events.append(_event(day, ep, task, sender, receiver, tie, p, lost, outcome))
         return outcome == "rework"
 
     def lose(self, ep: Episode, post: int, task: Task, day: int, blocking: bool) -> str:
@@ -153,6 +182,8 @@ class Handovers:
 
     def harm_at_close(self, ep: Episode) -> int:
         """Hidden losses left when the episode closes that become harm-risk events."""
+        if not ep.hidden_losses:
+            return 0
         p = self.params.p_harm_per_unresolved
         return sum(self.stream.uniform() < p for _ in range(ep.hidden_losses))
 

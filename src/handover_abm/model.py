@@ -140,6 +140,7 @@ class HandoverModel(mesa.Model):
         self.contact_log: list[tuple[Any, ...]] = []
         cfg = self.config
         self.task_types = self.catalogue.task_types
+        self._contact = {name: t.contact for name, t in self.task_types.items()}
         self._access_stream = self.streams["access"]
         self._prebooked_share = cfg.access.follow_up_prebooked_share
         self._same_session = cfg.routing.same_session_continuation
@@ -410,7 +411,6 @@ class HandoverModel(mesa.Model):
         """Every appointment booked for today, in booking order (same-day bookings join the end)."""
         clinicians, worked = self.clinicians, 0.0
         for post, task in self.book.appointments[day]:  # a for loop also sees items appended
-            assert isinstance(task, Task)
             if task.episode.dropped:  # the patient went elsewhere: the slot's time is not used
                 self.book.pre[post][day] += task.minutes
                 self._drop(task, day)
@@ -616,7 +616,7 @@ class HandoverModel(mesa.Model):
         c.task_types_done.add(task.type)
         ep = task.episode
         patient = self.patients[ep.patient]
-        if self.task_types[task.type].contact:
+        if self._contact[task.type]:
             self._record_contact(c, task, patient, day)
         if ep.closed:  # late rework on a finished episode: the contact still happened
             return
@@ -649,7 +649,6 @@ class HandoverModel(mesa.Model):
         t = self.totals
         t["contacts"] += 1
         self.today["contacts"] += 1
-        group = c.role.contact_group
         t[c.contact_key] += 1
         if task.episode.first_contact_day < 0 and task.kind == TaskKind.NORMAL:
             t["new_problem_contacts"] += 1
@@ -676,7 +675,7 @@ class HandoverModel(mesa.Model):
                     c.post,
                     c.person,
                     c.role_name,
-                    group,
+                    c.role.contact_group,
                     patient.usual_post if patient.prefers else -1,
                     with_preferred and patient.prefers,
                 )

@@ -15,13 +15,10 @@ their next working day (results and prescriptions wait), and the day counts as o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from handover_abm.agents import Clinician, Supervisor
-from handover_abm.config import Supervision as SupervisionParams
 from handover_abm.episodes import Episode, Task, TaskKind
-from handover_abm.streams import Stream
 
 if TYPE_CHECKING:
     from handover_abm.model import HandoverModel
@@ -52,26 +49,6 @@ def query_probability(query_rate: float, edge: float, edge_query_factor: float) 
     return min(1.0, query_rate * (1.0 + edge_query_factor * edge))
 
 
-@dataclass(frozen=True, slots=True)
-class SupervisionDemand:
-    """What one finished task asks of the supervisor."""
-
-    query: bool
-    escalate: bool
-    review_minutes: float
-
-
-def demand_for_task(
-    clinician: Clinician, edge: float, params: SupervisionParams, stream: Stream
-) -> SupervisionDemand:
-    """Draw the supervision a finished task generates (queries, escalation, per-case review)."""
-    sup = clinician.role.supervision
-    query = stream.uniform() < query_probability(sup.query_rate, edge, params.edge_query_factor)
-    escalate = query and stream.uniform() < params.escalation_share
-    review = sup.review_minutes if sup.case_review else 0.0
-    return SupervisionDemand(query=query, escalate=escalate, review_minutes=review)
-
-
 class SupervisionMechanism:
     """Supervision as it happens: debriefs, queries, sign-offs, escalations and the load they make."""
 
@@ -79,6 +56,7 @@ class SupervisionMechanism:
         self.model = model
         self.params = model.config.supervision
         self.stream = model.streams["supervision"]
+        self._query_p: dict[tuple[int, str], float] = {}  # (post, task type) -> query probability
 
     def debriefs(self) -> None:
         """Scheduled supervision (a recurring Mesa event): minutes from both sides, ties grow."""
@@ -95,18 +73,25 @@ class SupervisionMechanism:
     def after_task(self, c: Clinician, task: Task, ep: Episode, day: int) -> bool:
         """Queries, per-case review and escalation of a finished task. True when it was escalated."""
         params, model = self.params, self.model
-        sup = model.clinicians[c.supervisor]
-        assert isinstance(sup, Supervisor)
-        demand = demand_for_task(c, c.scope[task.type][1], params, self.stream)
-        if demand.query:
+        sup = cast(Supervisor, model.clinicians[c.supervisor])
+        key = (c.post, task.type)
+        p = self._query_p.get(key)
+        if p is None:
+            p = self._query_p[key] = query_probability(
+                c.role.supervision.query_rate, c.scope[task.type][1], params.edge_query_factor
+            )
+        query = self.stream.uniform() < p
+        escalate = query and self.stream.uniform() < params.escalation_share
+        needs = c.role.supervision
+        if query:
             if sup.supervision_minutes_today >= sup.protected_minutes:
                 ep.delay += params.overload_answer_delay_days
             sup.supervision_minutes_today += params.query_minutes
             sup.interruptions_today += 1
             model.network.strengthen(c.post, sup.post)
             model.totals["queries"] += 1
-        if demand.review_minutes:
-            sup.supervision_minutes_today += demand.review_minutes
+        if needs.case_review and needs.review_minutes:
+            sup.supervision_minutes_today += needs.review_minutes
             model.totals["signoffs"] += 1
             model.network.strengthen(c.post, sup.post)
             handovers = model.handovers
@@ -116,7 +101,7 @@ class SupervisionMechanism:
             if self.stream.uniform() < p:
                 model.totals["signoff_losses"] += 1
                 handovers.lose(ep, c.post, task, day, blocking=False)
-        if demand.escalate:
+        if escalate:
             ep.escalations += 1
             model.today["escalations"] += 1
             escalation = Task(ep, model.escalation_type, TaskKind.ESCALATION, day)
