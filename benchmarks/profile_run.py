@@ -20,10 +20,10 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import scaled_config  # noqa: E402
+from bench import scaled_config
 
-from handover_abm.config import scenario_from_dict  # noqa: E402
-from handover_abm.model import HandoverModel  # noqa: E402
+from handover_abm.config import scenario_from_dict
+from handover_abm.model import HandoverModel
 
 ROOT = Path(__file__).resolve().parents[1]
 MECHANISMS = {  # module file -> the mechanism whose room it is
@@ -81,7 +81,9 @@ def main() -> None:
         "",
         "share of time by mechanism (own time of its functions):",
     ]
-    lines += [f"  {share / total:6.1%}  {name}" for name, share in sorted(shares.items(), key=lambda x: -x[1])]
+    lines += [
+        f"  {share / total:6.1%}  {name}" for name, share in sorted(shares.items(), key=lambda x: -x[1])
+    ]
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
     lines += ["", text.getvalue()]
