@@ -73,6 +73,7 @@ class Clinician(FixedAgent):
         self.fte = fte
         self.organisation = organisation
         self.practice = practice
+        self.pcn = 0  # the primary care network whose practices this post serves
         self.site = site
         self.record = record
         self.base_capacity = base_capacity

@@ -109,6 +109,14 @@ class Population(_Section):
         ge=1,
     )
     practices: int = param(5, "member practices", unit="practices", source="assumption (typical PCN)", ge=1)
+    practices_per_pcn: int = param(
+        5,
+        "practices per primary care network: staff employed above practice level (PCN, trusts) serve "
+        "the practices of their own network, so a run of many practices is many PCNs (an ICB)",
+        unit="practices",
+        source="about 6,300 practices in about 1,250 PCNs in England, 5 each (NHS England, second-hand)",
+        ge=1,
+    )
     age_bands: list[AgeBand] = Field(default_factory=_default_age_bands, min_length=1)
     max_ltc: int = param(6, "cap on long-term conditions per patient", unit="conditions", ge=0)
     social_need_share: float = param(0.2, "share of patients with a social need", unit="fraction", ge=0, le=1)

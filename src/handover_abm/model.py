@@ -208,6 +208,7 @@ class HandoverModel(mesa.Model):
             for k in range(entry.count):
                 post = len(self.clinicians)
                 practice = k % practices if entry.organisation == "practice" else -1
+                pcn = (k % practices) // cfg.population.practices_per_pcn  # the network it serves
                 colocated = entry.colocated or cfg.interventions.colocate_all
                 site = (practice if practice >= 0 else k % practices) if colocated else -1 - post
                 if cfg.interventions.shared_record:
@@ -235,6 +236,7 @@ class HandoverModel(mesa.Model):
                     )
                 else:
                     c = Clinician(self, **kwargs)
+                c.pcn = pcn
                 self.clinicians.append(c)
 
     def _new_person(self) -> int:
@@ -261,10 +263,11 @@ class HandoverModel(mesa.Model):
     def _eligibility(self, max_edge: float = 1.0) -> list[dict[str, dict[int, float]]]:
         """For each practice and task type: posts in scope up to `max_edge` (with time multipliers)."""
         out: list[dict[str, dict[int, float]]] = []
+        per = self.config.population.practices_per_pcn
         for p in range(self.config.population.practices):
             table: dict[str, dict[int, float]] = defaultdict(dict)
             for c in self.clinicians:
-                if c.base_capacity <= 0 or (c.practice >= 0 and c.practice != p):
+                if c.base_capacity <= 0 or (c.practice >= 0 and c.practice != p) or c.pcn != p // per:
                     continue
                 for t, (mult, edge) in c.scope.items():
                     if t != self.escalation_type and edge <= max_edge:
@@ -340,7 +343,7 @@ class HandoverModel(mesa.Model):
             }
             for c in self.clinicians
         ]
-        return self.network.graph(attrs, min_tie=0.0)
+        return self.network.graph(attrs)
 
     # ------------------------------------------------------------------ the day
 

@@ -1,10 +1,14 @@
 """The team network: supervision links and working ties that grow with shared work and decay.
 
-Tie strength w in [0, 1] for each pair of posts lives in a dense matrix (teams have tens of posts,
-so this is cheap). Each shared piece of work closes a share `tie_growth` of the gap to 1; each day
-the excess over the structural floor decays with half-life `tie_half_life_days`. The floor is
-raised by co-location and by a shared record. When a post-holder leaves, the ties of that post
-fall back to the floor: the newcomer has to build them again.
+Tie strength w in [0, 1] for each pair of posts is the structural floor plus an excess built by
+shared work. Each shared piece of work closes a share `tie_growth` of the gap to 1; each day the
+excess decays with half-life `tie_half_life_days`. The floor is raised by co-location and by a
+shared record. When a post-holder leaves, the ties of that post fall back to the floor: the
+newcomer has to build them again.
+
+The daily decay is lazy, so a day costs O(1) whatever the team's size (an ICB of many PCNs has
+thousands of posts): the excess is stored divided by the running decay factor R^t, so
+w = floor + x * R^t, and the sum of x is kept up to date for the mean tie.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from handover_abm.config import Network as NetworkParams
 
 RECENT_DAYS = 7
+RENORMALISE_BELOW = 1e-100  # fold the decay factor into the stored excess before it underflows
 
 
 class TeamNetwork:
@@ -36,27 +41,37 @@ class TeamNetwork:
             params.colocation_tie_floor * same_site + params.shared_record_tie_floor * same_record
         ).clip(0.0, 1.0)
         np.fill_diagonal(self.floor, 0.0)
-        start = self.floor + params.initial_tie_strength * (1.0 - self.floor)
-        np.fill_diagonal(start, 0.0)
-        self.w = start
+        self._x = params.initial_tie_strength * (1.0 - self.floor)  # excess over the floor / scale
+        np.fill_diagonal(self._x, 0.0)
+        self._scale = 1.0
+        self._x_sum = float(self._x.sum())
+        self._floor_sum = float(self.floor.sum())
         self.growth = params.tie_growth
         self.daily_retention = math.exp(-math.log(2.0) / params.tie_half_life_days)
         self.handovers = np.zeros((n, n), dtype=np.int64)
         self.supervisors = list(supervisors)
         self.recent: deque[Counter[tuple[int, int]]] = deque([Counter()], maxlen=RECENT_DAYS)
 
+    @property
+    def w(self) -> np.ndarray:
+        """The matrix of tie strengths now (a copy: change ties through the methods)."""
+        return self.floor + self._x * self._scale
+
     def tie(self, i: int, j: int) -> float:
         """Current tie strength between posts i and j."""
-        return float(self.w[i, j])
+        return float(self.floor[i, j] + self._x[i, j] * self._scale)
 
     def strengthen(self, i: int, j: int) -> None:
         """Shared work between i and j closes part of the gap to a full tie."""
         if i == j:
             return
-        value = self.w[i, j]
+        floor, old = self.floor[i, j], self._x[i, j]
+        value = floor + old * self._scale
         value += self.growth * (1.0 - value)
-        self.w[i, j] = value
-        self.w[j, i] = value
+        new = (value - floor) / self._scale
+        self._x[i, j] = new
+        self._x[j, i] = new
+        self._x_sum += 2.0 * (new - old)
 
     def record_handover(self, i: int, j: int) -> None:
         """Count a handover from i to j and strengthen their tie."""
@@ -65,8 +80,12 @@ class TeamNetwork:
         self.strengthen(i, j)
 
     def decay(self) -> None:
-        """One day without shared work: the excess over the floor shrinks."""
-        self.w = self.floor + (self.w - self.floor) * self.daily_retention
+        """One day without shared work: the excess over the floor shrinks (O(1): lazy)."""
+        self._scale *= self.daily_retention
+        if self._scale < RENORMALISE_BELOW:
+            self._x *= self._scale
+            self._x_sum = float(self._x.sum())
+            self._scale = 1.0
         self.recent.append(Counter())
 
     def recent_handovers(self) -> Counter[tuple[int, int]]:
@@ -78,29 +97,32 @@ class TeamNetwork:
 
     def reset_post(self, i: int) -> None:
         """A new post-holder starts with floor-level ties only."""
-        self.w[i, :] = self.floor[i, :]
-        self.w[:, i] = self.floor[:, i]
+        self._x_sum -= 2.0 * float(self._x[i, :].sum())
+        self._x[i, :] = 0.0
+        self._x[:, i] = 0.0
 
     def mean_tie(self) -> float:
         """Mean tie strength over all pairs of posts."""
-        n = self.w.shape[0]
-        return float(self.w.sum() / (n * (n - 1))) if n > 1 else 0.0
+        n = self.floor.shape[0]
+        return (self._floor_sum + self._x_sum * self._scale) / (n * (n - 1)) if n > 1 else 0.0
 
-    def graph(self, attrs: Sequence[dict[str, object]] | None = None, min_tie: float = 0.0) -> nx.Graph:
-        """A networkx snapshot: nodes are posts, edges carry tie, handovers and supervision."""
-        n = self.w.shape[0]
+    def graph(self, attrs: Sequence[dict[str, object]] | None = None) -> nx.Graph:
+        """A networkx snapshot: nodes are posts; an edge where two posts have built a tie above the
+        floor by shared work, handed over, or supervise: it carries tie, handovers and supervision."""
+        n = self.floor.shape[0]
+        w = self.w
         g = nx.Graph()
-        for i in range(n):
-            g.add_node(i, **(attrs[i] if attrs else {}))
+        g.add_nodes_from((i, attrs[i] if attrs else {}) for i in range(n))
         flows = self.handovers + self.handovers.T
-        for i in range(n):
-            for j in range(i + 1, n):
-                if self.w[i, j] > min_tie or flows[i, j]:
-                    g.add_edge(i, j, tie=float(self.w[i, j]), handovers=int(flows[i, j]), supervision=False)
+        upper = np.triu((self._x > 0) | (flows > 0), k=1)
+        g.add_edges_from(
+            (int(i), int(j), {"tie": float(w[i, j]), "handovers": int(flows[i, j]), "supervision": False})
+            for i, j in zip(*np.nonzero(upper), strict=True)
+        )
         for i, s in enumerate(self.supervisors):
             if s >= 0:
                 if g.has_edge(i, s):
                     g.edges[i, s]["supervision"] = True
                 else:
-                    g.add_edge(i, s, tie=float(self.w[i, s]), handovers=0, supervision=True)
+                    g.add_edge(i, s, tie=float(w[i, s]), handovers=0, supervision=True)
         return g

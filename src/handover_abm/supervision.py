@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 def assign_supervisors(clinicians: Sequence[Clinician]) -> list[int]:
     """Give each post that needs supervision a supervisor (deterministic, balanced).
 
-    Practice staff go to a supervisor of their own practice when there is one; everyone goes to
-    the candidate with the fewest supervisees so far (lowest post number on ties).
+    Practice staff go to a supervisor of their own practice when there is one, others to one of
+    their own network; everyone goes to the candidate with the fewest supervisees so far (lowest post
+    number on ties).
     """
     supervisors = [c for c in clinicians if isinstance(c, Supervisor)]
     counts = {s.post: 0 for s in supervisors}
@@ -37,7 +38,8 @@ def assign_supervisors(clinicians: Sequence[Clinician]) -> list[int]:
         if isinstance(c, Supervisor) or not c.role.supervision.required:
             continue
         local = [s for s in supervisors if c.practice >= 0 and s.practice == c.practice]
-        pool = local or supervisors
+        network = [s for s in supervisors if s.pcn == c.pcn]
+        pool = local or network or supervisors
         chosen = min(pool, key=lambda s: (counts[s.post], s.post))
         counts[chosen.post] += 1
         out[c.post] = chosen.post

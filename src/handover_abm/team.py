@@ -38,12 +38,15 @@ def annual_cost(scenario: Scenario) -> float:
 
 
 def scaled(data: dict[str, Any], patients: int) -> dict[str, Any]:
-    """A config (as data) scaled in proportion to its population: more or fewer practices of the same
-    size, and every team entry's posts scaled by the same factor (at least one post each)."""
+    """A config (as data) scaled in proportion to its population: more or fewer practices of about the
+    same size, in whole primary care networks once there is more than one, and every team entry's
+    posts scaled by the same factor (at least one post each)."""
     out = json.loads(json.dumps(data))
     f = patients / out["population"]["size"]
     out["population"]["size"] = patients
-    out["population"]["practices"] = max(1, round(out["population"]["practices"] * f))
+    per = out["population"].get("practices_per_pcn", 5)
+    practices = max(1, round(out["population"]["practices"] * f))
+    out["population"]["practices"] = per * round(practices / per) if practices > per else practices
     for entry in out["team"]:
         entry["count"] = max(1, round(entry["count"] * f))
     return out
