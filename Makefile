@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test lint docs baseline experiments bench validate dashboard clean
+.PHONY: venv demo test test-fuzz lint docs baseline experiments bench validate dashboard clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -42,9 +42,13 @@ CONFIG ?= configs/default.yaml
 dashboard: $(STAMP)
 	$(BIN)/handover-abm dashboard $(CONFIG)
 
-## Run the test suite.
+## Run the test suite (property tests derandomized: the same examples on every run; see tests/conftest.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## Property tests only, with fresh random examples and many more of them (local exploration).
+test-fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m hypothesis
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

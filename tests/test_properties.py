@@ -62,7 +62,7 @@ def scenarios(draw: st.DrawFn) -> dict:
     }
 
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow])  # examples: tests/conftest.py
 
 
 @SETTINGS
