@@ -85,7 +85,9 @@ def test_slow_runs_go_one_per_task() -> None:
     ],
 )
 @pytest.mark.parametrize("remaining", [1, 2, 7, 100_000])
-def test_sizer_survives_extreme_times(target: float, observed: list[tuple[int, float]], remaining: int) -> None:
+def test_sizer_survives_extreme_times(
+    target: float, observed: list[tuple[int, float]], remaining: int
+) -> None:
     sizer = TaskSizer(target, slots=2)
     for runs, seconds in observed:
         sizer.observe(runs, seconds)
