@@ -32,7 +32,7 @@ from handover_abm.results import (
 from handover_abm.runner import Job, run_jobs
 from handover_abm.stats import comparison_table
 from handover_abm.streams import replicate_seeds
-from handover_abm.sweep import load_sweep, run_sweep
+from handover_abm.sweep import MAX_REPLICATES, load_sweep, run_sweep
 from handover_abm.team import annual_cost, total_fte
 
 app = typer.Typer(
@@ -45,7 +45,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 OutOpt = Annotated[Path, typer.Option("--out", help="output folder (created; files replaced)")]
 DaysOpt = Annotated[int | None, typer.Option("--days", min=1, help="override the config's days")]
-RepOpt = Annotated[int, typer.Option("--replicates", min=1, help="replicates per config")]
+RepOpt = Annotated[int, typer.Option("--replicates", min=1, max=MAX_REPLICATES, help="replicates per config")]
 SeedOpt = Annotated[
     int,
     typer.Option("--seed", min=0, help="root seed; replicate seeds derive from it with numpy SeedSequence"),
