@@ -42,7 +42,7 @@ from handover_abm.config import (
 )
 from handover_abm.dispatch import dispatch
 from handover_abm.metrics import EXTRA, HEADLINE
-from handover_abm.results import atomic_write, manifest, write_manifest
+from handover_abm.results import atomic_write, check_output_folder, manifest, write_manifest
 from handover_abm.simulate import simulate
 from handover_abm.streams import replicate_seeds
 from handover_abm.sweep_store import SweepStore
@@ -334,9 +334,10 @@ def run_sweep(
             return run_sweep(sweep, out, workers, resume, opened, on_progress, max_attempts, batch_size)
     start = time.perf_counter()
     store = SweepStore(out, sweep_columns(sweep), batch_size)
-    if store.exists() and not resume:
+    if (store.exists() or (out / "manifest.json").exists()) and not resume:
         raise ConfigError(
-            f"{out}: already holds a sweep; pass --resume to finish it, or choose another --out"
+            f"--out {out}: already holds results; pass --resume to finish the sweep in it, or "
+            f"choose another folder"
         )
     manifest_path = out / "manifest.json"
     if resume and manifest_path.exists():
@@ -346,7 +347,7 @@ def run_sweep(
                 f"{out}: was started from a different spec or base config; it cannot be "
                 f"resumed with {sweep.path}"
             )
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out)
     done = store.statuses() if resume else {}
     todo = [r for r in sweep.runs() if done.get(r[0]) != "ok"]
     _write_sweep_manifest(sweep, out, status="running", wall=0.0, backend=backend.description)
