@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 ## Run the default comparison: the default PCN against generalist, fragmented and mixed teams.
 demo: $(STAMP)
 	$(BIN)/handover-abm compare configs/default.yaml configs/generalist.yaml \
-	  configs/fragmented.yaml configs/mixed.yaml --out $(DEMO_OUT) $(DEMO_ARGS)
+	  configs/fragmented.yaml configs/mixed.yaml --out $(DEMO_OUT) --force $(DEMO_ARGS)
 	$(BIN)/handover-abm report $(DEMO_OUT)
 
 ## Run every experiment of experiments/ at reduced size (FULL=1 for full size), with reports.
