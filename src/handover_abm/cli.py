@@ -39,7 +39,7 @@ from handover_abm.results import (
 from handover_abm.runner import Job, run_jobs
 from handover_abm.stats import comparison_table
 from handover_abm.streams import replicate_seeds
-from handover_abm.sweep import MAX_REPLICATES, load_sweep, run_sweep
+from handover_abm.sweep import MAX_REPLICATES, check_sweep_out, load_sweep, run_sweep
 from handover_abm.team import annual_cost, total_fte
 
 app = typer.Typer(
@@ -264,6 +264,7 @@ def sweep(
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube or Sobol design) into DIR/sweep.parquet."""
     plan = load_sweep(spec, days, replicates)
+    check_sweep_out(out, resume)
     with _resumable(out), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)
         task = bar.add_task(f"sweep {plan.spec.name}", total=plan.n_runs)

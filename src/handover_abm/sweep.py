@@ -333,12 +333,8 @@ def run_sweep(
         with open_backend(name, workers) as opened:
             return run_sweep(sweep, out, workers, resume, opened, on_progress, max_attempts, batch_size)
     start = time.perf_counter()
+    check_sweep_out(out, resume)
     store = SweepStore(out, sweep_columns(sweep), batch_size)
-    if (store.exists() or (out / "manifest.json").exists()) and not resume:
-        raise ConfigError(
-            f"--out {out}: already holds results; pass --resume to finish the sweep in it, or "
-            f"choose another folder"
-        )
     manifest_path = out / "manifest.json"
     if resume and manifest_path.exists():
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -347,7 +343,6 @@ def run_sweep(
                 f"{out}: was started from a different spec or base config; it cannot be "
                 f"resumed with {sweep.path}"
             )
-    check_output_folder(out)
     done = store.statuses() if resume else {}
     todo = [r for r in sweep.runs() if done.get(r[0]) != "ok"]
     _write_sweep_manifest(sweep, out, status="running", wall=0.0, backend=backend.description)
@@ -384,6 +379,16 @@ def run_sweep(
         backend=backend.description,
     )
     return SweepOutcome(total=sweep.n_runs, ok=n_ok, failed=n_failed, ran=len(todo), table=table)
+
+
+def check_sweep_out(out: Path, resume: bool) -> None:
+    """Refuse an --out that cannot be written, or that holds results and is not being resumed."""
+    if not resume and ((out / "manifest.json").exists() or SweepStore(out, []).exists()):
+        raise ConfigError(
+            f"--out {out}: already holds results; pass --resume to finish the sweep in it, or "
+            f"choose another folder"
+        )
+    check_output_folder(out)
 
 
 def sweep_columns(sweep: Sweep) -> list[str]:
