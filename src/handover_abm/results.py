@@ -6,6 +6,7 @@ manifest.json, summary.csv, daily.parquet, events.parquet (with --log-events), c
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -46,8 +47,10 @@ def output_error(path: Path, exc: OSError) -> OutputError:
 
 
 def check_output_folder(out: Path) -> None:
-    """Create `out` and write a probe file there, before any run starts: ConfigError naming --out
-    and the reason if it is a file, lies under a file, is read-only or cannot be created."""
+    """Check, before any run starts, that files can be written into `out` (by creating it and a
+    probe file, then removing what was created): ConfigError naming --out and the reason if it is a
+    file, lies under a file, is read-only or cannot be created."""
+    created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".probe.", dir=out)
@@ -61,6 +64,10 @@ def check_output_folder(out: Path) -> None:
         else:
             why = f"cannot be created or written to ({exc.strerror or type(exc).__name__})"
         raise ConfigError(f"--out {out}: {why}; choose a folder that can be written to") from None
+    finally:
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _write_temp(path: Path, write: Writer) -> Path:
