@@ -98,7 +98,7 @@ def close_pool(pool: ProcessPoolExecutor, interrupted: bool) -> None:
     running tasks are abandoned: the workers are terminated first instead of awaited. Either way
     its processes and semaphores are released, so nothing is left running or reported leaked."""
     if interrupted:
-        for proc in list(pool._processes.values()):  # the stdlib's own list of its workers
+        for proc in list((pool._processes or {}).values()):  # the stdlib's own list of its workers
             proc.terminate()
     pool.shutdown(wait=True, cancel_futures=True)
 
