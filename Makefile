@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test lint docs baseline experiments bench profile validate dashboard clean
+.PHONY: venv demo test test-fuzz lint docs baseline experiments bench profile validate dashboard clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 ## Run the default comparison: the default PCN against generalist, fragmented and mixed teams.
 demo: $(STAMP)
 	$(BIN)/handover-abm compare configs/default.yaml configs/generalist.yaml \
-	  configs/fragmented.yaml configs/mixed.yaml --out $(DEMO_OUT) $(DEMO_ARGS)
+	  configs/fragmented.yaml configs/mixed.yaml --out $(DEMO_OUT) --force $(DEMO_ARGS)
 	$(BIN)/handover-abm report $(DEMO_OUT)
 
 ## Run every experiment of experiments/ at reduced size (FULL=1 for full size), with reports.
@@ -46,9 +46,13 @@ CONFIG ?= configs/default.yaml
 dashboard: $(STAMP)
 	$(BIN)/handover-abm dashboard $(CONFIG)
 
-## Run the test suite.
+## Run the test suite (property tests derandomized: the same examples on every run; see tests/conftest.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## Property tests only, with fresh random examples and many more of them (local exploration).
+test-fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m hypothesis
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

@@ -1,13 +1,23 @@
-"""Shared fixtures: small scenarios that run in well under a second."""
+"""Shared fixtures: small scenarios that run in well under a second; hypothesis profiles.
+
+Property tests run derandomized (the same examples on every machine and every run) unless
+HYPOTHESIS_PROFILE=fuzz (`make test-fuzz`) asks for fresh random examples, and many more of them.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from handover_abm.config import Scenario, scenario_from_dict
+
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=60)
+settings.register_profile("fuzz", derandomize=False, deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"

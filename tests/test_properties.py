@@ -76,9 +76,7 @@ def scenarios(draw: st.DrawFn) -> dict:
     }
 
 
-SETTINGS = settings(
-    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow])  # examples: tests/conftest.py
 
 
 def _held(model: HandoverModel) -> int:

@@ -20,8 +20,8 @@ def test_suite_passes_at_small_size() -> None:
 
 
 def test_loss_check_fails_when_loss_probability_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = LossModel.probability
-    monkeypatch.setattr(LossModel, "probability", lambda self, base, f: min(0.99, 1.3 * real(self, base, f)))
+    real = LossModel.state_logit
+    monkeypatch.setattr(LossModel, "state_logit", lambda self, *a, **k: real(self, *a, **k) + 0.3)
     assert not validation.check_loss_alone(SMALL).passed
 
 

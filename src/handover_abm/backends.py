@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import forkserver
 from typing import Any
 
 from handover_abm.config import ConfigError
@@ -53,10 +56,51 @@ class Backend:
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of worker processes started by a fork server (safe when this process has threads)."""
+    """A pool of worker processes started by a fork server (safe when this process has threads).
+
+    Ctrl-C reaches the terminal's whole process group, but only this process should act on it
+    (by stopping the workers, see `close_pool`): the fork server and the resource tracker are
+    started with SIGINT ignored, which they and every worker forked from them inherit.
+    """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["handover_abm.sweep", "handover_abm.runner"])  # workers start warm
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    if threading.current_thread() is not threading.main_thread():  # signals are set in main only
+        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+        return _WorkerPool(max_workers=workers, mp_context=ctx)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _WorkerPool(ProcessPoolExecutor):
+    """A process pool that starts its workers whole: `submit` may start a worker, and an
+    interrupt half-way would leave one the pool does not know about (so `close_pool` could not
+    stop it, and it would die with a traceback). Ctrl-C and SIGTERM wait until submit returns."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Submit with interrupts held (this pool is only created in the main thread)."""
+        held: list[int] = []
+        interrupts = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, lambda signum, _: held.append(signum)) for sig in interrupts}
+        try:
+            return super().submit(fn, *args, **kwargs)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if held:
+                signal.raise_signal(held[0])  # now handled as it would have been
+
+
+def close_pool(pool: ProcessPoolExecutor, interrupted: bool) -> None:
+    """Shut a pool down and join its workers. When interrupted (Ctrl-C, SIGTERM, an error) its
+    running tasks are abandoned: the workers are terminated first instead of awaited. Either way
+    its processes and semaphores are released, so nothing is left running or reported leaked."""
+    if interrupted:
+        for proc in list((pool._processes or {}).values()):  # the stdlib's own list of its workers
+            proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def default_workers() -> int:
@@ -85,13 +129,15 @@ def open_backend(
             pools.append(process_pool(workers))
             return pools[-1]
 
+        interrupted = True
         try:
             yield Backend(
                 "processes", pools[0], workers, f"{workers} local worker processes", restart=restart
             )
+            interrupted = False
         finally:
             for pool in pools:
-                pool.shutdown(cancel_futures=True)
+                close_pool(pool, interrupted)
         return
     yield from _dask(workers, scheduler or os.environ.get(SCHEDULER_ENV), connect_timeout)
 

@@ -44,7 +44,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from handover_abm.backends import Backend
 from handover_abm.config import ConfigError, _model_at, read_config_data, validation_message
 from handover_abm.metrics import EXTRA, HEADLINE, UNITS
-from handover_abm.results import manifest, write_csv, write_manifest, write_parquet, write_text
+from handover_abm.results import (
+    atomic_write,
+    manifest,
+    parquet_writer,
+    write_csv,
+    write_manifest,
+    write_text,
+)
 from handover_abm.simulate import simulate
 from handover_abm.streams import replicate_seeds
 from handover_abm.sweep import build_scenario, check_parameter_paths
@@ -556,7 +563,7 @@ def _run_abc(
     posterior = frame[cal.names].reset_index(drop=True)
     posterior["weight"] = np.asarray(weights) / np.sum(weights)
     posterior["generation"] = history.max_t
-    write_parquet(out / "posterior.parquet", posterior)
+    atomic_write(out / "posterior.parquet", parquet_writer(posterior))
     gen = _generations(history)
     diagnostics = {
         "method": "abc",
@@ -673,7 +680,7 @@ def _run_optuna(
     best_values = {k: float(v) for k, v in best.params.items()}
     fit, predictive = _predictive(cal, [best_values] * cal.spec.predictive_draws, backend, say)
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
-    write_parquet(out / "trials.parquet", trials)
+    atomic_write(out / "trials.parquet", parquet_writer(trials))
     diagnostics = {
         "method": "optuna",
         "library": f"optuna {optuna.__version__}",
@@ -765,7 +772,7 @@ def _finish(
     wall = time.perf_counter() - start
     diagnostics["wall_time_s"] = round(wall, 2)
     write_csv(out / "target_fit.csv", fit)
-    write_parquet(out / "predictive.parquet", predictive)
+    atomic_write(out / "predictive.parquet", parquet_writer(predictive))
     write_text(out / "diagnostics.json", json.dumps(diagnostics, indent=2) + "\n")
     _write_manifest(cal, out, "complete", wall, {"method": cal.spec.method})
     return [

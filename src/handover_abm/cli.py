@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+import shlex
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -18,24 +22,27 @@ from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
 from handover_abm.metrics import HEADLINE
 from handover_abm.results import (
+    OutputError,
     access_frame,
+    atomic_write_all,
+    check_output_folder,
     contacts_frame,
+    csv_writer,
     daily_frame,
     events_frame,
     manifest,
+    manifest_writer,
     network_json,
+    parquet_writer,
     staff_frame,
     summary_frame,
+    text_writer,
     waits_frame,
-    write_csv,
-    write_manifest,
-    write_parquet,
-    write_text,
 )
 from handover_abm.runner import Job, run_jobs
 from handover_abm.stats import comparison_table
 from handover_abm.streams import replicate_seeds
-from handover_abm.sweep import load_sweep, run_sweep
+from handover_abm.sweep import MAX_REPLICATES, check_sweep_out, load_sweep, run_sweep
 from handover_abm.team import annual_cost, total_fte
 
 app = typer.Typer(
@@ -46,9 +53,12 @@ app = typer.Typer(
 out_console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True, soft_wrap=True)
 
-OutOpt = Annotated[Path, typer.Option("--out", help="output folder (created; files replaced)")]
+OutOpt = Annotated[Path, typer.Option("--out", help="output folder (created if missing)")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="replace the results already in --out (refused without it)")
+]
 DaysOpt = Annotated[int | None, typer.Option("--days", min=1, help="override the config's days")]
-RepOpt = Annotated[int, typer.Option("--replicates", min=1, help="replicates per config")]
+RepOpt = Annotated[int, typer.Option("--replicates", min=1, max=MAX_REPLICATES, help="replicates per config")]
 SeedOpt = Annotated[
     int,
     typer.Option("--seed", min=0, help="root seed; replicate seeds derive from it with numpy SeedSequence"),
@@ -142,11 +152,18 @@ def _execute(
     log_events: bool,
     workers: int | None,
     seeds_text: str | None = None,
+    force: bool = False,
 ) -> None:
     start = time.perf_counter()
     scenarios = _load_all(paths, sets or [], days)
     seeds = _parse_seeds(seeds_text, seed, replicates)
     replicates = len(seeds)
+    if (out / "manifest.json").exists() and not force:
+        raise ConfigError(
+            f"--out {out}: already holds results (manifest.json); pass --force to replace them "
+            f"(they stay untouched until the new run completes), or choose another folder"
+        )
+    check_output_folder(out)
     jobs = [
         Job(s.model_dump(mode="json"), sd, r, log_events) for s in scenarios for r, sd in enumerate(seeds)
     ]
@@ -159,35 +176,33 @@ def _execute(
     summary = summary_frame(outcomes, reps)
     comparison = comparison_table(summary)
     wall = time.perf_counter() - start
-    write_csv(out / "summary.csv", summary)
-    write_parquet(out / "daily.parquet", daily_frame(outcomes, reps))
-    write_parquet(out / "staff.parquet", staff_frame(outcomes, reps))
-    write_text(out / "network.json", network_json(outcomes, reps))
-    write_csv(out / "waits.csv", waits_frame(outcomes, reps))
-    write_csv(out / "access.csv", access_frame(outcomes, reps))
+    files = {
+        "summary.csv": csv_writer(summary),
+        "daily.parquet": parquet_writer(daily_frame(outcomes, reps)),
+        "staff.parquet": parquet_writer(staff_frame(outcomes, reps)),
+        "network.json": text_writer(network_json(outcomes, reps)),
+        "waits.csv": csv_writer(waits_frame(outcomes, reps)),
+        "access.csv": csv_writer(access_frame(outcomes, reps)),
+    }
     if log_events:
-        write_parquet(out / "events.parquet", events_frame(outcomes, reps))
-        write_parquet(out / "contacts.parquet", contacts_frame(outcomes, reps))
+        files["events.parquet"] = parquet_writer(events_frame(outcomes, reps))
+        files["contacts.parquet"] = parquet_writer(contacts_frame(outcomes, reps))
     if command == "compare":
-        write_csv(out / "comparison.csv", comparison)
-    write_manifest(
-        out / "manifest.json",
-        manifest(
-            command,
-            scenarios,
-            seeds,
-            seed,
-            wall,
-            {"config_files": [str(p) for p in paths], "overrides": sets or [], "replicates": replicates},
-        ),
-    )
+        files["comparison.csv"] = csv_writer(comparison)
+    extra = {"config_files": [str(p) for p in paths], "overrides": sets or [], "replicates": replicates}
+    files["manifest.json"] = manifest_writer(manifest(command, scenarios, seeds, seed, wall, extra))
+    try:
+        atomic_write_all([(out / name, write) for name, write in files.items()])
+    except OutputError as exc:
+        raise OutputError(
+            f"{exc}, then run the command again (the files already in {out} are unchanged)"
+        ) from None
+    for stale in {"events.parquet", "contacts.parquet", "comparison.csv"} - set(
+        files
+    ):  # left by an earlier run
+        (out / stale).unlink(missing_ok=True)
     _print_table(comparison, scenarios, differences=command == "compare")
-    out_console.print(
-        f"Wrote {out}/ (summary.csv, daily.parquet, staff.parquet, network.json, waits.csv, access.csv"
-        f"{', events.parquet, contacts.parquet' if log_events else ''}"
-        f"{', comparison.csv' if command == 'compare' else ''}, manifest.json)"
-        f" in {wall:.1f}s."
-    )
+    out_console.print(f"Wrote {out}/ ({', '.join(files)}) in {wall:.1f}s.")
 
 
 def _print_table(comparison, scenarios: list[Scenario], differences: bool) -> None:
@@ -227,9 +242,10 @@ def run(
     log_events: EventsOpt = False,
     workers: WorkersOpt = None,
     seeds: SeedsOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run one config for R replicates and write its outputs."""
-    _execute("run", [config], out, days, replicates, seed, set_, log_events, workers, seeds)
+    _execute("run", [config], out, days, replicates, seed, set_, log_events, workers, seeds, force)
 
 
 @app.command()
@@ -243,9 +259,10 @@ def compare(
     log_events: EventsOpt = False,
     workers: WorkersOpt = None,
     seeds: SeedsOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run configs on the same patients and seeds; print means, CIs and paired differences."""
-    _execute("compare", configs, out, days, replicates, seed, set_, log_events, workers, seeds)
+    _execute("compare", configs, out, days, replicates, seed, set_, log_events, workers, seeds, force)
 
 
 @app.command()
@@ -261,7 +278,8 @@ def sweep(
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube or Sobol design) into DIR/sweep.parquet."""
     plan = load_sweep(spec, days, replicates)
-    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+    check_sweep_out(out, resume)
+    with _resumable(out), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)
         task = bar.add_task(f"sweep {plan.spec.name}", total=plan.n_runs)
 
@@ -280,6 +298,20 @@ def sweep(
             f"(status, error columns). `--resume` retries them."
         )
         raise typer.Exit(1)
+
+
+@contextmanager
+def _resumable(out: Path) -> Iterator[None]:
+    """Around a sweep: on a full disk or an interrupt (Ctrl-C, SIGTERM), say how to finish it."""
+    args = sys.argv[1:]
+    again = shlex.join(["handover-abm", *args, *([] if "--resume" in args else ["--resume"])])
+    try:
+        yield
+    except OutputError as exc:
+        raise OutputError(f"{exc}, then finish the sweep with: {again} (finished runs are kept)") from None
+    except KeyboardInterrupt:
+        print(f"interrupted: finished runs are kept in {out}; finish with: {again}", file=sys.stderr)
+        raise typer.Exit(130) from None
 
 
 def _announce(backend: Backend) -> None:
@@ -307,7 +339,7 @@ def sensitivity(
     from handover_abm.plots import sensitivity_bars
     from handover_abm.sensitivity import run_sensitivity
 
-    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+    with _resumable(out), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)
         task = bar.add_task(f"sensitivity ({method})", total=None)
 
@@ -353,6 +385,12 @@ def calibrate(
     from handover_abm.calibration import ProgressEvent, load_calibration, run_calibration
 
     cal = load_calibration(spec)
+    if (out / "manifest.json").exists() and not resume:
+        raise ConfigError(
+            f"--out {out}: already holds a calibration (manifest.json); pass --resume to continue it "
+            "or choose another folder"
+        )
+    check_output_folder(out)
     with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)
         task = bar.add_task(f"calibrate {cal.spec.name} ({cal.spec.method})", total=None)
@@ -434,7 +472,20 @@ def dashboard(
         "--production",
         "--no-open",
     ]
-    raise typer.Exit(subprocess.call(cmd, env=env, cwd=Path.cwd()))
+    # its own process group: on Ctrl-C or SIGTERM (KeyboardInterrupt, see main) the whole server
+    # is stopped, never left running without its parent and holding the port
+    server = subprocess.Popen(cmd, env=env, cwd=Path.cwd(), process_group=0)
+    try:
+        raise typer.Exit(server.wait())
+    except KeyboardInterrupt:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        err_console.print("dashboard stopped")
+        raise typer.Exit(130) from None
 
 
 @app.command("validate-model")
@@ -479,12 +530,17 @@ def validate(config: Annotated[Path, typer.Argument(help="config YAML")], set_: 
 
 
 def main() -> None:
-    """Console entry point: user errors exit 2 with a one-paragraph message, no traceback."""
+    """Console entry point: user errors exit 2 and output errors 1, each with a one-paragraph
+    message and no traceback; SIGTERM stops a command as Ctrl-C does (exit 130)."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns the code of a typer.Exit
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)  # plain: one unwrapped paragraph
         sys.exit(2)
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -497,3 +553,10 @@ def main() -> None:
             show()
             sys.exit(code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM handler: raise KeyboardInterrupt so that worker pools are shut down and temporary
+    files removed on the way out (typer turns it into exit code 130)."""
+    raise KeyboardInterrupt

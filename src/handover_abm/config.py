@@ -1,7 +1,8 @@
 """The scenario schema: a typed, validated team-mix config, loaded from YAML with --set overrides.
 
-Unknown keys, wrong types, out-of-range numbers, unknown roles and unknown task types are refused
-with a `ConfigError` whose message names the file, the key path and what is allowed.
+Unknown keys, wrong types, out-of-range or non-finite numbers, sizes beyond the documented bounds,
+unknown roles and unknown task types are refused with a `ConfigError` whose message names the file,
+the key path and what is allowed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ RoutingPolicyName = Literal[
 ROUTING_POLICIES: tuple[str, ...] = get_args(RoutingPolicyName)
 RENAMED_POLICIES = {"usual_clinician_first": "preferred_within or personal_list"}
 
+# Upper bounds on sizes, checked before anything is allocated: generous (a whole integrated care
+# board, decades of working days) but within a large machine's memory (about 2 KiB per patient).
+MAX_POPULATION = 5_000_000
+MAX_PRACTICES = 10_000
+MAX_DAYS = 5_000
+MAX_POSTS = 5_000
+
 
 class ConfigError(ValueError):
     """A config that cannot be used; the message is meant for the user, not a traceback."""
@@ -42,7 +50,7 @@ class Organisation(StrEnum):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class AgeBand(_Section):
@@ -107,8 +115,11 @@ class Population(_Section):
         unit="patients",
         source="PCN policy size 30,000-50,000 (NHS England; BJGP 2020)",
         ge=1,
+        le=MAX_POPULATION,
     )
-    practices: int = param(5, "member practices", unit="practices", source="assumption (typical PCN)", ge=1)
+    practices: int = param(
+        5, "member practices", unit="practices", source="assumption (typical PCN)", ge=1, le=MAX_PRACTICES
+    )
     practices_per_pcn: int = param(
         5,
         "practices per primary care network: staff employed above practice level (PCN, trusts) serve "
@@ -116,9 +127,10 @@ class Population(_Section):
         unit="practices",
         source="about 6,300 practices in about 1,250 PCNs in England, 5 each (NHS England, second-hand)",
         ge=1,
+        le=MAX_PRACTICES,
     )
     age_bands: list[AgeBand] = Field(default_factory=_default_age_bands, min_length=1)
-    max_ltc: int = param(6, "cap on long-term conditions per patient", unit="conditions", ge=0)
+    max_ltc: int = param(6, "cap on long-term conditions per patient", unit="conditions", ge=0, le=100)
     social_need_share: float = param(0.2, "share of patients with a social need", unit="fraction", ge=0, le=1)
     usual_clinician_share: float = param(
         0.8, "share of patients with a named usual clinician", unit="fraction", ge=0, le=1
@@ -158,7 +170,7 @@ class TeamEntry(_Section):
     """A group of identical posts in the team."""
 
     role: str = Field(description="a role from the role catalogue")
-    count: int = param(1, "number of posts", unit="posts", ge=0)
+    count: int = param(1, "number of posts", unit="posts", ge=0, le=MAX_POSTS)
     fte: float = param(1.0, "whole-time equivalent of each post", unit="FTE", ge=0, le=1.5)
     organisation: Organisation = Field(Organisation.PRACTICE, description="employing organisation")
     colocated: bool = Field(True, description="works on a practice site (else remote/hub)")
@@ -648,7 +660,7 @@ class Scenario(_Section):
 
     name: str = Field("scenario", description="label used in outputs (default: the file name)")
     description: str = Field("", description="free text, kept in the manifest")
-    days: int = param(365, "simulated working days", unit="working days", ge=1)
+    days: int = param(365, "simulated working days", unit="working days", ge=1, le=MAX_DAYS)
     working_days_per_year: int = param(
         252,
         "working days in a year (5 x 52 less 8 bank holidays)",
@@ -674,6 +686,14 @@ class Scenario(_Section):
         default_factory=dict,
         description="role -> catalogue figures replaced for this scenario (see roles.<role> below)",
     )
+
+    @field_validator("team")
+    @classmethod
+    def _team_size(cls, value: list[TeamEntry]) -> list[TeamEntry]:
+        posts = sum(e.count for e in value)
+        if posts > MAX_POSTS:
+            raise ValueError(f"{posts:,} posts in all; a team has at most {MAX_POSTS:,}")
+        return value
 
     @field_validator("roles")
     @classmethod
@@ -763,6 +783,18 @@ def validation_message(source: str, exc: ValidationError) -> str:
     return f"{source}: invalid config: {problems}."
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML parser error on one line: what went wrong and where."""
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem is None:
+        return " ".join(str(exc).split())
+    where = (
+        f" at line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}"
+        if exc.problem_mark
+        else ""
+    )
+    return f"{exc.context + ': ' if exc.context else ''}{exc.problem}{where}"
+
+
 def parse_override(text: str) -> tuple[list[str | int], Any]:
     """Split 'a.b.0.c=value' into a key path and a YAML-parsed value."""
     if "=" not in text:
@@ -771,7 +803,13 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
     path: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
     if not key.strip() or any(p == "" for p in path):
         raise ConfigError(f"--set {text!r}: empty key path")
-    return path, yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        return path, yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"--set {text!r}: the value is not plain YAML ({_yaml_problem(exc)}); give a number, "
+            "true/false, text or a [list] (YAML tags such as !!python/... are not allowed)"
+        ) from None
 
 
 def apply_override(data: dict[str, Any], path: list[str | int], value: Any, source: str) -> None:
@@ -811,15 +849,32 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<config>") -> Scenar
         raise ConfigError(validation_message(source, exc)) from None
 
 
+def read_yaml(path: Path, what: str) -> Any:
+    """Parse a YAML file; ConfigError naming the file if it is missing, unreadable, binary or not
+    UTF-8 text, or not YAML (`what` names the kind of file in the message)."""
+    if not path.exists():
+        raise ConfigError(f"{path}: {what} not found")
+    if not path.is_file():
+        raise ConfigError(f"{path}: is a folder, not a {what}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            f"a {what} must be YAML saved as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: the {what} cannot be read ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
+
+
 def read_config_data(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file into a mapping (ConfigError if missing or not YAML)."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: config file not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    data = read_yaml(p, "config file")
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -46,17 +46,21 @@ class TaskSizer:
         self.seconds = 0.0
 
     def observe(self, runs: int, seconds: float) -> None:
-        """Record that a task of `runs` runs took `seconds` on its worker."""
-        self.runs += runs
-        self.seconds += seconds
+        """Record that a task of `runs` runs took `seconds` on its worker (a time that is not a
+        finite, non-negative number, e.g. from a broken clock, is ignored)."""
+        if runs > 0 and math.isfinite(seconds) and seconds >= 0:
+            self.runs += runs
+            self.seconds += seconds
 
     def size(self, remaining: int) -> int:
         """Runs for the next task, given how many runs are not yet submitted."""
-        if self.target_s <= 0 or self.runs == 0 or remaining <= 1:
+        if not self.target_s > 0 or self.runs == 0 or remaining <= 1:
             return 1
+        share = math.ceil(remaining / (2 * self.slots))
         per_run = self.seconds / self.runs
-        want = int(self.target_s / per_run) if per_run > 0 else remaining
-        return max(1, min(want, math.ceil(remaining / (2 * self.slots))))
+        # a zero or subnormal time makes the ratio infinite: cap it before converting to int
+        want = self.target_s / per_run if per_run > 0 else math.inf
+        return max(1, int(min(want, share)))
 
 
 def dispatch(

@@ -22,6 +22,13 @@ catalogue (package data, `src/handover_abm/data/*.yaml`). A scenario can replace
 turnover, supervision and scope figures under `roles.<role>` (default: the catalogue's value), so
 they can be swept too, e.g. `--set roles.clinical_pharmacist.hourly_cost=55`.
 
+"Allowed" gives each number's bounds; every number must also be finite (`.inf`, `inf` and `.nan`
+are refused). The upper bounds on sizes (`population.size` <= 5,000,000 patients,
+`population.practices` <= 10,000, `days` <= 5,000, `team[].count` <= 5,000 and at most 5,000
+posts in the whole team) are checked before anything is allocated: they are far above any primary
+care network (a run takes about 2 KiB of memory per patient) but keep a typo from asking for more
+memory than a machine has.
+
 "Source" names the published figure a default comes from, or says plainly that it is an
 assumption. Assumptions are the first candidates for sensitivity analysis. "Varied in" names the
 experiment specs in experiments/ that vary the parameter (sweeps, or the Morris/Sobol analysis of

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from handover_abm.metrics import HEADLINE
+from handover_abm.results import atomic_write_all
 from handover_abm.stats import comparison_table, mean_ci
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -61,11 +63,11 @@ plt.rcParams.update(
 
 
 def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.png", folder / f"{name}.svg"]
-    for p in paths:
-        fig.savefig(p, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        atomic_write_all([(p, partial(fig.savefig, format=p.suffix[1:], bbox_inches="tight")) for p in paths])
+    finally:
+        plt.close(fig)
     return paths
 
 

@@ -1,4 +1,4 @@
-"""Output files: atomic writes (temp file then rename), the manifest, and the run tables.
+"""Output files: atomic writes (temp files then renames), the manifest, and the run tables.
 
 The files in an output folder are the contract later tools read:
 manifest.json, summary.csv, daily.parquet, staff.parquet, waits.csv, network.json, events.parquet
@@ -7,6 +7,8 @@ and contacts.parquet (with --log-events), comparison.csv.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import json
 import os
@@ -20,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from handover_abm.config import Scenario
+from handover_abm.config import ConfigError, Scenario
 from handover_abm.metrics import EXTRA, HEADLINE
 from handover_abm.simulate import Outcomes
 
@@ -28,8 +30,49 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write a file through a temporary sibling and rename it into place."""
+Writer = Callable[[io.BufferedWriter], None]
+
+
+class OutputError(Exception):
+    """An output file that could not be written; the message names it, says why and what to do."""
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """The one-paragraph OutputError for an OSError met while writing `path`."""
+    why = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        todo = "free some space"
+    else:
+        todo = "check that its folder exists and can be written to"
+    return OutputError(f"{path}: could not be written ({why}); {todo}")
+
+
+def check_output_folder(out: Path) -> None:
+    """Check, before any run starts, that files can be written into `out` (by creating it and a
+    probe file, then removing what was created): ConfigError naming --out and the reason if it is a
+    file, lies under a file, is read-only or cannot be created."""
+    created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe.", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        if out.exists() and not out.is_dir():
+            why = "is a file, not a folder"
+        elif exc.errno == errno.ENOTDIR:
+            why = "lies under a file, not a folder"
+        else:
+            why = f"cannot be created or written to ({exc.strerror or type(exc).__name__})"
+        raise ConfigError(f"--out {out}: {why}; choose a folder that can be written to") from None
+    finally:
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _write_temp(path: Path, write: Writer) -> Path:
+    """Write a temporary sibling of `path` (flushed to disk); return its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -38,25 +81,60 @@ def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
+
+
+def atomic_write_all(files: Sequence[tuple[Path, Writer]]) -> None:
+    """Write every file to a temporary sibling, then rename them all into place: when any write
+    fails (e.g. a full disk), no file under its final name has changed and no temporary is left.
+
+    Raises OutputError for an OSError."""
+    temps: list[tuple[Path, Path]] = []
+    path = files[0][0] if files else Path()
+    try:
+        for path, write in files:
+            temps.append((_write_temp(path, write), path))
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except BaseException as exc:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise output_error(path, exc) from exc
+        raise
+
+
+def atomic_write(path: Path, write: Writer) -> None:
+    """Write a file through a temporary sibling and rename it into place (OutputError if not)."""
+    atomic_write_all([(path, write)])
+
+
+def text_writer(text: str) -> Writer:
+    """A writer of UTF-8 text."""
+    return lambda fh: fh.write(text.encode("utf-8"))
+
+
+def csv_writer(frame: pd.DataFrame) -> Writer:
+    """A writer of a CSV (full float precision, no index)."""
+    return text_writer(frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+
+
+def parquet_writer(frame: pd.DataFrame) -> Writer:
+    """A writer of a Parquet file."""
+    return lambda fh: frame.to_parquet(fh, index=False)
 
 
 def write_text(path: Path, text: str) -> None:
     """Atomically write a UTF-8 text file."""
-    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(path, text_writer(text))
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
     """Atomically write a CSV (full float precision, no index)."""
-    write_text(path, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
-
-
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    """Atomically write a Parquet file."""
-    atomic_write(path, lambda fh: frame.to_parquet(fh, index=False))
+    atomic_write(path, csv_writer(frame))
 
 
 def summary_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
@@ -178,6 +256,11 @@ def manifest(
     }
 
 
+def manifest_writer(data: dict[str, Any]) -> Writer:
+    """A writer of manifest.json."""
+    return text_writer(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
 def write_manifest(path: Path, data: dict[str, Any]) -> None:
     """Atomically write manifest.json."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    atomic_write(path, manifest_writer(data))

@@ -11,7 +11,7 @@ from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from handover_abm.backends import default_workers, process_pool
+from handover_abm.backends import close_pool, default_workers, process_pool
 from handover_abm.config import Scenario
 from handover_abm.simulate import Outcomes, simulate
 
@@ -46,8 +46,9 @@ def run_jobs(
             if on_done:
                 on_done(i, results[i])  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
-    own = executor is None
-    pool = executor or process_pool(min(workers, len(jobs)))
+    own = process_pool(min(workers, len(jobs))) if executor is None else None
+    pool = executor or own
+    interrupted = True
     try:
         futures = {pool.submit(execute, job): i for i, job in enumerate(jobs)}
         for fut in as_completed(futures):
@@ -55,7 +56,8 @@ def run_jobs(
             results[i] = fut.result()
             if on_done:
                 on_done(i, results[i])  # type: ignore[arg-type]
+        interrupted = False
     finally:
-        if own:
-            pool.shutdown(cancel_futures=True)
+        if own is not None:
+            close_pool(own, interrupted)
     return results  # type: ignore[return-value]

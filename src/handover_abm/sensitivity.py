@@ -25,7 +25,7 @@ from handover_abm.backends import Backend
 from handover_abm.config import ConfigError
 from handover_abm.metrics import HEADLINE
 from handover_abm.results import write_csv
-from handover_abm.sweep import Sweep, load_sweep, run_sweep
+from handover_abm.sweep import Sweep, check_runs, load_sweep, run_sweep
 
 Method = Literal["morris", "sobol"]
 
@@ -75,6 +75,8 @@ def plan(
     if sweep.spec.samples is None:
         raise ConfigError(f"{spec_path}: key 'samples': sensitivity needs samples (N)")
     names = list(sweep.spec.parameters)
+    per_sample = len(names) + (1 if method == "morris" else 2)
+    check_runs(Path(spec_path), sweep.spec.samples * per_sample, sweep.spec.replicates)
     problem = problem_for(names)
     unit = sample_unit(method, problem, sweep.spec.samples, sweep.spec.seed)
     params = [sweep.spec.parameters[n] for n in names]

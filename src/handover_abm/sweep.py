@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -25,7 +26,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
@@ -36,27 +36,33 @@ from handover_abm.config import (
     apply_override,
     parse_override,
     read_config_data,
+    read_yaml,
     scenario_from_dict,
     validation_message,
 )
 from handover_abm.dispatch import dispatch
 from handover_abm.metrics import EXTRA, HEADLINE
-from handover_abm.results import atomic_write, manifest, write_manifest
+from handover_abm.results import atomic_write, check_output_folder, manifest, write_manifest
 from handover_abm.simulate import simulate
 from handover_abm.streams import replicate_seeds
 from handover_abm.sweep_store import SweepStore
 
 CONFIG_AXIS = "config"  # reserved parameter name: its values are config files (team mixes) to sweep
+MAX_REPLICATES = 10_000  # per config or design point (the seeds are allocated up front)
+MAX_STEPS = 10_000  # grid points of one parameter
+MAX_RUNS = 10_000_000  # runs of one sweep or sensitivity analysis, checked before the design is built
 
 
 class ParamSpec(BaseModel):
     """One varied parameter: explicit values, or a range (with steps for a grid)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     values: list[Any] | None = Field(None, min_length=1, description="explicit values (any type)")
     range: tuple[float, float] | None = Field(None, description="[low, high] for numbers")
-    steps: int | None = Field(None, ge=2, description="grid points over the range (grid design)")
+    steps: int | None = Field(
+        None, ge=2, le=MAX_STEPS, description="grid points over the range (grid design)"
+    )
     integer: bool = Field(False, description="round sampled values to integers")
 
     @model_validator(mode="after")
@@ -88,7 +94,7 @@ class ParamSpec(BaseModel):
 class SweepSpec(BaseModel):
     """A sweep: a base config, varied parameters, a design, replicates and a root seed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field("sweep", description="label of the sweep")
     description: str = ""
@@ -97,8 +103,8 @@ class SweepSpec(BaseModel):
     days: int | None = Field(None, ge=1, description="override the base config's days")
     parameters: dict[str, ParamSpec] = Field(min_length=1, description="config key path -> values")
     design: Literal["grid", "lhs", "sobol"] = "grid"
-    samples: int | None = Field(None, ge=1, description="design points for lhs and sobol")
-    replicates: int = Field(1, ge=1, description="replicates per design point")
+    samples: int | None = Field(None, ge=1, le=MAX_RUNS, description="design points for lhs and sobol")
+    replicates: int = Field(1, ge=1, le=MAX_REPLICATES, description="replicates per design point")
     seed: int = Field(0, ge=0, description="root seed")
 
     @model_validator(mode="after")
@@ -205,18 +211,23 @@ def build_scenario(
     return scenario_from_dict(data, source)
 
 
+def check_runs(path: Path, points: int, replicates: int) -> None:
+    """Refuse a design of more than MAX_RUNS runs before any of it is built."""
+    if points * replicates > MAX_RUNS:
+        raise ConfigError(
+            f"{path}: the design has {points:,} points x {replicates:,} replicates = "
+            f"{points * replicates:,} runs; at most {MAX_RUNS:,} are allowed (fewer steps, "
+            f"samples or replicates)"
+        )
+
+
 def load_sweep(path: str | Path, days: int | None = None, replicates: int | None = None) -> Sweep:
     """Read and check a sweep spec; every design point is validated before any run starts.
 
     `days` and `replicates`, when given, override the spec's (e.g. for a reduced-size run).
     """
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: sweep spec not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    raw = read_yaml(p, "sweep spec") or {}
     try:
         if isinstance(raw, dict):
             raw.update({k: v for k, v in (("days", days), ("replicates", replicates)) if v is not None})
@@ -239,6 +250,10 @@ def load_sweep(path: str | Path, days: int | None = None, replicates: int | None
             configs[str(name)] = data
     base = build_scenario(base_data, spec.set, {}, spec.days, str(base_path))
     check_parameter_paths(base, [k for k in spec.parameters if k != CONFIG_AXIS], p, base_path)
+    grid = math.prod(
+        len(a.values) if a.values is not None else a.steps or 3 for a in spec.parameters.values()
+    )
+    check_runs(p, grid if spec.design == "grid" else spec.samples or 0, spec.replicates)
     points = design_points(spec)
     sweep = Sweep(path=p, spec=spec, base_data=base_data, points=points, configs=configs)
     for values in points:
@@ -321,11 +336,8 @@ def run_sweep(
         with open_backend(name, workers) as opened:
             return run_sweep(sweep, out, workers, resume, opened, on_progress, max_attempts, batch_size)
     start = time.perf_counter()
+    check_sweep_out(out, resume)
     store = SweepStore(out, sweep_columns(sweep), batch_size)
-    if store.exists() and not resume:
-        raise ConfigError(
-            f"{out}: already holds a sweep; pass --resume to finish it, or choose another --out"
-        )
     manifest_path = out / "manifest.json"
     if resume and manifest_path.exists():
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -334,7 +346,6 @@ def run_sweep(
                 f"{out}: was started from a different spec or base config; it cannot be "
                 f"resumed with {sweep.path}"
             )
-    out.mkdir(parents=True, exist_ok=True)
     done = store.statuses() if resume else {}
     todo = [r for r in sweep.runs() if done.get(r[0]) != "ok"]
     _write_sweep_manifest(sweep, out, status="running", wall=0.0, backend=backend.description)
@@ -371,6 +382,16 @@ def run_sweep(
         backend=backend.description,
     )
     return SweepOutcome(total=sweep.n_runs, ok=n_ok, failed=n_failed, ran=len(todo), table=table)
+
+
+def check_sweep_out(out: Path, resume: bool) -> None:
+    """Refuse an --out that cannot be written, or that holds results and is not being resumed."""
+    if not resume and ((out / "manifest.json").exists() or SweepStore(out, []).exists()):
+        raise ConfigError(
+            f"--out {out}: already holds results; pass --resume to finish the sweep in it, or "
+            f"choose another folder"
+        )
+    check_output_folder(out)
 
 
 def sweep_columns(sweep: Sweep) -> list[str]:

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from handover_abm.metrics import EXTRA, HEADLINE
-from handover_abm.results import atomic_write
+from handover_abm.results import atomic_write, output_error
 
 FLOAT_COLUMNS = (*HEADLINE, *EXTRA)
 
@@ -70,11 +70,14 @@ class SweepStore:
                 fh.seek(-1, os.SEEK_END)
                 if fh.read(1) != b"\n":  # a torn line from a killed writer: start a fresh line
                     data = b"\n" + data
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with self.journal.open("ab") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with self.journal.open("ab") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:  # e.g. a full disk: a torn last line is ignored when read
+            raise output_error(self.journal, exc) from exc
         self._in_journal += 1
         if self._in_journal >= self.batch_size:
             self.compact()
