@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -53,7 +54,8 @@ def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess:
 def one_paragraph(err: str, *needles: str) -> None:
     """An `error:` paragraph on one line naming every needle, and no traceback."""
     assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.strip()]
+    progress = re.compile(r"^\S.*: (started|\d+/\d+ runs done .*)$")  # plain progress lines in pipes
+    lines = [line for line in err.splitlines() if line.strip() and not progress.match(line)]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     for needle in needles:
         assert needle in err, (needle, err)

@@ -28,15 +28,34 @@ def test_plot_and_report_of_a_compare(tmp_path: Path) -> None:
     a.write_text(yaml.safe_dump({"name": "a", **TINY}))
     b.write_text(yaml.safe_dump({"name": "b", **TINY, "routing": {"policy": "continuity_first"}}))
     out = tmp_path / "cmp"
-    _cli("compare", str(a), str(b), "--out", str(out), "--replicates", "2", "--workers", "1")
+    _cli(
+        "compare",
+        str(a),
+        str(b),
+        "--out",
+        str(out),
+        "--replicates",
+        "2",
+        "--workers",
+        "1",
+        "--warmup-days",
+        "3",
+    )
     _cli("plot", str(out))
     figs = {p.name for p in (out / "figures").iterdir()}
-    for stem in ("comparison", "daily", "supervisor_load", "network_a", "network_b"):
+    for stem in ("comparison", "daily", "supervisor_load", "handovers_a", "handovers_b"):
         assert {f"{stem}.png", f"{stem}.svg"} <= figs, stem
+    svg = (out / "figures" / "comparison.svg").read_text()
+    assert "<text" in svg and "Handovers per episode" in svg  # editable text, human labels
     _cli("report", str(out))
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 5
-    assert "handovers_per_episode" in page and "physician" in page.lower()
+    assert "<title>Which team does better? b against a</title>" in page
+    verdict = page.index("Verdict")
+    assert verdict < page.index("Who hands care to whom") < page.index("Teams")
+    assert "b against a:" in page and "a year" in page  # the verdict sentence with the cost
+    assert "Only 2 replicates" in page and "Handovers per episode" in page
+    assert "handovers_per_episode" not in page and "physician" in page.lower()
     assert "http://" not in page and "https://" not in page  # self-contained
 
 
@@ -54,11 +73,14 @@ def test_plot_and_report_of_a_sweep(tmp_path: Path) -> None:
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     out = tmp_path / "sw"
     _cli("sweep", str(tmp_path / "spec.yaml"), "--out", str(out), "--workers", "1")
-    _cli("plot", str(out))
+    _cli("plot", str(out), "--metrics", "handovers_per_episode,same_day_share")
     assert (out / "figures" / "sweep_supervision_protected_minutes_per_day.png").exists()
     assert (out / "figures" / "sweep_routing_policy.svg").exists()
+    svg = (out / "figures" / "sweep_routing_policy.svg").read_text()
+    assert "Booking rule" in svg and "paired difference" in svg and "routing.policy" not in svg
     _cli("report", str(out))
-    assert "data:image/png;base64," in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "data:image/png;base64," in page and "Protected supervision time" in page
 
 
 def test_plot_of_an_empty_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -15,12 +15,12 @@ from typing import Annotated
 import typer
 import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
-from handover_abm.metrics import HEADLINE
+from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS, warmup_for
 from handover_abm.results import (
     OutputError,
     access_frame,
@@ -44,14 +44,35 @@ from handover_abm.stats import comparison_table
 from handover_abm.streams import replicate_seeds
 from handover_abm.sweep import MAX_REPLICATES, check_sweep_out, load_sweep, run_sweep
 from handover_abm.team import annual_cost, total_fte
+from handover_abm.terminal import WIDTH, PlainProgress, print_results
+from handover_abm.terminal import progress as progress_display
+from handover_abm.verdict import warnings_for
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Agent-based model of handovers and care fragmentation in primary care.",
 )
-out_console = Console() if sys.stdout.isatty() else Console(width=160)
+out_console = Console() if sys.stdout.isatty() else Console(width=WIDTH)
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        print(f"handover-abm {metadata.version('handover-abm')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    """Agent-based model of handovers and care fragmentation in primary care."""
+
 
 OutOpt = Annotated[Path, typer.Option("--out", help="output folder (created if missing)")]
 ForceOpt = Annotated[
@@ -92,6 +113,16 @@ SchedulerOpt = Annotated[
         help="Dask scheduler address tcp://HOST:PORT (--backend dask; none: a local cluster)",
     ),
 ]
+WarmupOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--warmup-days",
+        min=0,
+        help=f"working days run first and not counted in any headline metric (default "
+        f"{DEFAULT_WARMUP_DAYS}, or half the run if shorter: books start empty; 0 counts every day)",
+    ),
+]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="also write daily.csv and staff.csv (for spreadsheets)")]
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", min=1, help="worker processes (default: one per core)")
 ]
@@ -107,16 +138,8 @@ def _load_all(paths: list[Path], sets: list[str], days: int | None) -> list[Scen
     return scenarios
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
+def _progress() -> Progress | PlainProgress:
+    return progress_display(err_console)
 
 
 def _fmt(x: float) -> str:
@@ -153,6 +176,8 @@ def _execute(
     workers: int | None,
     seeds_text: str | None = None,
     force: bool = False,
+    warmup_days: int | None = None,
+    csv: bool = False,
 ) -> None:
     start = time.perf_counter()
     scenarios = _load_all(paths, sets or [], days)
@@ -164,8 +189,11 @@ def _execute(
             f"(they stay untouched until the new run completes), or choose another folder"
         )
     check_output_folder(out)
+    warmup_days = _warmup(scenarios, warmup_days)
     jobs = [
-        Job(s.model_dump(mode="json"), sd, r, log_events) for s in scenarios for r, sd in enumerate(seeds)
+        Job(s.model_dump(mode="json"), sd, r, log_events, warmup_days)
+        for s in scenarios
+        for r, sd in enumerate(seeds)
     ]
     with _progress() as bar:
         task = bar.add_task(
@@ -174,22 +202,31 @@ def _execute(
         outcomes = run_jobs(jobs, workers, on_done=lambda i, o: bar.advance(task))
     reps = [j.replicate for j in jobs]
     summary = summary_frame(outcomes, reps)
-    comparison = comparison_table(summary)
+    comparison = comparison_table(summary, TABLE_METRICS)
     wall = time.perf_counter() - start
+    daily, staff = daily_frame(outcomes, reps), staff_frame(outcomes, reps)
     files = {
         "summary.csv": csv_writer(summary),
-        "daily.parquet": parquet_writer(daily_frame(outcomes, reps)),
-        "staff.parquet": parquet_writer(staff_frame(outcomes, reps)),
+        "daily.parquet": parquet_writer(daily),
+        "staff.parquet": parquet_writer(staff),
         "network.json": text_writer(network_json(outcomes, reps)),
         "waits.csv": csv_writer(waits_frame(outcomes, reps)),
         "access.csv": csv_writer(access_frame(outcomes, reps)),
     }
+    if csv:
+        files["daily.csv"] = csv_writer(daily)
+        files["staff.csv"] = csv_writer(staff)
     if log_events:
         files["events.parquet"] = parquet_writer(events_frame(outcomes, reps))
         files["contacts.parquet"] = parquet_writer(contacts_frame(outcomes, reps))
     if command == "compare":
         files["comparison.csv"] = csv_writer(comparison)
-    extra = {"config_files": [str(p) for p in paths], "overrides": sets or [], "replicates": replicates}
+    extra = {
+        "config_files": [str(p) for p in paths],
+        "overrides": sets or [],
+        "replicates": replicates,
+        "warmup_days": warmup_days,
+    }
     files["manifest.json"] = manifest_writer(manifest(command, scenarios, seeds, seed, wall, extra))
     try:
         atomic_write_all([(out / name, write) for name, write in files.items()])
@@ -197,38 +234,28 @@ def _execute(
         raise OutputError(
             f"{exc}, then run the command again (the files already in {out} are unchanged)"
         ) from None
-    for stale in {"events.parquet", "contacts.parquet", "comparison.csv"} - set(
-        files
-    ):  # left by an earlier run
-        (out / stale).unlink(missing_ok=True)
-    _print_table(comparison, scenarios, differences=command == "compare")
+    stale = {"events.parquet", "contacts.parquet", "comparison.csv", "daily.csv", "staff.csv"} - set(files)
+    for name in stale:  # left by an earlier run
+        (out / name).unlink(missing_ok=True)
+    notes = warnings_for(replicates, min(s.days for s in scenarios), warmup_days)
+    print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes)
     out_console.print(f"Wrote {out}/ ({', '.join(files)}) in {wall:.1f}s.")
 
 
-def _print_table(comparison, scenarios: list[Scenario], differences: bool) -> None:
-    names = [s.name for s in scenarios]
-    table = Table(
-        title="Headline metrics: mean [95% CI]"
-        + (f"; second line: paired difference vs {names[0]} [95% CI]" if differences else "")
-    )
-    table.add_column("metric")
-    table.add_column("unit")
-    for name in names:
-        table.add_column(name, justify="right")
-    by = comparison.set_index(["metric", "config"])
-    for metric in HEADLINE:
-        cells = []
-        for k, name in enumerate(names):
-            row = by.loc[(metric, name)]
-            cell = _ci(row["mean"], row["ci_low"], row["ci_high"])
-            if differences and k > 0:
-                cell += f"\nΔ {_ci(row['diff'], row['diff_ci_low'], row['diff_ci_high'])}"
-            cells.append(cell)
-        table.add_row(metric, HEADLINE[metric][0], *cells)
-    table.add_section()
-    table.add_row("team FTE", "FTE", *[_fmt(total_fte(s)) for s in scenarios])
-    table.add_row("annual staff cost", "GBP/year", *[_fmt(annual_cost(s)) for s in scenarios])
-    out_console.print(table)
+def _warmup(scenarios: list[Scenario], warmup_days: int | None) -> int:
+    """The warm-up in working days: as given (refused if it leaves no measured day), else the default
+    capped at half the shortest run so a short trial run still measures something."""
+    shortest = min(s.days for s in scenarios)
+    if warmup_days is None:
+        return warmup_for(shortest)
+    short = [s for s in scenarios if warmup_days >= s.days]
+    if short:
+        raise ConfigError(
+            f"--warmup-days {warmup_days}: config {short[0].name!r} runs {short[0].days} working days, "
+            f"which leaves nothing to measure after the warm-up; use --warmup-days below the run "
+            f"length (0 counts every day) or a longer --days"
+        )
+    return warmup_days
 
 
 @app.command()
@@ -243,9 +270,25 @@ def run(
     workers: WorkersOpt = None,
     seeds: SeedsOpt = None,
     force: ForceOpt = False,
+    warmup_days: WarmupOpt = None,
+    csv: CsvOpt = False,
 ) -> None:
     """Run one config for R replicates and write its outputs."""
-    _execute("run", [config], out, days, replicates, seed, set_, log_events, workers, seeds, force)
+    _execute(
+        "run",
+        [config],
+        out,
+        days,
+        replicates,
+        seed,
+        set_,
+        log_events,
+        workers,
+        seeds,
+        force,
+        warmup_days,
+        csv,
+    )
 
 
 @app.command()
@@ -260,9 +303,30 @@ def compare(
     workers: WorkersOpt = None,
     seeds: SeedsOpt = None,
     force: ForceOpt = False,
+    warmup_days: WarmupOpt = None,
+    csv: CsvOpt = False,
 ) -> None:
-    """Run configs on the same patients and seeds; print means, CIs and paired differences."""
-    _execute("compare", configs, out, days, replicates, seed, set_, log_events, workers, seeds, force)
+    """Run configs on the same patients and seeds; print verdicts, means, CIs and paired differences."""
+    if len(configs) < 2:
+        raise ConfigError(
+            f"compare needs two or more config files (got {len(configs)}: {', '.join(map(str, configs))}); "
+            f"to run one config use `handover-abm run {configs[0] if configs else 'CONFIG'} --out DIR`"
+        )
+    _execute(
+        "compare",
+        configs,
+        out,
+        days,
+        replicates,
+        seed,
+        set_,
+        log_events,
+        workers,
+        seeds,
+        force,
+        warmup_days,
+        csv,
+    )
 
 
 @app.command()
@@ -336,8 +400,9 @@ def sensitivity(
     """Global sensitivity analysis (SALib): indices.csv and a ranked bar plot per headline metric."""
     if method not in ("morris", "sobol"):
         raise ConfigError(f"--method {method!r}: allowed methods are morris, sobol")
-    from handover_abm.plots import sensitivity_bars
-    from handover_abm.sensitivity import run_sensitivity
+    from handover_abm.glossary import label, parameter_label
+    from handover_abm.plots import plot_dir
+    from handover_abm.sensitivity import run_sensitivity, sobol_warnings
 
     with _resumable(out), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)
@@ -360,16 +425,20 @@ def sensitivity(
     if table.empty:
         err_console.print("no metric varied across the design: no indices to compute")
         raise typer.Exit(1)
-    sensitivity_bars(table, out / "figures")
+    plot_dir(out)
     key = "mu_star" if method == "morris" else "ST"
     top = table.sort_values(key, ascending=False).groupby("metric").head(1)
-    tab = Table(title=f"Most influential parameter per metric ({key})")
-    for col in ("metric", "parameter", key):
-        tab.add_column(col)
+    tab = Table(title=f"Most influential parameter per outcome ({key})", title_justify="left")
+    for col in ("outcome", "parameter", key):
+        tab.add_column(col, overflow="fold")
     for r in top.itertuples():
-        tab.add_row(r.metric, r.parameter, _fmt(getattr(r, key)))
+        tab.add_row(label(r.metric), parameter_label(r.parameter), _fmt(getattr(r, key)))
     out_console.print(tab)
-    out_console.print(f"Wrote {out}/indices.csv, sweep.parquet and figures/sensitivity_{method}.png")
+    if method == "sobol":
+        samples = int(yaml.safe_load(spec.read_text(encoding="utf-8")).get("samples") or 0)
+        for note in sobol_warnings(table, samples):
+            err_console.print(f"warning: {note}", markup=False, highlight=False)
+    out_console.print(f"Wrote {out}/indices.csv, sweep.parquet and figures/ (indices, {method} plots)")
 
 
 @app.command()
@@ -415,14 +484,27 @@ def calibrate(
 
 
 @app.command()
-def plot(folder: Annotated[Path, typer.Argument(help="a run, compare, sweep or sensitivity folder")]) -> None:
-    """Write PNG and SVG figures of an output folder into DIR/figures."""
+def plot(
+    folder: Annotated[Path, typer.Argument(help="a run, compare, sweep or sensitivity folder")],
+    metrics: Annotated[
+        str | None,
+        typer.Option("--metrics", help="comma-separated headline metrics to draw (default: the key ones)"),
+    ] = None,
+) -> None:
+    """Write 300 dpi PNG and editable-text SVG figures of an output folder into DIR/figures."""
     from handover_abm.plots import plot_dir
 
     if not folder.is_dir():
         raise ConfigError(f"{folder}: not a folder")
+    chosen = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    unknown = [m for m in chosen or [] if m not in HEADLINE]
+    if unknown or chosen == []:
+        raise ConfigError(
+            f"--metrics {metrics!r}: unknown metric(s) {', '.join(unknown) or '(none given)'}; "
+            f"allowed: {', '.join(HEADLINE)} (see the report's glossary for what each means)"
+        )
     try:
-        paths = plot_dir(folder)
+        paths = plot_dir(folder, chosen)
     except FileNotFoundError as exc:
         raise ConfigError(str(exc)) from None
     out_console.print(f"Wrote {len(paths)} files to {folder}/figures/")

@@ -170,6 +170,11 @@ class TeamEntry(_Section):
     """A group of identical posts in the team."""
 
     role: str = Field(description="a role from the role catalogue")
+    id: str | None = Field(
+        None,
+        description="name of this entry in key paths (team.<id>.count) where its role appears twice",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+    )
     count: int = param(1, "number of posts", unit="posts", ge=0, le=MAX_POSTS)
     fte: float = param(1.0, "whole-time equivalent of each post", unit="FTE", ge=0, le=1.5)
     organisation: Organisation = Field(Organisation.PRACTICE, description="employing organisation")
@@ -812,8 +817,33 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
         ) from None
 
 
+def team_index(data: dict[str, Any], name: str, source: str) -> int:
+    """Position of the team entry named `name`: its `id`, else its role if only one entry has it."""
+    team = data.get("team") if isinstance(data.get("team"), list) else []
+    entries = [e if isinstance(e, dict) else {} for e in team]
+    by_id = [k for k, e in enumerate(entries) if e.get("id") == name]
+    by_role = [k for k, e in enumerate(entries) if e.get("role") == name]
+    if len(by_id) == 1 or (not by_id and len(by_role) == 1):
+        return (by_id or by_role)[0]
+    names = sorted({str(e.get("id") or e.get("role")) for e in entries})
+    if len(by_role) > 1:
+        raise ConfigError(
+            f"{source}: key 'team.{name}': role {name} appears in {len(by_role)} team entries; give "
+            f"each an 'id' (e.g. id: {name}_pcn) and use team.<id>.count, or use team.<position>.count"
+        )
+    raise ConfigError(
+        f"{source}: key 'team.{name}': no team entry has that role or id; allowed: {', '.join(names)} "
+        f"(or a position 0-{len(entries) - 1})"
+    )
+
+
 def apply_override(data: dict[str, Any], path: list[str | int], value: Any, source: str) -> None:
-    """Set data[path] = value, creating missing mapping levels (validation then checks the key)."""
+    """Set data[path] = value, creating missing mapping levels (validation then checks the key).
+
+    Team entries may be named by role or id: team.physician_associate.count = team.<k>.count.
+    """
+    if len(path) > 2 and path[0] == "team" and isinstance(path[1], str):
+        path = ["team", team_index(data, path[1], source), *path[2:]]
     node: Any = data
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list):

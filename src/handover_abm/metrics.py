@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ import numpy as np
 from handover_abm.team import annual_cost, total_fte
 
 if TYPE_CHECKING:
+    from handover_abm.agents import Clinician
     from handover_abm.model import HandoverModel
 
 
@@ -126,7 +128,102 @@ EXTRA: dict[str, tuple[str, str]] = {
     "annual_staff_cost": ("GBP/year", "annual staff cost of the team"),
 }
 
+# What tables for people show: every headline metric, then the team's size and annual cost.
+TABLE_METRICS: list[str] = [*HEADLINE, "team_fte", "annual_staff_cost"]
+
 UNITS: dict[str, str] = {k: v[0] for k, v in (HEADLINE | EXTRA).items()}
+
+
+# The default warm-up: the model starts with empty books and no working ties, and in the default
+# config handovers and contacts per day are within about 5% of their plateau after 80 working days
+# (docs/model.md, "Warm-up"); the first 80 working days are therefore not counted by `run`/`compare`.
+DEFAULT_WARMUP_DAYS = 80
+
+
+def warmup_for(days: int, warmup_days: int | None = None) -> int:
+    """The warm-up of a run of `days` working days: as given, else the default or half the run."""
+    return min(DEFAULT_WARMUP_DAYS, days // 2) if warmup_days is None else warmup_days
+
+
+# A measured period shorter than this (after the warm-up) gets a warning: too few days for stable rates.
+MIN_MEASURED_DAYS = 60
+# Fewer replicates than this get a warning: the t-interval is too wide or too unstable to trust.
+MIN_REPLICATES = 5
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The model's running counts at the end of the warm-up, which the summary subtracts.
+
+    Every headline metric is computed from counts accumulated after this day; state at the end
+    (work waiting, tie strength) is read as it is. Task variety counts the whole run.
+    """
+
+    day: int
+    totals: dict[str, float]
+    waits: Counter[int]
+    unmet_by_band: Counter[int]
+    history: tuple[int, ...]
+    gp_history: tuple[int, ...]
+    posts: tuple[tuple[float, float, int], ...]  # minutes worked, minutes available, tasks done
+    supervisors: dict[int, tuple[float, int, int, int]]  # post -> load sum, overload, interrupts, days
+
+
+def snapshot(model: HandoverModel) -> Snapshot:
+    """The counts of a model now (call it at the end of the warm-up's last day)."""
+    return Snapshot(
+        day=model.steps,
+        totals=dict(model.totals),
+        waits=Counter(model.waits),
+        unmet_by_band=Counter(model.unmet_by_band),
+        history=tuple(len(p.history) for p in model.patients),
+        gp_history=tuple(len(p.gp_history) for p in model.patients),
+        posts=tuple((c.minutes_worked, c.minutes_available, c.tasks_done) for c in model.clinicians),
+        supervisors={
+            s.post: (s.load_index_sum, s.overload_days, s.interruptions_total, s.days_observed)
+            for s in model.supervisors
+        },
+    )
+
+
+class _Window:
+    """The model's counts since a snapshot (or since the start when there is none)."""
+
+    def __init__(self, model: HandoverModel, since: Snapshot | None) -> None:
+        self.model = model
+        self.since = since
+        start = since.totals if since else {}
+        self.totals: dict[str, float] = defaultdict(float)
+        for k, v in model.totals.items():
+            self.totals[k] = v - start.get(k, 0.0)
+        self.days = model.steps - (since.day if since else 0)
+        self.years = self.days / model.config.working_days_per_year
+        self.waits = model.waits - since.waits if since else Counter(model.waits)
+        self.unmet_by_band = model.unmet_by_band - since.unmet_by_band if since else model.unmet_by_band
+
+    def histories(self, gp: bool = False) -> list[list[int]]:
+        """Each patient's contacts (or GP contacts) after the snapshot."""
+        pats = self.model.patients
+        if self.since is None:
+            return [p.gp_history if gp else p.history for p in pats]
+        first = self.since.gp_history if gp else self.since.history
+        return [(p.gp_history if gp else p.history)[k:] for p, k in zip(pats, first, strict=True)]
+
+    def post(self, c: Clinician) -> tuple[float, float, int]:
+        """(minutes worked, minutes available, tasks done) of a post after the snapshot."""
+        w, a, n = self.since.posts[c.post] if self.since else (0.0, 0.0, 0)
+        return c.minutes_worked - w, c.minutes_available - a, c.tasks_done - n
+
+    def supervisor(self, c: Clinician) -> tuple[float, int, int, int]:
+        """(load index sum, overload days, interruptions, days observed) after the snapshot."""
+        now = (
+            getattr(c, "load_index_sum", 0.0),
+            getattr(c, "overload_days", 0),
+            getattr(c, "interruptions_total", 0),
+            getattr(c, "days_observed", 0),
+        )
+        then = self.since.supervisors.get(c.post, (0.0, 0, 0, 0)) if self.since else (0.0, 0, 0, 0)
+        return now[0] - then[0], now[1] - then[1], now[2] - then[2], now[3] - then[3]
 
 
 def _ratio(a: float, b: float) -> float:
@@ -160,39 +257,45 @@ def median_of_counts(counts: Counter[int]) -> float:
     raise AssertionError("unreachable")
 
 
-def chance_upc_gp(model: HandoverModel) -> float:
+def chance_upc_gp(model: HandoverModel, gp_histories: Sequence[Sequence[int]] | None = None) -> float:
     """Mean GP UPC if each patient's GP contacts were with GPs of their practice drawn at random.
 
     The benchmark continuity has to beat (Barker et al. compare against the same idea). It draws
-    from its own generator, so it never changes the run.
+    from its own generator, so it never changes the run. `gp_histories` (default: each patient's
+    whole GP history) are the contacts counted.
     """
     rng = np.random.default_rng(np.random.SeedSequence(model.seed, spawn_key=(99,)))
     gps: dict[int, list[int]] = defaultdict(list)
     for c in model.clinicians:
         if c.is_gp and c.practice >= 0:
             gps[c.practice].append(c.post)
+    if gp_histories is None:
+        gp_histories = [p.gp_history for p in model.patients]
     histories = []
-    for p in model.patients:
-        n = len(p.gp_history)
+    for p, h in zip(model.patients, gp_histories, strict=True):
+        n = len(h)
         if n >= 2 and gps.get(p.practice):
             histories.append(rng.choice(gps[p.practice], size=n).tolist())
     return _mean_upc(histories)
 
 
-def summarise(model: HandoverModel) -> dict[str, float]:
-    """Every headline and extra metric of a finished run."""
-    t = model.totals
-    cfg = model.config
-    days = model.steps
+def summarise(model: HandoverModel, since: Snapshot | None = None) -> dict[str, float]:
+    """Every headline and extra metric of a finished run, counting only what happened after
+    `since` (the end of the warm-up; None: the whole run)."""
+    w = _Window(model, since)
+    t = w.totals
     done = t["episodes_completed"]
-    u, c, s = continuity_means([p.history for p in model.patients])
-    posts = [x for x in model.clinicians if x.minutes_available > 0]
-    sups = model.supervisors
-    sup_days = sum(x.days_observed for x in sups)
+    histories = w.histories()
+    gp_histories = w.histories(gp=True)
+    u, c, s = continuity_means(histories)
+    posts = [(x, *w.post(x)) for x in model.clinicians]
+    posts = [p for p in posts if p[2] > 0]
+    sups = [w.supervisor(x) for x in model.supervisors]
+    sup_days = sum(x[3] for x in sups)
     annual = annual_cost(model.config)
     contacts = t["contacts"]
-    waits = model.waits
-    years = days / cfg.working_days_per_year
+    waits = w.waits
+    years = w.years
     out = {
         "episodes_completed": done,
         "tasks_completed": t["tasks_completed"],
@@ -201,27 +304,27 @@ def summarise(model: HandoverModel) -> dict[str, float]:
         "miscommunication_rate": _ratio(t["miscommunications"] - t["signoff_losses"], t["handovers"]),
         "rework_tasks_per_episode": _ratio(t["ep_rework"], done),
         "harm_risk_per_1000_episodes": 1000 * _ratio(t["ep_harm"], done),
-        "supervisor_load_index": _ratio(sum(x.load_index_sum for x in sups), sup_days),
-        "supervisor_interruptions_per_day": _ratio(sum(x.interruptions_total for x in sups), sup_days),
-        "supervisor_overload_days": _ratio(sum(x.overload_days for x in sups), len(sups)),
+        "supervisor_load_index": _ratio(sum(x[0] for x in sups), sup_days),
+        "supervisor_interruptions_per_day": _ratio(sum(x[2] for x in sups), sup_days),
+        "supervisor_overload_days": _ratio(sum(x[1] for x in sups), len(sups)),
         "upc_mean": u,
         "coc_mean": c,
         "secon_mean": s,
         "same_day_share": _ratio(waits[0], contacts),
-        "over_14_days_share": _ratio(sum(n for w, n in waits.items() if w > 14), contacts),
-        "over_28_days_share": _ratio(sum(n for w, n in waits.items() if w > 28), contacts),
+        "over_14_days_share": _ratio(sum(n for d, n in waits.items() if d > 14), contacts),
+        "over_28_days_share": _ratio(sum(n for d, n in waits.items() if d > 28), contacts),
         "days_to_appointment_median": median_of_counts(waits),
         "unmet_demand_per_1000_patients": 1000 * _ratio(t["requests_unmet"], model.population.size * years),
         "gp_contact_share": _ratio(t["contacts_gp"], contacts),
         "nurse_contact_share": _ratio(t["contacts_nurse"], contacts),
         "preferred_clinician_share": _ratio(t["preferred_contacts_with"], t["preferred_contacts"]),
-        "upc_gp_mean": _mean_upc([p.gp_history for p in model.patients]),
+        "upc_gp_mean": _mean_upc(gp_histories),
         "contacts_per_patient_year": _ratio(contacts, model.population.size * years),
         "wait_days_mean": _ratio(t["ep_wait_days"], done),
         "episode_days_mean": _ratio(t["ep_days"], done),
         "backlog_end": model.waiting,
-        "utilisation_mean": _ratio(sum(x.minutes_worked / x.minutes_available for x in posts), len(posts)),
-        "cost_per_episode": _ratio(annual * days / cfg.working_days_per_year, done),
+        "utilisation_mean": _ratio(sum(p[1] / p[2] for p in posts), len(posts)),
+        "cost_per_episode": _ratio(annual * years, done),
         "fragmentation_index": _ratio(t["frag_sum"], t["frag_n"]),
         "episodes_arrived": t["episodes_arrived"],
         "episodes_dropped": t["episodes_dropped"],
@@ -233,10 +336,12 @@ def summarise(model: HandoverModel) -> dict[str, float]:
         "new_problem_same_day_share": _ratio(t["new_problem_same_day"], t["new_problem_contacts"]),
         "other_contact_share": _ratio(t["contacts_other"], contacts),
         "episodes_elsewhere": t["episodes_elsewhere"],
-        "upc_gp_chance_mean": chance_upc_gp(model),
-        "supervisees_per_supervisor": _ratio(sum(len(x.supervisees) for x in sups), len(sups)),
-        "supervisor_open_cases": _ratio(sum(x.open_cases for x in sups), len(sups)),
-        "task_variety_mean": _ratio(sum(len(x.task_types_done) for x in posts), len(posts)),
+        "upc_gp_chance_mean": chance_upc_gp(model, gp_histories),
+        "supervisees_per_supervisor": _ratio(
+            sum(len(x.supervisees) for x in model.supervisors), len(model.supervisors)
+        ),
+        "supervisor_open_cases": _ratio(sum(x.open_cases for x in model.supervisors), len(model.supervisors)),
+        "task_variety_mean": _ratio(sum(len(p[0].task_types_done) for p in posts), len(posts)),
         "mean_tie_strength_end": model.network.mean_tie(),
         "staff_turnover": t["staff_turnover"],
         "team_fte": total_fte(model.config),
@@ -245,26 +350,28 @@ def summarise(model: HandoverModel) -> dict[str, float]:
     return {k: float(v) for k, v in out.items()}
 
 
-def access_rows(model: HandoverModel) -> list[dict[str, object]]:
+def access_rows(model: HandoverModel, since: Snapshot | None = None) -> list[dict[str, object]]:
     """Per age band: patients, requests that went elsewhere, and that per 1,000 patients per year."""
-    years = model.steps / model.config.working_days_per_year
+    w = _Window(model, since)
     counts = np.bincount(model.population.age_band, minlength=len(model.config.population.age_bands))
     return [
         {
             "age_band": band.name,
             "patients": int(counts[k]),
-            "requests_unmet": int(model.unmet_by_band[k]),
-            "unmet_demand_per_1000_patients": 1000 * _ratio(model.unmet_by_band[k], counts[k] * years),
+            "requests_unmet": int(w.unmet_by_band[k]),
+            "unmet_demand_per_1000_patients": 1000 * _ratio(w.unmet_by_band[k], counts[k] * w.years),
         }
         for k, band in enumerate(model.config.population.age_bands)
     ]
 
 
-def staff_rows(model: HandoverModel) -> list[dict[str, object]]:
+def staff_rows(model: HandoverModel, since: Snapshot | None = None) -> list[dict[str, object]]:
     """Per post: role, organisation, utilisation, tasks, task variety and supervision load."""
+    w = _Window(model, since)
     rows = []
     for c in model.clinicians:
-        sup = getattr(c, "days_observed", 0)
+        worked, available, tasks = w.post(c)
+        load, overload, interrupts, sup = w.supervisor(c)
         rows.append(
             {
                 "post": c.post,
@@ -274,17 +381,13 @@ def staff_rows(model: HandoverModel) -> list[dict[str, object]]:
                 "site": c.site,
                 "fte": c.fte,
                 "supervisor": c.supervisor,
-                "utilisation": _ratio(c.minutes_worked, c.minutes_available),
-                "tasks_done": c.tasks_done,
+                "utilisation": _ratio(worked, available),
+                "tasks_done": tasks,
                 "task_variety": len(c.task_types_done),
                 "supervisees": len(getattr(c, "supervisees", [])),
-                "supervisor_load_index": _ratio(getattr(c, "load_index_sum", 0.0), sup)
-                if sup
-                else float("nan"),
-                "supervisor_overload_days": getattr(c, "overload_days", 0) if sup else float("nan"),
-                "interruptions_per_day": _ratio(getattr(c, "interruptions_total", 0), sup)
-                if sup
-                else float("nan"),
+                "supervisor_load_index": _ratio(load, sup) if sup else float("nan"),
+                "supervisor_overload_days": overload if sup else float("nan"),
+                "interruptions_per_day": _ratio(interrupts, sup) if sup else float("nan"),
             }
         )
     return rows

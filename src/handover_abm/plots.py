@@ -1,27 +1,30 @@
 """Figures from output folders (run, compare, sweep, sensitivity). Reads only result files.
 
-Colour-blind-safe palettes (Okabe & Ito 2008; Tol 2021); axes carry units; every figure is saved
-as PNG and SVG in DIR/figures.
+Colour-blind-safe palettes (Okabe & Ito 2008; Tol 2021); every label comes from the glossary
+(human words and units, never code names or config paths); every figure is saved in DIR/figures
+as a 300 dpi PNG and an SVG whose text stays editable text (svg.fonttype none), ready for a paper.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from datetime import date
 from functools import partial
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
-import networkx as nx
 import numpy as np
 import pandas as pd
 
-from handover_abm.metrics import HEADLINE
+from handover_abm.dates import Calendar
+from handover_abm.glossary import DAILY, label, parameter_label, role_label, scale, unit
 from handover_abm.results import atomic_write_all
-from handover_abm.stats import comparison_table, mean_ci
+from handover_abm.stats import comparison_table, kind_of, mean_ci
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 # 14 roles: Okabe-Ito followed by Tol's muted scheme
@@ -40,17 +43,13 @@ KEY_METRICS = [
     "cost_per_episode",
     "fragmentation_index",
 ]
-DAILY_PANELS = [
-    ("handovers", "handovers per day"),
-    ("miscommunications", "miscommunications per day"),
-    ("supervisor_load_index", "supervisor load index (1 = protected time used)"),
-    ("tasks_waiting", "backlog (tasks waiting)"),
-]
+DAILY_PANELS = ["handovers", "miscommunications", "supervisor_load_index", "tasks_waiting"]
 
 plt.rcParams.update(
     {
         "figure.dpi": 110,
-        "savefig.dpi": 150,
+        "savefig.dpi": 300,
+        "svg.fonttype": "none",
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.titlesize": 10,
@@ -71,47 +70,73 @@ def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
     return paths
 
 
-def comparison_bars(summary: pd.DataFrame, folder: Path) -> list[Path]:
-    """Bars of each key metric per config with 95% CI error bars."""
-    table = comparison_table(summary, KEY_METRICS)
+def _grid(n: int, cols: int = 3) -> tuple[plt.Figure, np.ndarray]:
+    rows = max(1, math.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.75 * rows + 0.8), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def comparison_bars(summary: pd.DataFrame, folder: Path, metrics: list[str] | None = None) -> list[Path]:
+    """Bars of each chosen metric (default: the key metrics) per config with 95% CI error bars."""
+    metrics = metrics or KEY_METRICS
+    table = comparison_table(summary, metrics)
     configs = list(dict.fromkeys(summary["config"]))
     colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(configs))]
-    fig, axes = plt.subplots(4, 3, figsize=(11, 11))
-    for ax, metric in zip(axes.flat, KEY_METRICS, strict=True):
+    fig, axes = _grid(len(metrics))
+    for ax, metric in zip(axes.flat, metrics, strict=False):
         part = table[table["metric"] == metric].set_index("config").loc[configs]
-        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
+        k = scale(metric)
+        err = k * np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
         err = np.nan_to_num(err)
-        ax.bar(range(len(configs)), part["mean"], color=colours, yerr=err, capsize=4)
+        ax.bar(range(len(configs)), k * part["mean"], color=colours, yerr=err, capsize=4)
         ax.set_xticks(range(len(configs)), configs, rotation=20, ha="right")
-        ax.set_title(metric.replace("_", " "))
-        ax.set_ylabel(HEADLINE[metric][0])
+        ax.set_title(label(metric))
+        ax.set_ylabel(unit(metric))
     n = summary.groupby("config").size().min()
-    fig.suptitle(f"Headline metrics by team: mean and 95% CI over {n} replicates")
+    fig.suptitle(f"Outcomes by team: mean and 95% interval over {n} replicates")
     fig.tight_layout()
     return _save(fig, folder, "comparison")
 
 
-def daily_series(daily: pd.DataFrame, folder: Path, window: int = 5) -> list[Path]:
-    """Daily series (5-day rolling mean) per config: replicate mean and min-max band."""
+def daily_series(
+    daily: pd.DataFrame, folder: Path, window: int = 5, start: date | None = None, warmup_days: int = 0
+) -> list[Path]:
+    """Daily series (5-day rolling mean) per config against the date: replicate mean and min-max
+    band; the warm-up, not counted in any headline metric, is shaded."""
     configs = list(dict.fromkeys(daily["config"]))
+    days = int(daily["day"].max())
+    dates = Calendar(start, days).dates if start else None
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
-    for ax, (col, label) in zip(axes.flat, DAILY_PANELS, strict=True):
+    for ax, col in zip(axes.flat, DAILY_PANELS, strict=True):
         for k, cfg in enumerate(configs):
             part = daily[daily["config"] == cfg].pivot_table(index="day", columns="replicate", values=col)
             smooth = part.rolling(window, min_periods=1).mean()
+            x = [dates[d] for d in smooth.index] if dates else smooth.index
             colour = OKABE_ITO[k % len(OKABE_ITO)]
-            ax.plot(smooth.index, smooth.mean(axis=1), color=colour, label=cfg, lw=1.4)
-            ax.fill_between(
-                smooth.index, smooth.min(axis=1), smooth.max(axis=1), color=colour, alpha=0.2, lw=0
+            ax.plot(x, smooth.mean(axis=1), color=colour, label=cfg, lw=1.4)
+            ax.fill_between(x, smooth.min(axis=1), smooth.max(axis=1), color=colour, alpha=0.2, lw=0)
+        if warmup_days:
+            ax.axvspan(
+                dates[1] if dates else 1,
+                dates[warmup_days] if dates else warmup_days,
+                color="#ececec",
+                lw=0,
+                zorder=0,
             )
         if col == "supervisor_load_index":
             ax.axhline(1.0, color="grey", ls="--", lw=1)
-        ax.set_ylabel(label)
-        ax.set_title(label)
+        ax.set_ylabel(DAILY[col][1])
+        ax.set_title(DAILY[col][0])
     for ax in axes[1]:
-        ax.set_xlabel("working day")
+        ax.set_xlabel("date (working days)" if dates else "working day")
+        if dates:
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+            plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     axes[0, 0].legend(frameon=False)
-    fig.suptitle(f"Daily series, {window}-day rolling mean; line: replicate mean, band: replicate range")
+    shade = "; grey: warm-up, not counted" if warmup_days else ""
+    fig.suptitle(f"Day by day, {window}-day rolling mean; line: replicate mean, band: replicate range{shade}")
     fig.tight_layout()
     return _save(fig, folder, "daily")
 
@@ -134,7 +159,7 @@ def supervisor_load(staff: pd.DataFrame, folder: Path) -> list[Path]:
                 color=OKABE_ITO[k % len(OKABE_ITO)],
             )
     ax.axhline(1.0, color="grey", ls="--", lw=1, label="protected supervision time")
-    ax.set_ylabel("mean load index (supervision min / protected min)")
+    ax.set_ylabel(f"{label('supervisor_load_index')} ({unit('supervisor_load_index')})")
     ax.set_title("Supervisor load: one point per supervising GP and replicate")
     ax.legend(frameon=False, loc="upper left")
     fig.tight_layout()
@@ -156,7 +181,7 @@ def wait_distribution(waits: pd.DataFrame, folder: Path, max_days: int = 42) -> 
     for d in (14, 28):
         ax.axvline(d, color="grey", ls=":", lw=1)
     ax.set_xlabel("calendar days from request (or booking) to appointment")
-    ax.set_ylabel("share of contacts seen within")
+    ax.set_ylabel("share of contacts seen within that many days")
     ax.set_ylim(0, 1)
     ax.set_title("Wait from request to appointment (dotted: 14 and 28 days)")
     ax.legend(frameon=False, loc="lower right")
@@ -165,108 +190,162 @@ def wait_distribution(waits: pd.DataFrame, folder: Path, max_days: int = 42) -> 
     return _save(fig, folder, "waits")
 
 
-def team_networks(networks: dict[str, dict], folder: Path) -> list[Path]:
-    """Team network per config: colour by role, edge width by handovers, supervision dashed."""
-    paths: list[Path] = []
-    roles = sorted({d["role"] for net in networks.values() for d in net["nodes"]})
-    colour = {r: ROLE_COLOURS[i % len(ROLE_COLOURS)] for i, r in enumerate(roles)}
+def handover_matrix(networks: dict[str, dict]) -> dict[str, pd.DataFrame]:
+    """Per config: handovers between roles (role x role, symmetric, % of the config's handovers)."""
+    out = {}
     for name, data in networks.items():
-        g = nx.node_link_graph(data, edges="edges")
-        fig, ax = plt.subplots(figsize=(8.5, 7))
-        work = [(u, v) for u, v, d in g.edges(data=True) if d["handovers"] > 0 and not d["supervision"]]
-        sup = [(u, v) for u, v, d in g.edges(data=True) if d["supervision"]]
-        h = nx.Graph()
-        h.add_nodes_from(g.nodes)
-        h.add_edges_from(work + sup)
-        pos = nx.spring_layout(h, seed=1, k=1.5 / math.sqrt(max(1, h.number_of_nodes())))
-        flows = np.array([g.edges[e]["handovers"] for e in work], dtype=float)
-        widths = 0.3 + 3.5 * np.log1p(flows) / np.log1p(flows.max()) if len(flows) else []
-        nx.draw_networkx_edges(h, pos, edgelist=work, width=widths, edge_color="#888888", alpha=0.5, ax=ax)
-        nx.draw_networkx_edges(h, pos, edgelist=sup, style="dashed", edge_color="#D55E00", width=1.2, ax=ax)
-        sizes = [40 + 260 * g.nodes[n]["fte"] for n in g.nodes]
-        nx.draw_networkx_nodes(
-            h,
-            pos,
-            node_color=[colour[g.nodes[n]["role"]] for n in g.nodes],
-            node_size=sizes,
-            edgecolors="black",
-            linewidths=0.5,
-            ax=ax,
-        )
-        present = sorted({g.nodes[n]["role"] for n in g.nodes})
-        handles = [
-            plt.Line2D([], [], marker="o", ls="", color=colour[r], label=r.replace("_", " ")) for r in present
-        ]
-        handles.append(plt.Line2D([], [], color="#D55E00", ls="--", label="supervision link"))
-        handles.append(plt.Line2D([], [], color="#888888", lw=3, label="handovers (width: log count)"))
-        ax.legend(handles=handles, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        ax.set_title(f"Team network: {name} (node size: FTE; replicate 0, end of run)")
-        ax.axis("off")
+        roles = {n["id"]: n["role"] for n in data["nodes"]}
+        order = list(dict.fromkeys(n["role"] for n in data["nodes"]))
+        m = pd.DataFrame(0.0, index=order, columns=order)
+        for e in data["edges"]:
+            if e.get("handovers", 0) > 0:
+                a, b = roles[e["source"]], roles[e["target"]]
+                m.loc[a, b] += e["handovers"]
+                if a != b:
+                    m.loc[b, a] += e["handovers"]
+        total = np.triu(m.to_numpy()).sum()
+        out[name] = 100 * m / total if total else m
+    return out
+
+
+def handover_heatmaps(networks: dict[str, dict], folder: Path) -> list[Path]:
+    """A role-by-role heat map of handovers per config: who hands care to whom, readable by a board."""
+    paths: list[Path] = []
+    for name, m in handover_matrix(networks).items():
+        n = len(m)
+        fig, ax = plt.subplots(figsize=(1.9 + 0.62 * n, 1.2 + 0.5 * n))
+        im = ax.imshow(m.to_numpy(), cmap="Blues", vmin=0)
+        names = [role_label(r) for r in m.index]
+        ax.set_xticks(range(n), names, rotation=40, ha="right")
+        ax.set_yticks(range(n), names)
+        top = m.to_numpy().max() or 1
+        for i in range(n):
+            for j in range(n):
+                v = m.iat[i, j]
+                if v >= 0.05:
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.1f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if v > 0.6 * top else "black",
+                    )
+        ax.spines[:].set_visible(False)
+        fig.colorbar(im, ax=ax, shrink=0.7, label="% of the team's handovers")
+        ax.set_title(f"Handovers between roles: {name}\n(% of all handovers; diagonal: within a role)")
         fig.tight_layout()
-        paths += _save(fig, folder, f"network_{name}")
+        paths += _save(fig, folder, f"handovers_{name}")
     return paths
 
 
-def sweep_lines(table: pd.DataFrame, params: list[str], folder: Path) -> list[Path]:
-    """Each key metric against each swept parameter: mean and 95% CI band over the other runs."""
+def _paired_differences(ok: pd.DataFrame, p: str, params: list[str], metric: str) -> pd.Series | None:
+    """Each run's metric less that of the run with `p` at its first level, the other parameters
+    and the replicate (so the seed) equal; None when the design does not pair runs (not a grid)."""
+    key = [q for q in params if q != p] + ["replicate"]
+    first = ok[p].iloc[0]
+    indexed = ok.set_index(key)
+    base = ok[ok[p] == first].set_index(key)[metric]
+    if not base.index.is_unique or not indexed.index.isin(base.index).all():
+        return None
+    return pd.Series(indexed[metric].to_numpy() - base.reindex(indexed.index).to_numpy(), index=ok.index)
+
+
+def _level_name(param: str, value: object) -> str:
+    return Path(str(value)).stem if param == "config" else str(value)
+
+
+def sweep_lines(
+    table: pd.DataFrame,
+    params: list[str],
+    folder: Path,
+    metrics: list[str] | None = None,
+    team_roles: list[str] | None = None,
+) -> list[Path]:
+    """Each chosen metric against each swept parameter. On a grid: the paired difference (same seeds,
+    other parameters equal) against the parameter's first level, mean and 95% interval band; on a
+    sampled design: the mean and 95% interval over replicates and the other parameters."""
+    metrics = metrics or KEY_METRICS
     ok = table[table["status"] == "ok"]
     paths: list[Path] = []
     for p in params:
         others = [q for q in params if q != p and ok[q].nunique() <= 6]
         group = others[0] if len(params) == 2 and others else None
         numeric = pd.api.types.is_numeric_dtype(ok[p])
-        fig, axes = plt.subplots(4, 3, figsize=(11, 11))
-        for ax, metric in zip(axes.flat, KEY_METRICS, strict=True):
+        name = parameter_label(p, team_roles)
+        first = _level_name(p, ok[p].iloc[0])
+        fig, axes = _grid(len(metrics))
+        paired_any = False
+        for ax, metric in zip(axes.flat, metrics, strict=False):
+            diffs = _paired_differences(ok, p, params, metric)
+            values = diffs if diffs is not None else ok[metric]
+            paired_any |= diffs is not None
+            kind = "real" if diffs is not None else kind_of(metric)
+            k_scale = scale(metric)
             levels = list(dict.fromkeys(ok[group])) if group else [None]
             for k, level in enumerate(levels):
-                part = ok if level is None else ok[ok[group] == level]
-                stats = part.groupby(p, sort=numeric)[metric].apply(lambda s: mean_ci(s.to_numpy()))
-                xs = list(stats.index)
-                m = np.array([v[0] for v in stats])
-                lo = np.array([v[1] for v in stats])
-                hi = np.array([v[2] for v in stats])
+                rows = ok.index if level is None else ok.index[ok[group] == level]
+                grouped = values.loc[rows].groupby(ok.loc[rows, p], sort=numeric)
+                st = grouped.apply(lambda s: mean_ci(s.to_numpy(), kind=kind))  # noqa: B023
+                xs = list(st.index)
+                m = k_scale * np.array([v[0] for v in st])
+                lo = k_scale * np.array([v[1] for v in st])
+                hi = k_scale * np.array([v[2] for v in st])
                 colour = OKABE_ITO[k % len(OKABE_ITO)]
-                shown = Path(str(level)).stem if group == "config" else level
-                label = None if level is None else f"{group} = {shown}"
+                legend = (
+                    None
+                    if level is None
+                    else f"{parameter_label(group, team_roles)}: {_level_name(group, level)}"
+                )
                 if numeric:
-                    ax.plot(xs, m, marker="o", ms=3, color=colour, label=label)
+                    ax.plot(xs, m, marker="o", ms=3, color=colour, label=legend)
                     ax.fill_between(
                         xs, np.nan_to_num(lo, nan=m), np.nan_to_num(hi, nan=m), color=colour, alpha=0.2, lw=0
                     )
                 else:
                     x = np.arange(len(xs)) + 0.08 * (k - (len(levels) - 1) / 2)
                     err = np.nan_to_num(np.vstack([m - lo, hi - m]))
-                    ax.errorbar(x, m, yerr=err, fmt="o", ms=4, capsize=3, color=colour, label=label)
-                    names = [Path(str(v)).stem if p == "config" else str(v) for v in xs]
-                    ax.set_xticks(np.arange(len(xs)), names, rotation=20, ha="right")
-            ax.set_title(metric.replace("_", " "))
-            ax.set_ylabel(HEADLINE[metric][0])
-            ax.set_xlabel(p)
+                    ax.errorbar(x, m, yerr=err, fmt="o", ms=4, capsize=3, color=colour, label=legend)
+                    ax.set_xticks(
+                        np.arange(len(xs)), [_level_name(p, v) for v in xs], rotation=20, ha="right"
+                    )
+            if diffs is not None:
+                ax.axhline(0, color="grey", lw=0.8)
+            ax.set_title(label(metric))
+            ax.set_ylabel(("difference, " if diffs is not None else "") + unit(metric))
+            ax.set_xlabel(name)
         if group:
             axes[0, 0].legend(frameon=False)
-        fig.suptitle(
-            f"Metrics against {p}: mean and 95% CI over replicates"
-            + ("" if group else " and the other parameters")
+        what = (
+            f"paired difference from {name} = {first} (same seeds), mean and 95% interval"
+            if paired_any
+            else "mean and 95% interval over replicates and the other parameters"
         )
+        fig.suptitle(f"Outcomes against {name}: {what}")
         fig.tight_layout()
         paths += _save(fig, folder, f"sweep_{p.replace('.', '_')}")
     return paths
 
 
-def sensitivity_bars(indices: pd.DataFrame, folder: Path) -> list[Path]:
+def sensitivity_bars(
+    indices: pd.DataFrame, folder: Path, metrics: list[str] | None = None, team_roles: list[str] | None = None
+) -> list[Path]:
     """Ranked bars of the sensitivity indices (mu* for Morris, ST and S1 for Sobol) per metric."""
     method = indices["method"].iloc[0]
-    metrics = [m for m in KEY_METRICS if m in set(indices["metric"])]
+    metrics = [m for m in (metrics or KEY_METRICS) if m in set(indices["metric"])]
     n = len(metrics)
     cols = 3
     rows = max(1, math.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(13, 3.2 * rows), squeeze=False)
     for ax, metric in zip(axes.flat, metrics, strict=False):
         part = indices[indices["metric"] == metric]
         if method == "morris":
             part = part.sort_values("mu_star")
-            ax.barh(part["parameter"], part["mu_star"], xerr=part["mu_star_conf"], color=OKABE_ITO[0])
-            ax.set_xlabel(f"mu* ({HEADLINE[metric][0]})")
+            k = scale(metric)
+            names = [parameter_label(x, team_roles) for x in part["parameter"]]
+            ax.barh(names, k * part["mu_star"], xerr=k * part["mu_star_conf"], color=OKABE_ITO[0])
+            ax.set_xlabel(f"mu*: mean absolute effect ({unit(metric)})")
         else:
             part = part.sort_values("ST")
             y = np.arange(len(part))
@@ -274,27 +353,75 @@ def sensitivity_bars(indices: pd.DataFrame, folder: Path) -> list[Path]:
             ax.barh(
                 y - 0.2, part["S1"], 0.4, xerr=part["S1_conf"], color=OKABE_ITO[1], label="first order (S1)"
             )
-            ax.set_yticks(y, part["parameter"])
+            ax.set_yticks(y, [parameter_label(x, team_roles) for x in part["parameter"]])
             ax.set_xlabel("share of output variance")
-        ax.set_title(metric.replace("_", " "))
+        ax.set_title(label(metric))
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     if method == "sobol" and n:
         axes[0, 0].legend(frameon=False)
-    fig.suptitle(f"Sensitivity ({method}): parameters ranked by influence")
+    fig.suptitle(
+        f"Sensitivity ({'Morris' if method == 'morris' else 'Sobol'}): parameters ranked by influence"
+    )
     fig.tight_layout()
     return _save(fig, folder, f"sensitivity_{method}")
 
 
-def plot_dir(folder: Path) -> list[Path]:
-    """Write every figure the output folder's files allow; returns the paths written."""
+def morris_mu_sigma(
+    indices: pd.DataFrame, folder: Path, metrics: list[str] | None = None, team_roles: list[str] | None = None
+) -> list[Path]:
+    """Morris mu*-sigma plane per metric: far right = influential, high = non-linear or interacting."""
+    metrics = [m for m in (metrics or KEY_METRICS) if m in set(indices["metric"])]
+    params = list(dict.fromkeys(indices["parameter"]))
+    colour = {q: ROLE_COLOURS[i % len(ROLE_COLOURS)] for i, q in enumerate(params)}
+    fig, axes = _grid(len(metrics))
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        part = indices[indices["metric"] == metric]
+        k = scale(metric)
+        for r in part.itertuples():
+            ax.scatter(
+                k * r.mu_star, k * r.sigma, color=colour[r.parameter], s=28, edgecolors="black", lw=0.4
+            )
+        top = k * float(max(part["mu_star"].max(), part["sigma"].max()) or 1)
+        ax.plot([0, top], [0, top], color="grey", ls=":", lw=0.8)
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.set_title(label(metric))
+        ax.set_xlabel(f"mu* ({unit(metric)})")
+        ax.set_ylabel(f"sigma ({unit(metric)})")
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color=colour[q], label=parameter_label(q, team_roles))
+        for q in params
+    ]
+    fig.legend(handles=handles, frameon=False, loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(
+        "Morris screening: mean absolute effect (mu*) against its spread (sigma); dotted: sigma = mu*"
+    )
+    fig.tight_layout(rect=(0, 0.04 + 0.025 * math.ceil(len(params) / 2), 1, 1))
+    return _save(fig, folder, "morris_mu_sigma")
+
+
+def plot_dir(folder: Path, metrics: list[str] | None = None) -> list[Path]:
+    """Write every figure the output folder's files allow; returns the paths written.
+
+    `metrics` chooses the outcomes drawn (default: the key metrics; any headline metric).
+    """
     folder = Path(folder)
     figs = folder / "figures"
+    manifest = (
+        json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if (folder / "manifest.json").exists()
+        else {}
+    )
+    resolved = manifest.get("configs", [{}])[0].get("resolved", {})
+    team_roles = [e["role"] for e in resolved.get("team", [])]
+    start = date.fromisoformat(resolved["calendar"]["start_date"]) if "calendar" in resolved else None
     paths: list[Path] = []
     if (folder / "summary.csv").exists():
-        paths += comparison_bars(pd.read_csv(folder / "summary.csv"), figs)
+        paths += comparison_bars(pd.read_csv(folder / "summary.csv"), figs, metrics)
     if (folder / "daily.parquet").exists():
-        paths += daily_series(pd.read_parquet(folder / "daily.parquet"), figs)
+        daily = pd.read_parquet(folder / "daily.parquet")
+        paths += daily_series(daily, figs, start=start, warmup_days=manifest.get("warmup_days", 0))
     if (folder / "waits.csv").exists() and (folder / "waits.csv").stat().st_size > 1:
         waits = pd.read_csv(folder / "waits.csv")
         if len(waits):
@@ -302,14 +429,17 @@ def plot_dir(folder: Path) -> list[Path]:
     if (folder / "staff.parquet").exists():
         paths += supervisor_load(pd.read_parquet(folder / "staff.parquet"), figs)
     if (folder / "network.json").exists():
-        paths += team_networks(json.loads((folder / "network.json").read_text(encoding="utf-8")), figs)
-    if (folder / "sweep.parquet").exists() and (folder / "manifest.json").exists():
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        paths += handover_heatmaps(json.loads((folder / "network.json").read_text(encoding="utf-8")), figs)
+    if (folder / "sweep.parquet").exists() and "spec" in manifest:
         params = list(manifest["spec"]["parameters"])
         if not (folder / "indices.csv").exists():
-            paths += sweep_lines(pd.read_parquet(folder / "sweep.parquet"), params, figs)
+            table = pd.read_parquet(folder / "sweep.parquet")
+            paths += sweep_lines(table, params, figs, metrics, team_roles)
     if (folder / "indices.csv").exists() and (folder / "indices.csv").stat().st_size > 1:
-        paths += sensitivity_bars(pd.read_csv(folder / "indices.csv"), figs)
+        indices = pd.read_csv(folder / "indices.csv")
+        paths += sensitivity_bars(indices, figs, metrics, team_roles)
+        if indices["method"].iloc[0] == "morris":
+            paths += morris_mu_sigma(indices, figs, metrics, team_roles)
     if not paths:
         raise FileNotFoundError(f"{folder}: no run, compare, sweep or sensitivity outputs found")
     return paths

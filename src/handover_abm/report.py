@@ -1,84 +1,248 @@
-"""A self-contained HTML report of an output folder, for a planner to open or share."""
+"""A self-contained HTML report of an output folder, for a planner to share with a board.
+
+A compare opens with the verdict (per config against the first: better, worse or no detectable
+difference per outcome, and the annual cost difference), then a short board table (access,
+safety, supervisor load, continuity, cost), then who hands care to whom, then detail. Every
+metric and parameter is named by the glossary; periods are calendar dates.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
 import json
-import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from handover_abm.config import Scenario
-from handover_abm.metrics import HEADLINE
+from handover_abm.glossary import BOARD, METRICS, display_name, fmt, interval, interval_diff, parameter_label
+from handover_abm.metrics import HEADLINE, TABLE_METRICS
 from handover_abm.plots import plot_dir
 from handover_abm.results import write_text
-from handover_abm.stats import comparison_table
+from handover_abm.sensitivity import sobol_warnings
+from handover_abm.stats import INTERVAL_METHOD, comparison_table
 from handover_abm.team import team_table
+from handover_abm.verdict import BETTER, SAME, WORSE, Verdict, calls, period_text, verdicts, warnings_for
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
 color:#222;line-height:1.4;padding:0 1em}
-h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.88em;margin:.6em 0}
-th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right}th{background:#f3f3f3}
+th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right;vertical-align:top}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}img{max-width:100%;margin:.6em 0}
-.note{color:#555;font-size:.9em}
+.note{color:#555;font-size:.9em}.verdict{font-size:1.08em;margin:.4em 0}
+.better{color:#0a6b3d;font-weight:600}.worse{color:#b00020;font-weight:600}.same{color:#666}
+.mixed{color:#8a5a00;font-weight:600}
+.warn{background:#fff4d6;border-left:4px solid #e0a800;padding:.5em .8em;margin:.8em 0}
+td.l{text-align:left}
 """
 
 
-def _num(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+def _e(x: object) -> str:
+    return html.escape(str(x))
 
 
-def _ci(m: float, lo: float, hi: float) -> str:
-    return _num(m) if math.isnan(lo) else f"{_num(m)} [{_num(lo)}, {_num(hi)}]"
+def _cls(verdict: str) -> str:
+    return {BETTER: "better", WORSE: "worse", SAME: "same", "mixed": "mixed"}.get(verdict, "same")
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"<img alt='{_e(path.stem)}' src='data:image/png;base64,{data}'>"
+
+
+def _title(scenarios: list[Scenario], command: str) -> str:
+    names = [s.name for s in scenarios]
+    if command == "compare" and len(names) > 1:
+        others = names[1:]
+        listed = others[0] if len(others) == 1 else f"{', '.join(others[:-1])} and {others[-1]}"
+        return f"Which team does better? {listed} against {names[0]}"
+    return f"Outcomes of {names[0]}"
 
 
 def _team_html(scenarios: list[Scenario]) -> str:
-    rows = [r for s in scenarios for r in team_table(s)]
-    frame = pd.DataFrame(rows)
     out = []
     for s in scenarios:
-        part = frame[frame["config"] == s.name]
+        rows = team_table(s)
         body = "".join(
-            f"<tr><td>{html.escape(str(r.label))}</td><td>{html.escape(str(r.organisation))}</td>"
-            f"<td>{r.posts}</td><td>{r.fte:.1f}</td><td>{_num(r.annual_cost)}</td></tr>"
-            for r in part.itertuples()
+            f"<tr><td>{_e(r['label'])}</td><td>{_e(r['organisation'])}</td>"
+            f"<td>{r['posts']}</td><td>{r['fte']:.1f}</td>"
+            f"<td>{fmt('annual_staff_cost', r['annual_cost'])}</td></tr>"
+            for r in rows
         )
+        total = sum(float(r["annual_cost"]) for r in rows)  # type: ignore[arg-type]
         out.append(
-            f"<h3>{html.escape(s.name)}</h3><p class=note>{html.escape(s.description)}</p>"
-            f"<table><tr><th>role</th><th>organisation</th><th>posts</th><th>FTE</th>"
-            f"<th>annual cost (GBP)</th></tr>{body}<tr><th>total</th><th></th>"
-            f"<th>{part['posts'].sum()}</th><th>{part['fte'].sum():.1f}</th>"
-            f"<th>{_num(part['annual_cost'].sum())}</th></tr></table>"
+            f"<h3>{_e(s.name)}</h3><p class=note>{_e(s.description)}</p>"
+            f"<table><tr><th>role</th><th>employer</th><th>posts</th><th>FTE</th>"
+            f"<th>annual cost</th></tr>{body}<tr><th>total</th><th></th>"
+            f"<th>{sum(int(r['posts']) for r in rows)}</th>"  # type: ignore[call-overload]
+            f"<th>{sum(float(r['fte']) for r in rows):.1f}</th>"  # type: ignore[arg-type]
+            f"<th>{fmt('annual_staff_cost', total)}</th></tr></table>"
         )
     return "".join(out)
 
 
-def _headline_html(summary: pd.DataFrame) -> str:
-    table = comparison_table(summary)
-    configs = list(dict.fromkeys(summary["config"]))
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in configs)
-    body = []
-    for metric in HEADLINE:
+def _board_html(table: pd.DataFrame, found: list[Verdict]) -> str:
+    """Rows: the board's groups; columns: each config against the baseline."""
+    head = "".join(f"<th>{_e(v.config)} against {_e(v.baseline)}</th>" for v in found)
+    rows = []
+    for group in BOARD:
         cells = []
-        for k, cfg in enumerate(configs):
-            r = table[(table["metric"] == metric) & (table["config"] == cfg)].iloc[0]
-            cell = _ci(r["mean"], r["ci_low"], r["ci_high"])
-            if k:
-                cell += f"<br><small>Δ {_ci(r['diff'], r['diff_ci_low'], r['diff_ci_high'])}</small>"
-            cells.append(f"<td>{cell}</td>")
-        body.append(f"<tr><td>{metric}</td><td>{HEADLINE[metric][0]}</td>{''.join(cells)}</tr>")
-    return (
-        f"<table><tr><th>metric</th><th>unit</th>{head}</tr>{''.join(body)}</table>"
-        f"<p class=note>Mean [95% CI] over {summary.groupby('config').size().min()} replicates. "
-        f"Δ: paired difference against {html.escape(configs[0])} (same seeds, same patients and "
-        f"episodes), with its 95% CI.</p>"
+        for v in found:
+            verdict, group_calls = v.groups[group]
+            lines = "".join(
+                f"<br>{_e(c.label)}: {fmt(c.metric, c.base)} → {fmt(c.metric, c.mean)} "
+                f"<span class={_cls(c.verdict)}>({_e(interval_diff(c.metric, c.diff, c.low, c.high))})</span>"
+                for c in group_calls
+            )
+            cells.append(f"<td class=l><span class={_cls(verdict)}>{_e(verdict)}</span>{lines}</td>")
+        rows.append(f"<tr><th>{_e(group.capitalize())}</th>{''.join(cells)}</tr>")
+    return f"<table><tr><th>outcome</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _detail_html(table: pd.DataFrame, configs: list[str]) -> str:
+    parts = []
+    base = configs[0]
+    by = table.set_index(["config", "metric"])
+    if len(configs) == 1:
+        body = "".join(
+            f"<tr><td>{_e(display_name(m))}</td>"
+            f"<td>{_e(interval(m, *by.loc[(base, m), ['mean', 'ci_low', 'ci_high']]))}</td></tr>"
+            for m in TABLE_METRICS
+        )
+        return f"<table><tr><th>outcome</th><th>mean [95% interval]</th></tr>{body}</table>"
+    for cfg in configs[1:]:
+        body = "".join(
+            f"<tr><td>{_e(display_name(c.metric))}</td>"
+            f"<td>{_e(interval(c.metric, *by.loc[(base, c.metric), ['mean', 'ci_low', 'ci_high']]))}</td>"
+            f"<td>{_e(interval(c.metric, *by.loc[(cfg, c.metric), ['mean', 'ci_low', 'ci_high']]))}</td>"
+            f"<td>{_e(interval_diff(c.metric, c.diff, c.low, c.high))}</td>"
+            f"<td><span class={_cls(c.verdict)}>{_e(c.verdict)}</span></td></tr>"
+            for c in calls(table, cfg, TABLE_METRICS)
+        )
+        parts.append(
+            f"<h3>{_e(cfg)} against {_e(base)}</h3><table><tr><th>outcome</th><th>{_e(base)}</th>"
+            f"<th>{_e(cfg)}</th><th>difference [95% interval]</th><th>verdict</th></tr>{body}</table>"
+        )
+    return "".join(parts)
+
+
+def _glossary_html(metrics: list[str]) -> str:
+    body = "".join(
+        f"<tr><td>{_e(METRICS[m].label)}</td><td>{_e(METRICS[m].unit)}</td>"
+        f"<td class=l>{_e(METRICS[m].meaning)}</td>"
+        f"<td>{_e(METRICS[m].better or '–')}</td></tr>"
+        for m in metrics
     )
+    return f"<table><tr><th>outcome</th><th>unit</th><th>meaning</th><th>better when</th></tr>{body}</table>"
+
+
+def _warnings_html(notes: list[str]) -> str:
+    return "".join(f"<div class=warn>{_e(n)}</div>" for n in notes)
+
+
+def _compare_parts(
+    folder: Path, manifest: dict[str, Any], scenarios: list[Scenario], figures: list[Path]
+) -> list[str]:
+    summary = pd.read_csv(folder / "summary.csv")
+    table = comparison_table(summary, TABLE_METRICS)
+    configs = list(dict.fromkeys(summary["config"]))
+    n = int(summary.groupby("config").size().min())
+    warmup = int(manifest.get("warmup_days", 0))
+    s0 = scenarios[0]
+    period = period_text(s0.calendar.start_date, s0.days, warmup, s0.working_days_per_year)
+    parts = [
+        f"<p class=note>Period measured: {_e(period)}. {n} replicates per team on the same simulated "
+        f"patients (common random numbers).</p>",
+        _warnings_html(warnings_for(n, min(s.days for s in scenarios), warmup)),
+    ]
+    figure = {p.stem: p for p in figures}
+    if len(configs) > 1:
+        found = verdicts(table)
+        parts.append("<h2>Verdict</h2>")
+        parts += [f"<p class=verdict>{_e(v.sentence())}</p>" for v in found]
+        parts.append(
+            "<p class=note>Better or worse only where the 95% interval of the paired difference excludes "
+            "zero; otherwise no detectable difference. A group is mixed when its outcomes disagree.</p>"
+        )
+        parts.append("<h2>What a board needs to know</h2>" + _board_html(table, found))
+    parts.append("<h2>Who hands care to whom</h2>")
+    parts += [_img(figure[f"handovers_{c}"]) for c in configs if f"handovers_{c}" in figure]
+    parts.append("<h2>Every outcome</h2>" + _detail_html(table, configs))
+    parts.append(f"<p class=note>Intervals: {_e(INTERVAL_METHOD)}.</p>")
+    parts.append(
+        "<h2>Configs compared</h2>"
+        + "".join(
+            f"<p><b>{_e(s.name)}</b>: {_e(s.description)}; {s.population.size:,} patients, "
+            f"booking rule {_e(s.routing.policy.replace('_', ' '))}</p>"
+            for s in scenarios
+        )
+    )
+    parts.append("<h2>Teams</h2>" + _team_html(scenarios))
+    parts.append("<h2>Figures</h2>")
+    parts += [_img(p) for p in figures if not p.stem.startswith("handovers_")]
+    parts.append("<h2>Glossary</h2>" + _glossary_html(TABLE_METRICS))
+    return parts
+
+
+def _sweep_parts(
+    folder: Path, manifest: dict[str, Any], scenarios: list[Scenario], figures: list[Path]
+) -> list[str]:
+    spec = manifest["spec"]
+    roles = [e.role for e in scenarios[0].team]
+    varied = ", ".join(_e(parameter_label(k, roles)) for k in spec["parameters"])
+    command = manifest.get("command", "sweep")
+    design = manifest.get("design", spec["design"])
+    parts = [
+        f"<p>{manifest['runs']} runs ({len(manifest['design_points'])} design points x "
+        f"{spec['replicates']} replicates), design {_e(design)}, varying {varied}; "
+        f"{manifest.get('runs_failed', 0)} failed.</p>"
+    ]
+    indices_path = folder / "indices.csv"
+    if command == "sensitivity" and indices_path.exists() and indices_path.stat().st_size > 1:
+        indices = pd.read_csv(indices_path)
+        method = str(indices["method"].iloc[0])
+        if method == "sobol":
+            parts.append(_warnings_html(sobol_warnings(indices, int(spec.get("samples") or 0))))
+        parts.append("<h2>Sensitivity indices</h2>" + _indices_html(indices, method, roles))
+    parts.append("<h2>Figures</h2>")
+    parts += [_img(p) for p in figures]
+    parts.append("<h2>Base team</h2>" + _team_html(scenarios))
+    return parts
+
+
+def _indices_html(indices: pd.DataFrame, method: str, roles: list[str]) -> str:
+    cols = ["mu_star", "mu_star_conf", "sigma"] if method == "morris" else ["S1", "S1_conf", "ST", "ST_conf"]
+    heads = {
+        "mu_star": "mu* (mean |effect|)",
+        "mu_star_conf": "mu* 95% ±",
+        "sigma": "sigma (spread)",
+        "S1": "first order S1",
+        "S1_conf": "S1 95% ±",
+        "ST": "total ST",
+        "ST_conf": "ST 95% ±",
+    }
+    key = cols[0] if method == "morris" else "ST"
+    out = []
+    for metric in dict.fromkeys(indices["metric"]):
+        if metric not in HEADLINE:
+            continue
+        part = indices[indices["metric"] == metric].sort_values(key, ascending=False)
+        body = "".join(
+            f"<tr><td>{_e(parameter_label(r['parameter'], roles))}</td>"
+            + "".join(f"<td>{r[c]:.3g}</td>" for c in cols)
+            + "</tr>"
+            for _, r in part.iterrows()
+        )
+        out.append(
+            f"<h3>{_e(display_name(metric))}</h3><table><tr><th>parameter</th>"
+            + "".join(f"<th>{heads[c]}</th>" for c in cols)
+            + f"</tr>{body}</table>"
+        )
+    return "".join(out)
 
 
 def write_report(folder: Path) -> Path:
@@ -87,44 +251,24 @@ def write_report(folder: Path) -> Path:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     scenarios = [Scenario.model_validate(c["resolved"]) for c in manifest["configs"]]
     figures = [p for p in plot_dir(folder) if p.suffix == ".png"]
-    parts = [
-        f"<h1>handover-abm report: {html.escape(folder.name)}</h1>",
-        f"<p class=note>Command: {html.escape(manifest['command'])}; "
-        f"handover-abm {manifest['versions']['handover_abm']}, Mesa {manifest['versions']['mesa']}, "
-        f"Python {manifest['versions']['python']}; root seed {manifest['root_seed']}; "
-        f"git {html.escape(str(manifest.get('git_commit')))}.</p>",
-    ]
-    if manifest["command"] == "sweep":
+    command = manifest["command"]
+    if "spec" in manifest:
         spec = manifest["spec"]
-        parts.append(
-            f"<h2>Sweep</h2><p>{html.escape(spec.get('description') or spec['name'])}: "
-            f"{manifest['runs']} runs ({len(manifest['design_points'])} design points x "
-            f"{spec['replicates']} replicates), design {spec['design']}, varying "
-            f"{', '.join(html.escape(k) for k in spec['parameters'])}; "
-            f"{manifest.get('runs_failed', 0)} failed.</p>"
-        )
-        parts.append("<h2>Base team</h2>" + _team_html(scenarios))
+        title = spec.get("description") or f"{command.capitalize()} {spec['name']}"
+        parts = _sweep_parts(folder, manifest, scenarios, figures)
     else:
-        parts.append(
-            "<h2>Configs compared</h2>"
-            + "".join(
-                f"<p><b>{html.escape(s.name)}</b>: {html.escape(s.description)}; "
-                f"{s.population.size:,} patients, {s.days} working days from {s.calendar.start_date}, "
-                f"booking rule "
-                f"{s.routing.policy}</p>"
-                for s in scenarios
-            )
-        )
-        parts.append("<h2>Teams</h2>" + _team_html(scenarios))
-        summary = pd.read_csv(folder / "summary.csv")
-        parts.append("<h2>Headline metrics</h2>" + _headline_html(summary))
-    parts.append("<h2>Figures</h2>")
-    for p in figures:
-        data = base64.b64encode(p.read_bytes()).decode("ascii")
-        parts.append(f"<img alt='{html.escape(p.stem)}' src='data:image/png;base64,{data}'>")
+        title = _title(scenarios, command)
+        parts = _compare_parts(folder, manifest, scenarios, figures)
+    versions = manifest["versions"]
+    parts.append(
+        f"<h2>Provenance</h2><p class=note>Command: {_e(command)}; output folder {_e(folder.name)}; "
+        f"handover-abm {_e(versions['handover_abm'])}, Mesa {_e(versions['mesa'])}, Python "
+        f"{_e(versions['python'])}; root seed {_e(manifest['root_seed'])}; git "
+        f"{_e(manifest.get('git_commit'))}.</p>"
+    )
     page = (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>handover-abm report</title>"
-        f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n"
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
+        f"<style>{CSS}</style></head><body><h1>{_e(title)}</h1>{''.join(parts)}</body></html>\n"
     )
     target = folder / "report.html"
     write_text(target, page)

@@ -24,11 +24,17 @@ class Job:
     seed: int
     replicate: int
     log_events: bool = False
+    warmup_days: int = 0
 
 
 def execute(job: Job) -> Outcomes:
     """Run one job (a top-level function so process pools can pickle it)."""
-    return simulate(Scenario.model_validate(job.scenario), job.seed, log_events=job.log_events)
+    return simulate(
+        Scenario.model_validate(job.scenario),
+        job.seed,
+        log_events=job.log_events,
+        warmup_days=job.warmup_days,
+    )
 
 
 def run_jobs(

@@ -82,7 +82,7 @@ def plan(
     params = [sweep.spec.parameters[n] for n in names]
     points = [{n: p.scale(float(u)) for n, p, u in zip(names, params, row, strict=True)} for row in unit]
     spec = sweep.spec.model_copy(update={"name": f"{sweep.spec.name}-{method}", "design": "grid"})
-    return replace(sweep, spec=spec, points=points), unit, problem
+    return replace(sweep, spec=spec, points=points, command="sensitivity", design=method), unit, problem
 
 
 def run_sensitivity(
@@ -114,3 +114,26 @@ def run_sensitivity(
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     write_csv(out / "indices.csv", table)
     return table
+
+
+# Below this many base samples Sobol indices are rarely stable (Saltelli et al. 2010 use 500 and more).
+SOBOL_MIN_SAMPLES = 500
+
+
+def sobol_warnings(indices: pd.DataFrame, samples: int) -> list[str]:
+    """Why Sobol indices may not be stable: a small base sample, wide intervals or total indices
+    above 1 (impossible for a stable estimate)."""
+    out = []
+    if samples < SOBOL_MIN_SAMPLES:
+        out.append(
+            f"The Sobol design has {samples} base samples: indices are rarely stable below "
+            f"{SOBOL_MIN_SAMPLES}; treat them as a ranking at best and rerun with more samples."
+        )
+    if not indices.empty and "ST" in indices:
+        over = int((indices["ST"] > 1.0).sum())
+        wide = int((indices["ST_conf"] > 0.1).sum())
+        if over:
+            out.append(f"{over} total indices exceed 1, which a stable estimate cannot: too few samples.")
+        if wide:
+            out.append(f"{wide} total indices have a 95% interval wider than ±0.1: too few samples.")
+    return out

@@ -38,10 +38,11 @@ from handover_abm.config import (
     read_config_data,
     read_yaml,
     scenario_from_dict,
+    team_index,
     validation_message,
 )
 from handover_abm.dispatch import dispatch
-from handover_abm.metrics import EXTRA, HEADLINE
+from handover_abm.metrics import EXTRA, HEADLINE, warmup_for
 from handover_abm.results import atomic_write, check_output_folder, manifest, write_manifest
 from handover_abm.simulate import simulate
 from handover_abm.streams import replicate_seeds
@@ -101,6 +102,9 @@ class SweepSpec(BaseModel):
     base: str = Field(description="base config file, relative to the spec file")
     set: list[str] = Field(default_factory=list, description="fixed overrides key.path=value")
     days: int | None = Field(None, ge=1, description="override the base config's days")
+    warmup_days: int | None = Field(
+        None, ge=0, description="working days run but not counted (default: as run and compare)"
+    )
     parameters: dict[str, ParamSpec] = Field(min_length=1, description="config key path -> values")
     design: Literal["grid", "lhs", "sobol"] = "grid"
     samples: int | None = Field(None, ge=1, le=MAX_RUNS, description="design points for lhs and sobol")
@@ -123,6 +127,8 @@ class Sweep:
     base_data: dict[str, Any]
     points: list[dict[str, Any]]
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    command: str = "sweep"  # what the manifest says ran: "sweep" or "sensitivity"
+    design: str | None = None  # the design the manifest names (None: the spec's, e.g. "morris")
 
     def data_for(self, values: dict[str, Any]) -> dict[str, Any]:
         """Config data of a design point: the `config` axis value's file, else the base config."""
@@ -187,7 +193,10 @@ def check_parameter_paths(base: Scenario, keys: list[str], spec_path: Path, base
     resolved = base.model_dump(mode="json")
     resolved["roles"] = base.catalogue().model_dump(mode="json")["roles"]  # roles.<role>.<key> paths
     for key in keys:
-        if not _path_exists(resolved, [int(x) if x.isdigit() else x for x in key.split(".")]):
+        parts: list[str | int] = [int(x) if x.isdigit() else x for x in key.split(".")]
+        if len(parts) > 2 and parts[0] == "team" and isinstance(parts[1], str):
+            parts[1] = team_index(resolved, parts[1], f"{spec_path}: parameters")
+        if not _path_exists(resolved, parts):
             raise ConfigError(
                 f"{spec_path}: key 'parameters.{key}': unknown parameter path {key!r} in base "
                 f"config {base_path} (see docs/parameters.md for every key path)"
@@ -257,7 +266,14 @@ def load_sweep(path: str | Path, days: int | None = None, replicates: int | None
     points = design_points(spec)
     sweep = Sweep(path=p, spec=spec, base_data=base_data, points=points, configs=configs)
     for values in points:
-        build_scenario(sweep.data_for(values), spec.set, values, spec.days, f"{p} (design point {values})")
+        point = build_scenario(
+            sweep.data_for(values), spec.set, values, spec.days, f"{p} (design point {values})"
+        )
+        if spec.warmup_days is not None and spec.warmup_days >= point.days:
+            raise ConfigError(
+                f"{p}: key 'warmup_days' is {spec.warmup_days} but design point {values} runs "
+                f"{point.days} working days; use a warm-up shorter than the run"
+            )
     return sweep
 
 
@@ -269,6 +285,7 @@ def execute_run(
     fixed: list[str],
     values: dict[str, Any],
     days: int | None,
+    warmup_days: int | None,
     run_index: int,
     point: int,
     replicate: int,
@@ -284,7 +301,7 @@ def execute_run(
     }
     try:
         scenario = build_scenario(base_data, fixed, values, days, "sweep")
-        out = simulate(scenario, seed)
+        out = simulate(scenario, seed, warmup_days=warmup_for(scenario.days, warmup_days))
         row.update(status="ok", error="", **{k: out.summary[k] for k in (*HEADLINE, *EXTRA)})
     except Exception as exc:  # recorded with its seed so it can be re-run alone
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
@@ -303,7 +320,7 @@ class SweepOutcome:
 
 
 def _failure_row(args: tuple, error: str) -> dict[str, Any]:
-    _, _, values, _, run_index, point, replicate, seed = args
+    _, _, values, _, _, run_index, point, replicate, seed = args
     return {
         "run_index": run_index,
         "point": point,
@@ -365,7 +382,10 @@ def run_sweep(
             on_progress(ok, failed, sweep.n_runs)
 
     spec, seeds = sweep.spec, sweep.seeds
-    jobs = [(sweep.data_for(v), spec.set, v, spec.days, i, p, r, seeds[r]) for i, p, r, v in todo]
+    jobs = [
+        (sweep.data_for(v), spec.set, v, spec.days, spec.warmup_days, i, p, r, seeds[r])
+        for i, p, r, v in todo
+    ]
     dispatch(backend, execute_run, jobs, record, _failure_row, max_attempts)
     store.compact()
     table = store.table()
@@ -413,15 +433,19 @@ def _write_sweep_manifest(
     sweep: Sweep, out: Path, status: str, wall: float, ok: int = 0, failed: int = 0, backend: str = ""
 ) -> None:
     base = build_scenario(sweep.base_data, sweep.spec.set, {}, sweep.spec.days, str(sweep.path))
+    spec = sweep.spec.model_dump(mode="json")
+    spec["design"] = sweep.design or spec["design"]
     data = manifest(
-        "sweep",
+        sweep.command,
         [base],
         sweep.seeds,
         sweep.spec.seed,
         wall,
         {
             "spec_file": str(sweep.path),
-            "spec": sweep.spec.model_dump(mode="json"),
+            "spec": spec,
+            "design": spec["design"],
+            "warmup_days": warmup_for(base.days, sweep.spec.warmup_days),
             "sweep_sha256": sweep.digest(),
             "design_points": sweep.points,
             "runs": sweep.n_runs,
