@@ -19,8 +19,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from handover_abm.backends import Backend, open_backend
-from handover_abm.config import ConfigError, Scenario, load_scenario
-from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS, warmup_for
+from handover_abm.config import ConfigError, load_scenario
+from handover_abm.experiment import load_configs, resolve_warmup, run_replicates
+from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS
 from handover_abm.results import (
     OutputError,
     access_frame,
@@ -35,11 +36,9 @@ from handover_abm.results import (
     network_json,
     parquet_writer,
     staff_frame,
-    summary_frame,
     text_writer,
     waits_frame,
 )
-from handover_abm.runner import Job, run_jobs
 from handover_abm.stats import comparison_table
 from handover_abm.streams import replicate_seeds
 from handover_abm.sweep import MAX_REPLICATES, check_sweep_out, load_sweep, run_sweep
@@ -128,16 +127,6 @@ WorkersOpt = Annotated[
 ]
 
 
-def _load_all(paths: list[Path], sets: list[str], days: int | None) -> list[Scenario]:
-    scenarios = [load_scenario(p, sets, days) for p in paths]
-    seen: dict[str, int] = {}
-    for i, s in enumerate(scenarios):
-        if s.name in seen:
-            scenarios[i] = s.model_copy(update={"name": f"{s.name}_{i + 1}"})
-        seen[scenarios[i].name] = i
-    return scenarios
-
-
 def _progress() -> Progress | PlainProgress:
     return progress_display(err_console)
 
@@ -180,7 +169,7 @@ def _execute(
     csv: bool = False,
 ) -> None:
     start = time.perf_counter()
-    scenarios = _load_all(paths, sets or [], days)
+    scenarios = load_configs(paths, sets or [], days)
     seeds = _parse_seeds(seeds_text, seed, replicates)
     replicates = len(seeds)
     if (out / "manifest.json").exists() and not force:
@@ -189,19 +178,17 @@ def _execute(
             f"(they stay untouched until the new run completes), or choose another folder"
         )
     check_output_folder(out)
-    warmup_days = _warmup(scenarios, warmup_days)
-    jobs = [
-        Job(s.model_dump(mode="json"), sd, r, log_events, warmup_days)
-        for s in scenarios
-        for r, sd in enumerate(seeds)
-    ]
+    warmup_days = resolve_warmup(scenarios, warmup_days)
     with _progress() as bar:
         task = bar.add_task(
-            f"{command}: {len(scenarios)} config(s) x {replicates} replicate(s)", total=len(jobs)
+            f"{command}: {len(scenarios)} config(s) x {replicates} replicate(s)",
+            total=len(scenarios) * replicates,
         )
-        outcomes = run_jobs(jobs, workers, on_done=lambda i, o: bar.advance(task))
-    reps = [j.replicate for j in jobs]
-    summary = summary_frame(outcomes, reps)
+        runs = run_replicates(
+            scenarios, seeds, warmup_days, workers, log_events, on_done=lambda i, o: bar.advance(task)
+        )
+    outcomes, reps = runs.outcomes, runs.replicates
+    summary = runs.summary()
     comparison = comparison_table(summary, TABLE_METRICS)
     wall = time.perf_counter() - start
     daily, staff = daily_frame(outcomes, reps), staff_frame(outcomes, reps)
@@ -240,22 +227,6 @@ def _execute(
     notes = warnings_for(replicates, min(s.days for s in scenarios), warmup_days)
     print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes)
     out_console.print(f"Wrote {out}/ ({', '.join(files)}) in {wall:.1f}s.")
-
-
-def _warmup(scenarios: list[Scenario], warmup_days: int | None) -> int:
-    """The warm-up in working days: as given (refused if it leaves no measured day), else the default
-    capped at half the shortest run so a short trial run still measures something."""
-    shortest = min(s.days for s in scenarios)
-    if warmup_days is None:
-        return warmup_for(shortest)
-    short = [s for s in scenarios if warmup_days >= s.days]
-    if short:
-        raise ConfigError(
-            f"--warmup-days {warmup_days}: config {short[0].name!r} runs {short[0].days} working days, "
-            f"which leaves nothing to measure after the warm-up; use --warmup-days below the run "
-            f"length (0 counts every day) or a longer --days"
-        )
-    return warmup_days
 
 
 @app.command()
