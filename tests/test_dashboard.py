@@ -21,7 +21,7 @@ import yaml
 pytest.importorskip("solara", reason="the dashboard extra is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
+needs_browser = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium found (.ci/run installs Debian's chromium)"
 )
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +113,7 @@ def _cost(page: Any) -> str:
     return page.get_by_text(re.compile(r"^Team: \d+ posts")).inner_text()
 
 
+@needs_browser
 def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Path]) -> None:
     """A planner's session: edit a role count and see the cost change, load their own config file,
     run a year for both teams with replicates and read the verdict table with intervals."""
@@ -142,6 +143,10 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         page.get_by_text(re.compile(r"^Loaded .*more_gps\.yaml")).wait_for(timeout=30_000)
         page.get_by_label("Comparison team (config file)").click(force=True)
         page.get_by_role("option", name=re.compile(r"more_gps\.yaml")).click()
+
+        teams = page.locator("table").filter(has_text="Posts (FTE)").filter(has_text="more_gps")
+        teams.wait_for(timeout=30_000)  # the two teams side by side
+        assert "3 (2.4 FTE)" in teams.inner_text()
 
         # a short "year" so the test is quick: 3 replicates, 15 measured days after 10 of warm-up
         page.get_by_label("Replicates").fill("3")
@@ -178,3 +183,30 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
 
 def _pounds(text: str) -> float:
     return float(re.search(r"£([\d,]+)", text).group(1).replace(",", ""))  # type: ignore[union-attr]
+
+
+def test_uploaded_config_is_validated_like_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dropped file is offered as a team when valid; an invalid one is named with its problem."""
+    from handover_abm import app
+
+    start = tmp_path / "small.yaml"
+    start.write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
+    monkeypatch.setenv(app.CONFIG_ENV, str(start))
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    app.library.value = {}
+    app.ensure_started()
+    assert list(app.library.value) == [str(start)] and app.my_name() == "browser_test"
+    app.load_upload("mine.yaml", yaml.safe_dump(OTHER).encode())
+    assert app.library.value["uploaded: mine.yaml"]["name"] == "more_gps"
+    app.load_upload("broken.yaml", b"team: [{role: wizard}]")
+    assert app.message.value.startswith("Could not load broken.yaml: broken.yaml")
+    assert "wizard" in app.message.value and "uploaded: broken.yaml" not in app.library.value
+    app.set_value(["team", 0, "count"], 3)
+    assert app.my_name() == "browser_test (edited)"
+    scenarios, problem = app.year_scenarios()
+    assert problem == "" and [s.name for s in scenarios] == ["browser_test", "browser_test (edited)"]
+    app.other.value = "uploaded: mine.yaml"
+    (theirs, ours), _ = app.year_scenarios()
+    assert (theirs.name, ours.name) == ("more_gps", "browser_test (edited)")
+    assert theirs.population == ours.population  # the same patients
+    assert theirs.days == ours.days == app.warmup_days.value + app.measured_days.value

@@ -369,6 +369,26 @@ def VerdictTable(result: YearResult) -> None:
 
 
 @solara.component
+def TeamsSideBySide(scenarios: list[Scenario]) -> None:
+    """The two teams' posts per role, FTE and annual cost, side by side."""
+    theirs, ours = scenarios
+    roles = list(dict.fromkeys(e.role for s in (ours, theirs) for e in s.team))
+
+    def posts(s: Scenario, role: str) -> str:
+        n = sum(e.count for e in s.team if e.role == role)
+        fte = sum(e.count * e.fte for e in s.team if e.role == role)
+        return f"{n} ({fte:.1f} FTE)" if n else "–"
+
+    rows = [f"| Posts (FTE) | {ours.name} | {theirs.name} |", "|:---|---:|---:|"]
+    rows += [f"| {role_label(r)} | {posts(ours, r)} | {posts(theirs, r)} |" for r in roles]
+    rows.append(
+        f"| **Team** | **{total_fte(ours):.1f} FTE, {fmt('annual_staff_cost', annual_cost(ours))}** "
+        f"| **{total_fte(theirs):.1f} FTE, {fmt('annual_staff_cost', annual_cost(theirs))}** |"
+    )
+    solara.Markdown("\n".join(rows), style={"font-size": "0.9em"})
+
+
+@solara.component
 def CompareYear() -> None:
     """Choose a comparison team, run a year with replicates, read the verdict."""
     keys = list(library.value)
@@ -395,6 +415,7 @@ def CompareYear() -> None:
         )
     scenarios, problem = year_scenarios()
     if scenarios:
+        TeamsSideBySide(scenarios)
         s = scenarios[1]
         period = period_text(s.calendar.start_date, s.days, warmup_days.value, s.working_days_per_year)
         solara.Text(f"Measured: {period}; {2 * replicates.value} runs in all.", style={"font-size": "0.9em"})
@@ -493,38 +514,42 @@ def SeriesView(model: HandoverModel, day: int) -> None:
     plt.close(fig)
 
 
+@task
+def advance(model: HandoverModel, days: int) -> int:
+    """Step the watched run `days` working days in the background (a large team takes seconds a day)."""
+    for k in range(days):
+        if not model.running or model.steps >= model.config.days or not advance.is_current():
+            break
+        model.step()
+        advance.progress = 100.0 * (k + 1) / days
+    return model.steps
+
+
 @solara.component
 def WatchRun() -> None:
     """Step one run of this team day by day."""
     model, set_model = solara.use_state(None)  # type: ignore[arg-type]
-    day, set_day = solara.use_state(0)
     scenario, problem = current_scenario()
     solara.Markdown(
         "One run of this team, day by day (the same patients every time). Press **Start** after "
         "changing the team or settings; a year with intervals is on the other tab."
     )
-
-    def start() -> None:
-        if scenario is not None:
-            set_model(HandoverModel(scenario, rng=SEED))
-            set_day(0)
-
-    def advance(n: int) -> None:
-        if model is None:
-            return
-        for _ in range(n):
-            if model.running and model.steps < model.config.days:
-                model.step()
-        set_day(model.steps)
-
+    busy = advance.pending
     with solara.Row():
-        solara.Button("Start", on_click=start, disabled=scenario is None)
-        solara.Button("Next day", on_click=lambda: advance(1), disabled=model is None)
-        solara.Button("Next 5 days", on_click=lambda: advance(5), disabled=model is None)
+        solara.Button(
+            "Start", on_click=lambda: set_model(HandoverModel(scenario, rng=SEED)), disabled=scenario is None
+        )
+        for n, name in ((1, "Next day"), (5, "Next 5 days"), (20, "Next 20 days")):
+            solara.Button(name, on_click=lambda n=n: advance(model, n), disabled=model is None or busy)
     if scenario is None:
         solara.Error(problem)
     if model is None:
         return
+    if busy:  # the model is being stepped: draw it again when the step is done
+        solara.ProgressLinear(advance.progress or True)
+        solara.Text("Stepping the run…")
+        return
+    day = model.steps
     date = model.calendar.dates[min(day, len(model.calendar.dates) - 1)]
     solara.Markdown(
         f"**{model.config.name}**: working day **{day}** of {model.config.days} ({date:%A %-d %B %Y})"
