@@ -169,8 +169,8 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         # watch one run: axes in working days and dates
         page.get_by_role("tab", name="Watch a run").click()
         page.get_by_role("button", name="Start", exact=True).click()
-        page.get_by_role("button", name="Next 5 days").click()
-        page.get_by_text(re.compile(r"working day 5 of 60")).wait_for(timeout=60_000)
+        page.get_by_role("button", name="Next 20 days").click()
+        page.get_by_text(re.compile(r"working day 20 of 60")).wait_for(timeout=60_000)
         page.wait_for_timeout(1500)
         images = page.locator("img[src^='blob:'], img[src^='data:image']")
         assert images.count() >= 2  # network and daily series

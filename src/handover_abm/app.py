@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 import solara
+from matplotlib.ticker import MaxNLocator
 from solara.lab import task
 
 from handover_abm.config import ROUTING_POLICIES, ConfigError, Scenario, read_config_data, scenario_from_dict
@@ -448,10 +449,10 @@ def _day_axis(ax: Any, calendar: Calendar, days: int) -> None:
     top = ax.secondary_xaxis(
         "top", functions=(lambda d: np.interp(d, xs, nums), lambda n: np.interp(n, nums, xs))
     )
-    locator = mdates.AutoDateLocator(maxticks=4)
-    top.xaxis.set_major_locator(locator)
-    top.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    top.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4))
+    top.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b %Y"))
     top.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("working day")
 
 
