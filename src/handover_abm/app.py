@@ -51,6 +51,7 @@ from handover_abm.glossary import (
 from handover_abm.metrics import DEFAULT_WARMUP_DAYS, TABLE_METRICS, summarise
 from handover_abm.model import HandoverModel
 from handover_abm.plots import OKABE_ITO, ROLE_COLOURS
+from handover_abm.stats import INTERVAL_METHOD
 from handover_abm.streams import replicate_seeds
 from handover_abm.team import annual_cost, total_fte
 from handover_abm.verdict import BETTER, WORSE, calls, period_text, verdicts, warnings_for
@@ -361,7 +362,7 @@ def VerdictTable(result: YearResult) -> None:
     solara.Markdown(
         f"Mean [95% interval] over {n} replicates; difference: this team less the comparison team, "
         "replicate by replicate on the same patients (an interval that spans zero is no detectable "
-        "difference).\n\n" + "\n".join(rows),
+        f"difference). Intervals: {INTERVAL_METHOD}.\n\n" + "\n".join(rows),
         style={"font-size": "0.9em"},
     )
     days = runs.scenarios[0].days
