@@ -106,7 +106,7 @@ team_data: solara.Reactive[dict[str, Any]] = solara.reactive({})  # the team as 
 other: solara.Reactive[str] = solara.reactive("")  # label of the comparison config
 message: solara.Reactive[str] = solara.reactive("")
 replicates = solara.reactive(5)
-measured_days = solara.reactive(0)  # 0: a year of working days (set from the config)
+measured_days = solara.reactive(0)  # a year of working days, set from the config chosen
 warmup_days = solara.reactive(DEFAULT_WARMUP_DAYS)
 
 
@@ -172,6 +172,7 @@ def edited(data: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
 
 
 def set_value(path: list[Any], value: Any) -> None:
+    """Change one value of the team being edited."""
     team_data.value = edited(team_data.value, path, value)
 
 
