@@ -467,3 +467,32 @@ def parameter_label(path: str, team_roles: list[str] | None = None) -> str:
     text = text[0].upper() + text[1:] if not section else text
     out = f"{section}: {text}" if section else text
     return f"{out} ({unit})" if unit and unit not in out else out
+
+
+# ---------------------------------------------------------------- mechanism groups (explain)
+
+RESIDUAL_GROUP = "residual"
+# Human labels of the groups of data/mechanism_groups.yaml that `handover-abm explain` switches.
+MECHANISM_GROUPS: dict[str, str] = {
+    "team_capacity": "Team mix and capacity (posts, FTE, working time)",
+    "pay": "Pay (hourly costs)",
+    "speed": "Speed in scope",
+    "scope_edge": "How close tasks are to the edge of scope",
+    "booking": "Booking and access rules",
+    "employer": "Employer (organisation boundaries)",
+    "site": "Working on a practice site",
+    "record": "Shared record",
+    "handover_other": "Other handover-loss factors",
+    "supervision_needs": "Supervision needs of each role",
+    "supervision_structure": "Supervision structure (who supervises, protected time)",
+    "continuity": "Working ties and continuity",
+    "turnover": "Staff turnover",
+    "population": "Population and demand",
+    "calendar": "Run length and calendar",
+    RESIDUAL_GROUP: "Structure that cannot be switched",
+}
+
+
+def group_label(name: str) -> str:
+    """Human label of a mechanism group."""
+    return MECHANISM_GROUPS.get(name, name.replace("_", " "))
