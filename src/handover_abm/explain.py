@@ -52,11 +52,17 @@ from handover_abm.dispatch import dispatch
 from handover_abm.glossary import MECHANISM_GROUPS, RESIDUAL_GROUP, group_label
 from handover_abm.glossary import label as metric_label
 from handover_abm.metrics import EXTRA, HEADLINE, warmup_for
+from handover_abm.results import Writer, csv_writer, manifest, manifest_writer
 from handover_abm.simulate import simulate
 from handover_abm.stats import mean_ci
 from handover_abm.streams import replicate_seeds
 
 GROUPS_FILE = "mechanism_groups.yaml"
+METHOD = (
+    "exact Shapley values over every coalition of the mechanism groups on which A and B differ, "
+    "computed per replicate on common random numbers (each coalition runs on the same seeds); "
+    "intervals: 95% t-interval of the paired per-replicate contributions"
+)
 MAX_GROUPS = 16  # 2^16 coalitions: beyond that exact Shapley values are out of reach
 _UNSWITCHED = ("name", "description", "team", "roles")  # labels, and the parts read entry by entry
 
@@ -202,9 +208,7 @@ def _roles_state(s: Scenario, roles: Sequence[str]) -> dict[str, Any]:
             if role in present:
                 state[f"roles.{role}.{leaf}"] = _dig(catalogue[role], leaf)
                 continue
-            pairs = [
-                (e.count * e.fte, _dig(catalogue[e.role], leaf)) for e in s.team if e.count * e.fte > 0
-            ]
+            pairs = [(e.count * e.fte, _dig(catalogue[e.role], leaf)) for e in s.team if e.count * e.fte > 0]
             pairs = [(w, v) for w, v in pairs if isinstance(v, int | float) and not isinstance(v, bool)]
             total = sum(w for w, _ in pairs)
             state[f"roles.{role}.{leaf}"] = sum(w * v for w, v in pairs) / total if total else None
@@ -255,10 +259,18 @@ class Pair:
                 _put(data, path, value)
         data["name"] = f"{self.a.name}->{self.b.name}"
         data["description"] = "explain coalition: " + (", ".join(sorted(to_b)) or "none") + " from B"
-        from_b = any(self.state_b[p] != self.state_a[p] and chosen[p] == self.state_b[p] for p in _counts(self))
-        order = [*_entry_keys(self.b), *_entry_keys(self.a)] if from_b else [*_entry_keys(self.a), *_entry_keys(self.b)]
-        roles_of = {**{k: e.role for k, e in zip(_entry_keys(self.b), self.b.team, strict=True)},
-                    **{k: e.role for k, e in zip(_entry_keys(self.a), self.a.team, strict=True)}}
+        from_b = any(
+            self.state_b[p] != self.state_a[p] and chosen[p] == self.state_b[p] for p in _counts(self)
+        )
+        order = (
+            [*_entry_keys(self.b), *_entry_keys(self.a)]
+            if from_b
+            else [*_entry_keys(self.a), *_entry_keys(self.b)]
+        )
+        roles_of = {
+            **{k: e.role for k, e in zip(_entry_keys(self.b), self.b.team, strict=True)},
+            **{k: e.role for k, e in zip(_entry_keys(self.a), self.a.team, strict=True)},
+        }
         ids = {k: e.id for s in (self.b, self.a) for k, e in zip(_entry_keys(s), s.team, strict=True)}
         team = []
         for key in dict.fromkeys(order):
@@ -389,6 +401,7 @@ class Explanation:
     wall_s: float
     backend: str
     coalitions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # A's and B's own runs
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy: one row per metric and group, mean contribution with its 95% interval over the
@@ -450,15 +463,30 @@ def explain(
     if isinstance(backend, str):
         with open_backend(backend, workers) as opened:
             return explain(
-                a, b, days=days, replicates=replicates, seed=seed, seeds=seeds, warmup_days=warmup_days,
-                groups=groups, backend=opened, on_progress=on_progress,
+                a,
+                b,
+                days=days,
+                replicates=replicates,
+                seed=seed,
+                seeds=seeds,
+                warmup_days=warmup_days,
+                groups=groups,
+                backend=opened,
+                on_progress=on_progress,
             )
     start = time.perf_counter()
     sa, sb = _scenario(a, days), _scenario(b, days)
-    group_list = list(groups) if isinstance(groups, Sequence) and not isinstance(groups, str) else load_groups(groups)
+    group_list = (
+        list(groups) if isinstance(groups, Sequence) and not isinstance(groups, str) else load_groups(groups)
+    )
     pair = pair_of(sa, sb, group_list)
     seed_list = list(seeds) if seeds is not None else replicate_seeds(seed, replicates)
     warm = warmup_for(min(sa.days, sb.days), warmup_days)
+    if warm >= min(sa.days, sb.days):
+        raise ConfigError(
+            f"warm-up of {warm} working days leaves nothing to measure in a run of "
+            f"{min(sa.days, sb.days)} working days; use a shorter warm-up or more days"
+        )
     players = pair.switched
     k = len(players)
     configs: dict[str, dict[str, Any]] = {}
@@ -501,22 +529,94 @@ def explain(
         contrib = phi[i] if i < k else residual
         for r in reps:
             for j, m in enumerate(metrics):
-                rows.append({"metric": m, "group": name, "replicate": r, "seed": seed_list[r],
-                             "contribution": float(contrib[r, j])})
+                rows.append(
+                    {
+                        "metric": m,
+                        "group": name,
+                        "replicate": r,
+                        "seed": seed_list[r],
+                        "contribution": float(contrib[r, j]),
+                    }
+                )
     totals = [
-        {"metric": m, "replicate": r, "seed": seed_list[r], "a": va[r, j], "b": vb[r, j], "total": vb[r, j] - va[r, j]}
+        {
+            "metric": m,
+            "replicate": r,
+            "seed": seed_list[r],
+            "a": va[r, j],
+            "b": vb[r, j],
+            "total": vb[r, j] - va[r, j],
+        }
         for r in reps
         for j, m in enumerate(metrics)
     ]
     coalitions = [
-        {"coalition": mask, "from_b": ", ".join(p for i, p in enumerate(players) if mask >> i & 1),
-         "replicate": r, "seed": seed_list[r], **results[(d, r)]}
+        {
+            "coalition": mask,
+            "from_b": ", ".join(p for i, p in enumerate(players) if mask >> i & 1),
+            "replicate": r,
+            "seed": seed_list[r],
+            **results[(d, r)],
+        }
         for mask, d in enumerate(mask_digest)
         for r in reps
     ]
+    summary = [
+        {"config": s.name, "replicate": r, "seed": seed_list[r], **results[(ends[side], r)]}
+        for side, s in (("A", sa), ("B", sb))
+        for r in reps
+    ]
     return Explanation(
-        a=sa, b=sb, seeds=seed_list, warmup_days=warm, groups=group_list, keys=pair.keys,
-        residual=pair.residual, replicates=pd.DataFrame(rows), totals=pd.DataFrame(totals),
-        runs=len(jobs), configs=len(configs), wall_s=time.perf_counter() - start,
-        backend=backend.description, coalitions=pd.DataFrame(coalitions),
+        a=sa,
+        b=sb,
+        seeds=seed_list,
+        warmup_days=warm,
+        groups=group_list,
+        keys=pair.keys,
+        residual=pair.residual,
+        replicates=pd.DataFrame(rows),
+        totals=pd.DataFrame(totals),
+        runs=len(jobs),
+        configs=len(configs),
+        wall_s=time.perf_counter() - start,
+        backend=backend.description,
+        coalitions=pd.DataFrame(coalitions),
+        summary=pd.DataFrame(summary),
     )
+
+
+def explain_files(
+    result: Explanation, root_seed: int, extra: dict[str, Any] | None = None
+) -> dict[str, Writer]:
+    """The files of an explain folder (name -> writer): explain.csv, explain_replicates.csv,
+    coalitions.csv, summary.csv (A's and B's own runs) and manifest.json."""
+    per_rep = result.replicates.merge(
+        result.totals[["metric", "replicate", "total"]], on=["metric", "replicate"], how="left"
+    )
+    per_rep.insert(2, "group_label", per_rep["group"].map(group_label))
+    groups = {
+        g.name: {"label": g.label, "patterns": list(g.patterns), "keys": result.keys.get(g.name, [])}
+        for g in result.groups
+    }
+    groups[RESIDUAL_GROUP] = {"label": group_label(RESIDUAL_GROUP), "patterns": [], "keys": result.residual}
+    info = {
+        **(extra or {}),
+        "replicates": len(result.seeds),
+        "warmup_days": result.warmup_days,
+        "method": METHOD,
+        "groups": groups,
+        "players": [g for g in (x.name for x in result.groups) if g in result.keys],
+        "residual_keys": result.residual,
+        "runs": result.runs,
+        "distinct_configs": result.configs,
+        "backend": result.backend,
+    }
+    return {
+        "explain.csv": csv_writer(result.to_frame()),
+        "explain_replicates.csv": csv_writer(per_rep),
+        "coalitions.csv": csv_writer(result.coalitions),
+        "summary.csv": csv_writer(result.summary),
+        "manifest.json": manifest_writer(
+            manifest("explain", [result.a, result.b], result.seeds, root_seed, result.wall_s, info)
+        ),
+    }
