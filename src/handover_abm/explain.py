@@ -47,7 +47,15 @@ from pydantic import BaseModel
 
 from handover_abm.backends import Backend, open_backend
 from handover_abm.catalogue import load_catalogue
-from handover_abm.config import ConfigError, RoleOverride, Scenario, TeamEntry, load_scenario, read_yaml
+from handover_abm.config import (
+    ConfigError,
+    RoleOverride,
+    Scenario,
+    TeamEntry,
+    load_scenario,
+    read_yaml,
+    scenario_from_dict,
+)
 from handover_abm.dispatch import dispatch
 from handover_abm.glossary import MECHANISM_GROUPS, RESIDUAL_GROUP, group_label
 from handover_abm.glossary import label as metric_label
@@ -492,16 +500,15 @@ def explain(
     configs: dict[str, dict[str, Any]] = {}
     mask_digest = []
     for mask in range(1 << k):
-        data = pair.config({p for i, p in enumerate(players) if mask >> i & 1})
-        d = _digest(data)
-        configs.setdefault(d, data)
-        mask_digest.append(d)
+        from_b = [p for i, p in enumerate(players) if mask >> i & 1]
+        where = f"explain coalition with {', '.join(from_b) or 'no group'} from {sb.name}"
+        data = scenario_from_dict(pair.config(set(from_b)), where).model_dump(mode="json")
+        mask_digest.append(_digest(data))
+        configs.setdefault(mask_digest[-1], data)
     ends = {}
     for side, s in (("A", sa), ("B", sb)):
-        data = s.model_dump(mode="json")
-        d = _digest(data)
-        configs.setdefault(d, data)
-        ends[side] = d
+        ends[side] = _digest(s.model_dump(mode="json"))
+        configs.setdefault(ends[side], s.model_dump(mode="json"))
     jobs = [(d, r, data, sd, warm) for d, data in configs.items() for r, sd in enumerate(seed_list)]
     results: dict[tuple[str, int], dict[str, float]] = {}
     lost: list[str] = []
