@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -179,9 +179,11 @@ def _execute(
     force: bool = False,
     warmup_days: int | None = None,
     csv: bool = False,
+    equalise_by: str | None = None,
 ) -> None:
     start = time.perf_counter()
     scenarios = _load_all(paths, sets or [], days)
+    scenarios, equalised = _equalised(scenarios, equalise_by)
     seeds = _parse_seeds(seeds_text, seed, replicates)
     replicates = len(seeds)
     if (out / "manifest.json").exists() and not force:
@@ -227,6 +229,7 @@ def _execute(
         "overrides": sets or [],
         "replicates": replicates,
         "warmup_days": warmup_days,
+        **({"equalise": equalised} if equalised else {}),
     }
     files["manifest.json"] = manifest_writer(manifest(command, scenarios, seeds, seed, wall, extra))
     try:
@@ -239,8 +242,33 @@ def _execute(
     for name in stale:  # left by an earlier run
         (out / name).unlink(missing_ok=True)
     notes = warnings_for(replicates, min(s.days for s in scenarios), warmup_days)
+    if equalised:
+        out_console.print(equalised["note"], markup=False, highlight=False)
     print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes)
     out_console.print(f"Wrote {out}/ ({', '.join(files)}) in {wall:.1f}s.")
+
+
+def _equalised(scenarios: list[Scenario], by: str | None) -> tuple[list[Scenario], dict[str, Any]]:
+    """`compare --equalise`: the configs scaled to the first's budget, and what was done (manifest)."""
+    if by is None:
+        return scenarios, {}
+    from handover_abm.budget import equalise
+
+    scaled, steps = equalise(scenarios, by)
+    what = "annual staff cost" if by == "cost" else "total FTE"
+    amount = f"GBP {steps[0].after:,.0f} a year" if by == "cost" else f"{steps[0].after:.1f} FTE"
+    note = f"Equal budgets: every team scaled to {steps[0].config}'s {what} ({amount}), keeping its " + (
+        "proportions (FTE of each post x factor): "
+        + "; ".join(f"{x.config} x{x.factor:.3f}" for x in steps[1:])
+    )
+    info = {
+        "by": by,
+        "target": steps[0].after,
+        "note": note,
+        "factors": {x.config: x.factor for x in steps},
+        "before": {x.config: x.before for x in steps},
+    }
+    return scaled, info
 
 
 def _warmup(scenarios: list[Scenario], warmup_days: int | None) -> int:
@@ -306,6 +334,14 @@ def compare(
     force: ForceOpt = False,
     warmup_days: WarmupOpt = None,
     csv: CsvOpt = False,
+    equalise: Annotated[
+        str | None,
+        typer.Option(
+            "--equalise",
+            help="cost or fte: scale every config after the first to the first's annual staff cost "
+            "(or total FTE), keeping each team's proportions (each post's FTE is scaled)",
+        ),
+    ] = None,
 ) -> None:
     """Run configs on the same patients and seeds; print verdicts, means, CIs and paired differences."""
     if len(configs) < 2:
@@ -327,6 +363,7 @@ def compare(
         force,
         warmup_days,
         csv,
+        equalise,
     )
 
 

@@ -159,6 +159,8 @@ def _compare_parts(
         f"patients (common random numbers).</p>",
         _warnings_html(warnings_for(n, min(s.days for s in scenarios), warmup)),
     ]
+    if manifest.get("equalise"):  # compare --equalise: the teams were scaled to one budget
+        parts.insert(1, f"<p class=verdict>{_e(manifest['equalise']['note'])}.</p>")
     figure = {p.stem: p for p in figures}
     if len(configs) > 1:
         found = verdicts(table)
