@@ -213,3 +213,9 @@ def test_cli_missing_config_exits_2(tmp_path: Path) -> None:
         text=True,
     )
     assert done.returncode == 2 and "nope.yaml" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_docs_list_every_group() -> None:
+    text = (ROOT / "docs" / "explain.md").read_text(encoding="utf-8")
+    for g in [*(x.name for x in load_groups()), RESIDUAL_GROUP]:
+        assert f"| `{g}` | {MECHANISM_GROUPS[g]} |" in text, g
