@@ -164,6 +164,10 @@ def test_a_groups_file_with_an_unlabelled_group_is_refused(tmp_path: Path) -> No
     path.write_text(yaml.safe_dump({"groups": {"mystery": {"keys": ["handover.*"]}}}), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"mystery.*glossary"):
         load_groups(path)
+    merged = {"boundaries": {"label": "Organisation boundaries", "keys": ["team.*.organisation"]}}
+    path.write_text(yaml.safe_dump({"groups": merged}), encoding="utf-8")
+    (group,) = load_groups(path)
+    assert group.label == "Organisation boundaries" and group.matches("team.paramedic.organisation")
 
 
 def test_cli_end_to_end(tmp_path: Path) -> None:

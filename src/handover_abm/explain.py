@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import UnionType
@@ -81,17 +82,19 @@ class Group:
 
     name: str
     patterns: tuple[str, ...]
+    text: str | None = None  # a label given in a --groups file for a group the glossary lacks
 
     @property
     def label(self) -> str:
-        """Human label (glossary)."""
-        return group_label(self.name)
+        """Human label: the glossary's, else the one the groups file gives."""
+        return self.text or group_label(self.name)
 
     def matches(self, path: str) -> bool:
         """Whether a dotted key path falls under one of this group's patterns."""
         return any(_regex(p).fullmatch(path) for p in self.patterns)
 
 
+@cache
 def _regex(pattern: str) -> re.Pattern[str]:
     """`*` is one key; a trailing `.*` is every key below."""
     tail = pattern.endswith(".*")
@@ -104,7 +107,7 @@ def load_groups(path: str | Path | None = None) -> list[Group]:
     """The mechanism groups, in file order (default: the packaged data/mechanism_groups.yaml)."""
     if path is None:
         source = resources.files("handover_abm") / "data" / GROUPS_FILE
-        data = json.loads(json.dumps(read_yaml(Path(str(source)), "mechanism groups file")))
+        data = read_yaml(Path(str(source)), "mechanism groups file")
         where = f"handover_abm/data/{GROUPS_FILE}"
     else:
         data, where = read_yaml(Path(path), "mechanism groups file"), str(path)
@@ -116,12 +119,14 @@ def load_groups(path: str | Path | None = None) -> list[Group]:
         keys = body.get("keys") if isinstance(body, dict) else None
         if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
             raise ConfigError(f"{where}: key 'groups.{name}.keys': expected a list of key paths")
-        if name not in MECHANISM_GROUPS or name == RESIDUAL_GROUP:
+        text = body.get("label")
+        if name == RESIDUAL_GROUP or (name not in MECHANISM_GROUPS and not isinstance(text, str)):
             raise ConfigError(
-                f"{where}: key 'groups.{name}': no human label for this group; add it to "
-                f"MECHANISM_GROUPS in handover_abm/glossary.py (known: {', '.join(MECHANISM_GROUPS)})"
+                f"{where}: key 'groups.{name}': no human label for this group; give it a 'label: ...' "
+                f"or use a group named in handover_abm/glossary.py ({', '.join(MECHANISM_GROUPS)}), "
+                f"except {RESIDUAL_GROUP!r}"
             )
-        out.append(Group(str(name), tuple(keys)))
+        out.append(Group(str(name), tuple(keys), text if isinstance(text, str) else None))
     return out
 
 
@@ -318,6 +323,13 @@ def _overrides(chosen: dict[str, Any], roles: set[str]) -> dict[str, Any]:
 
 def pair_of(a: Scenario, b: Scenario, groups: Sequence[Group]) -> Pair:
     """Read two configs as switchable states and sort the keys where they differ into groups."""
+    role_a = dict(zip(_entry_keys(a), (e.role for e in a.team), strict=True))
+    for key, e in zip(_entry_keys(b), b.team, strict=True):
+        if key in role_a and role_a[key] != e.role:
+            raise ConfigError(
+                f"team entry {key!r} is a {role_a[key]} in {a.name} and a {e.role} in {b.name}: explain "
+                f"matches team entries by id (else role); give the two entries different ids"
+            )
     roles = list(dict.fromkeys(e.role for s in (a, b) for e in s.team if e.count > 0))
     state_a = {**_rest_state(a), **_team_state(a, b), **_roles_state(a, roles)}
     state_b = {**_rest_state(b), **_team_state(b, a), **_roles_state(b, roles)}
@@ -416,7 +428,8 @@ class Explanation:
         paired (same-seed) replicates, beside the total difference and A's and B's means."""
         rows = []
         totals = self.totals.set_index("metric")
-        names = [*(g.name for g in self.groups), RESIDUAL_GROUP]
+        labels = {g.name: g.label for g in self.groups} | {RESIDUAL_GROUP: group_label(RESIDUAL_GROUP)}
+        names = list(labels)
         for metric in HEADLINE:
             t = totals.loc[[metric]]
             tot = mean_ci(t["total"].to_numpy())
@@ -429,7 +442,7 @@ class Explanation:
                         "metric": metric,
                         "label": metric_label(metric),
                         "group": name,
-                        "group_label": group_label(name),
+                        "group_label": labels[name],
                         "keys": len(self.residual if name == RESIDUAL_GROUP else self.keys.get(name, [])),
                         "contribution": mean,
                         "lo": lo,
@@ -600,7 +613,8 @@ def explain_files(
     per_rep = result.replicates.merge(
         result.totals[["metric", "replicate", "total"]], on=["metric", "replicate"], how="left"
     )
-    per_rep.insert(2, "group_label", per_rep["group"].map(group_label))
+    labels = {g.name: g.label for g in result.groups} | {RESIDUAL_GROUP: group_label(RESIDUAL_GROUP)}
+    per_rep.insert(2, "group_label", per_rep["group"].map(labels))
     groups = {
         g.name: {"label": g.label, "patterns": list(g.patterns), "keys": result.keys.get(g.name, [])}
         for g in result.groups

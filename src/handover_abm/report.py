@@ -259,7 +259,11 @@ def _explain_parts(folder: Path, manifest: dict[str, Any], figures: list[Path]) 
     residual = manifest.get("residual_keys", [])
     shown = [*players, *(["residual"] if residual else [])]
     a, b = str(frame["a"].iloc[0]), str(frame["b"].iloc[0])
-    head = "".join(f"<th>{_e(group_label(g))}</th>" for g in shown)
+
+    def name(g: str) -> str:
+        return str(groups.get(g, {}).get("label") or group_label(g))
+
+    head = "".join(f"<th>{_e(name(g))}</th>" for g in shown)
     rows = []
     for metric in [m for m in TABLE_METRICS if m in set(frame["metric"])]:
         part = frame[frame["metric"] == metric].set_index("group")
@@ -275,7 +279,7 @@ def _explain_parts(folder: Path, manifest: dict[str, Any], figures: list[Path]) 
             f"<td>{_e(interval_diff(metric, *first[['total', 'total_lo', 'total_hi']]))}</td>{cells}</tr>"
         )
     keys_rows = "".join(
-        f"<tr><td>{_e(group_label(g))}</td><td>{len(groups.get(g, {}).get('keys', []))}</td>"
+        f"<tr><td>{_e(name(g))}</td><td>{len(groups.get(g, {}).get('keys', []))}</td>"
         f"<td class=l>{_e(', '.join(parameter_label(k) for k in groups.get(g, {}).get('keys', [])[:6]))}"
         f"{' …' if len(groups.get(g, {}).get('keys', [])) > 6 else ''}</td></tr>"
         for g in players
