@@ -440,7 +440,7 @@ def waterfalls(explained: pd.DataFrame, folder: Path, metrics: list[str] | None 
         ax.axvline(0, color="grey", lw=0.6)
         ax.set_title(
             f"{label(metric)}: {b_name} against {a_name}, by mechanism\n"
-            "(exact Shapley contributions, same seeds; bars: mean, whiskers: 95% interval)"
+            "(exact Shapley contributions, same seeds; blue raises, orange lowers; whiskers: 95% interval)"
         )
         fig.tight_layout()
         paths += _save(fig, folder, f"explain_{metric}")
