@@ -375,12 +375,13 @@ def run_point(data: dict[str, Any], seed: int, warmup_days: int) -> dict[str, fl
 
 def _execute_job(
     digest: str, replicate: int, data: dict[str, Any], seed: int, warmup: int
-) -> tuple[str, int, dict[str, float] | str]:
+) -> tuple[str, int, dict[str, float]]:
     """A dispatched run: its config digest and replicate travel with its metrics."""
     return digest, replicate, run_point(data, seed, warmup)
 
 
 def _failed(job: tuple[Any, ...], error: str) -> tuple[str, int, str]:
+    """A run the backend lost (after retries): recorded with its error, reported after dispatch."""
     return job[0], job[1], error
 
 
