@@ -10,8 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import pandas as pd
 import typer
 import yaml
 from rich.console import Console
@@ -19,7 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from handover_abm.backends import Backend, open_backend
-from handover_abm.config import ConfigError, load_scenario
+from handover_abm.config import ConfigError, Scenario, load_scenario
 from handover_abm.experiment import load_configs, resolve_warmup, run_replicates
 from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS
 from handover_abm.results import (
@@ -167,9 +168,11 @@ def _execute(
     force: bool = False,
     warmup_days: int | None = None,
     csv: bool = False,
+    equalise_by: str | None = None,
 ) -> None:
     start = time.perf_counter()
     scenarios = load_configs(paths, sets or [], days)
+    scenarios, equalised = _equalised(scenarios, equalise_by)
     seeds = _parse_seeds(seeds_text, seed, replicates)
     replicates = len(seeds)
     if (out / "manifest.json").exists() and not force:
@@ -213,6 +216,7 @@ def _execute(
         "overrides": sets or [],
         "replicates": replicates,
         "warmup_days": warmup_days,
+        **({"equalise": equalised} if equalised else {}),
     }
     files["manifest.json"] = manifest_writer(manifest(command, scenarios, seeds, seed, wall, extra))
     try:
@@ -225,8 +229,33 @@ def _execute(
     for name in stale:  # left by an earlier run
         (out / name).unlink(missing_ok=True)
     notes = warnings_for(replicates, min(s.days for s in scenarios), warmup_days)
+    if equalised:
+        out_console.print(equalised["note"], markup=False, highlight=False)
     print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes)
     out_console.print(f"Wrote {out}/ ({', '.join(files)}) in {wall:.1f}s.")
+
+
+def _equalised(scenarios: list[Scenario], by: str | None) -> tuple[list[Scenario], dict[str, Any]]:
+    """`compare --equalise`: the configs scaled to the first's budget, and what was done (manifest)."""
+    if by is None:
+        return scenarios, {}
+    from handover_abm.budget import equalise
+
+    scaled, steps = equalise(scenarios, by)
+    what = "annual staff cost" if by == "cost" else "total FTE"
+    amount = f"GBP {steps[0].after:,.0f} a year" if by == "cost" else f"{steps[0].after:.1f} FTE"
+    note = f"Equal budgets: every team scaled to {steps[0].config}'s {what} ({amount}), keeping its " + (
+        "proportions (FTE of each post x factor): "
+        + "; ".join(f"{x.config} x{x.factor:.3f}" for x in steps[1:])
+    )
+    info = {
+        "by": by,
+        "target": steps[0].after,
+        "note": note,
+        "factors": {x.config: x.factor for x in steps},
+        "before": {x.config: x.before for x in steps},
+    }
+    return scaled, info
 
 
 @app.command()
@@ -276,6 +305,14 @@ def compare(
     force: ForceOpt = False,
     warmup_days: WarmupOpt = None,
     csv: CsvOpt = False,
+    equalise: Annotated[
+        str | None,
+        typer.Option(
+            "--equalise",
+            help="cost or fte: scale every config after the first to the first's annual staff cost "
+            "(or total FTE), keeping each team's proportions (each post's FTE is scaled)",
+        ),
+    ] = None,
 ) -> None:
     """Run configs on the same patients and seeds; print verdicts, means, CIs and paired differences."""
     if len(configs) < 2:
@@ -297,7 +334,157 @@ def compare(
         force,
         warmup_days,
         csv,
+        equalise,
     )
+
+
+@app.command()
+def explain(
+    config_a: Annotated[Path, typer.Argument(help="config A (the reference)")],
+    config_b: Annotated[Path, typer.Argument(help="config B (the one whose difference is explained)")],
+    out: OutOpt,
+    days: DaysOpt = None,
+    replicates: Annotated[
+        int, typer.Option("--replicates", min=1, max=MAX_REPLICATES, help="replicates (seeds) per coalition")
+    ] = 3,
+    seed: SeedOpt = 0,
+    seeds: SeedsOpt = None,
+    workers: WorkersOpt = None,
+    backend: BackendOpt = "processes",
+    scheduler: SchedulerOpt = None,
+    force: ForceOpt = False,
+    warmup_days: WarmupOpt = None,
+    groups: Annotated[
+        Path | None,
+        typer.Option("--groups", help="mechanism groups YAML (default: the packaged mechanism_groups.yaml)"),
+    ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics", help="comma-separated metrics to draw and tabulate (default: the key ones)"
+        ),
+    ] = None,
+) -> None:
+    """Attribute B - A in every headline metric to groups of mechanisms (exact Shapley values, same seeds)."""
+    _explain_command(
+        config_a,
+        config_b,
+        out,
+        days,
+        replicates,
+        seed,
+        seeds,
+        workers,
+        backend,
+        scheduler,
+        force,
+        warmup_days,
+        groups,
+        metrics,
+    )
+
+
+def _explain_command(
+    config_a: Path,
+    config_b: Path,
+    out: Path,
+    days: int | None,
+    replicates: int,
+    seed: int,
+    seeds_text: str | None,
+    workers: int | None,
+    backend: str,
+    scheduler: str | None,
+    force: bool,
+    warmup_days: int | None,
+    groups_file: Path | None,
+    metrics: str | None,
+) -> None:
+    """`explain`: check everything, run the coalitions on a backend, write files, figures and a table."""
+    from handover_abm.explain import explain as explain_pair
+    from handover_abm.explain import explain_files, load_groups
+
+    scenarios = load_configs([config_a, config_b], [], days)
+    seed_list = _parse_seeds(seeds_text, seed, replicates)
+    groups = load_groups(groups_file)
+    chosen = _metric_list(metrics)
+    if (out / "manifest.json").exists() and not force:
+        raise ConfigError(
+            f"--out {out}: already holds results (manifest.json); pass --force to replace them, or choose "
+            f"another folder"
+        )
+    check_output_folder(out)
+    warm = resolve_warmup(scenarios, warmup_days)
+    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+        _announce(opened)
+        task = bar.add_task(f"explain {scenarios[1].name} against {scenarios[0].name}", total=None)
+        result = explain_pair(
+            scenarios[0],
+            scenarios[1],
+            seeds=seed_list,
+            warmup_days=warm,
+            groups=groups,
+            backend=opened,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    extra = {"config_files": [str(config_a), str(config_b)], "groups_file": str(groups_file or "")}
+    try:
+        atomic_write_all([(out / name, write) for name, write in explain_files(result, seed, extra).items()])
+    except OutputError as exc:
+        raise OutputError(
+            f"{exc}, then run the command again (the files already in {out} are unchanged)"
+        ) from None
+    from handover_abm.plots import KEY_METRICS, plot_dir
+
+    plot_dir(out, chosen)
+    out_console.print(_explain_table(result.to_frame(), chosen or KEY_METRICS))
+    if result.residual:
+        err_console.print(
+            "not switched (structure that cannot be switched, at B's value throughout): "
+            + ", ".join(result.residual),
+            markup=False,
+            highlight=False,
+        )
+    out_console.print(
+        f"{result.runs} runs ({result.configs} distinct configs x {len(seed_list)} replicates) in "
+        f"{result.wall_s:.1f}s. Wrote {out}/ (explain.csv, explain_replicates.csv, coalitions.csv, "
+        f"summary.csv, manifest.json, figures/)."
+    )
+
+
+def _explain_table(frame: pd.DataFrame, metrics: list[str]) -> Table:
+    """Per metric: A, B, the difference and the largest contribution, each with its 95% interval."""
+    from handover_abm.glossary import fmt, interval_diff, label
+
+    first = frame.iloc[0]
+    tab = Table(title=f"{first['b']} against {first['a']}: what makes the difference", title_justify="left")
+    for col in ("outcome", str(first["a"]), str(first["b"]), "difference [95% CI]", "largest contribution"):
+        tab.add_column(col, overflow="fold")
+    for metric in metrics:
+        part = frame[(frame["metric"] == metric) & (frame["keys"] > 0)]
+        if part.empty:
+            continue
+        top = part.loc[part["contribution"].abs().idxmax()]
+        row = part.iloc[0]
+        tab.add_row(
+            label(metric),
+            fmt(metric, row["a_mean"]),
+            fmt(metric, row["b_mean"]),
+            interval_diff(metric, row["total"], row["total_lo"], row["total_hi"]),
+            f"{top['group_label']}: {interval_diff(metric, top['contribution'], top['lo'], top['hi'])}",
+        )
+    return tab
+
+
+def _metric_list(metrics: str | None) -> list[str] | None:
+    chosen = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    unknown = [m for m in chosen or [] if m not in HEADLINE]
+    if unknown or chosen == []:
+        raise ConfigError(
+            f"--metrics {metrics!r}: unknown metric(s) {', '.join(unknown) or '(none given)'}; "
+            f"allowed: {', '.join(HEADLINE)} (see the report's glossary for what each means)"
+        )
+    return chosen
 
 
 @app.command()

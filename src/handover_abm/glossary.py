@@ -467,3 +467,32 @@ def parameter_label(path: str, team_roles: list[str] | None = None) -> str:
     text = text[0].upper() + text[1:] if not section else text
     out = f"{section}: {text}" if section else text
     return f"{out} ({unit})" if unit and unit not in out else out
+
+
+# ---------------------------------------------------------------- mechanism groups (explain)
+
+RESIDUAL_GROUP = "residual"
+# Human labels of the groups of data/mechanism_groups.yaml that `handover-abm explain` switches.
+MECHANISM_GROUPS: dict[str, str] = {
+    "team_capacity": "Team mix and capacity",
+    "pay": "Pay",
+    "speed": "Speed in scope",
+    "scope_edge": "Edge of scope",
+    "booking": "Booking and access",
+    "employer": "Employer (boundaries)",
+    "site": "Working on site",
+    "record": "Shared record",
+    "handover_other": "Other handover-loss factors",
+    "supervision_needs": "Supervision needs",
+    "supervision_structure": "Supervision structure",
+    "continuity": "Working ties",
+    "turnover": "Staff turnover",
+    "population": "Population and demand",
+    "calendar": "Run length and calendar",
+    RESIDUAL_GROUP: "Structure that cannot be switched",
+}
+
+
+def group_label(name: str) -> str:
+    """Human label of a mechanism group."""
+    return MECHANISM_GROUPS.get(name, name.replace("_", " "))
