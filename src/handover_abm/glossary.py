@@ -71,6 +71,19 @@ METRICS: dict[str, Metric] = {
         "lower",
         board="safety",
     ),
+    "acsc_admissions_per_1000_patients": M(
+        "Avoidable emergency admissions",
+        "per 1,000 patients a year",
+        "expected emergency admissions for ambulatory-care-sensitive conditions, more likely when "
+        "patients see many different clinicians (Barker et al., BMJ 2017)",
+        "lower",
+    ),
+    "failure_demand_per_episode": M(
+        "Referred back to a GP",
+        "extra GP contacts per episode",
+        "patients who had to see a GP again because a task was at the edge of another role's scope",
+        "lower",
+    ),
     "supervisor_load_index": M(
         "Supervisor load",
         "x protected time",
