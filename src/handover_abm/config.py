@@ -611,13 +611,24 @@ class Handover(_Section):
         0.6,
         "chance a loss is noticed by the receiver (leads to rework and delay rather than staying hidden)",
         unit="probability",
+        source="assumption (range 0.3-0.9)",
         ge=0,
         le=1,
     )
     rework_time_fraction: float = param(
-        0.5, "time of a rework task as a share of the task it repeats", unit="fraction", gt=0
+        0.5,
+        "time of a rework task as a share of the task it repeats",
+        unit="fraction",
+        source="assumption (range 0.25-0.75)",
+        gt=0,
     )
-    rework_delay_days: int = param(1, "delay before the rework (re-contact) can happen", unit="days", ge=0)
+    rework_delay_days: int = param(
+        1,
+        "delay before the rework (re-contact) can happen",
+        unit="days",
+        source="assumption (range 0-2)",
+        ge=0,
+    )
     p_harm_per_unresolved: float = param(
         0.1,
         "chance that an information loss still hidden at the end of the episode is a harm-risk event",
@@ -631,6 +642,7 @@ class Handover(_Section):
         0.8,
         "chance a usual clinician or care coordinator finds each hidden loss when working on the episode",
         unit="probability",
+        source="assumption (range 0.4-1.0)",
         ge=0,
         le=1,
     )
@@ -646,14 +658,21 @@ class Supervision(_Section):
         source="assumption; RCGP (2024) asks for protected time without a figure",
         gt=0,
     )
-    query_minutes: float = param(5, "supervisor time per ad-hoc query", unit="minutes", ge=0)
+    query_minutes: float = param(
+        5, "supervisor time per ad-hoc query", unit="minutes", source="assumption (range 2.5-7.5)", ge=0
+    )
     edge_query_factor: float = param(
-        4.0, "query rate multiplier at the edge of scope: rate x (1 + factor x edge)", unit="ratio", ge=0
+        4.0,
+        "query rate multiplier at the edge of scope: rate x (1 + factor x edge)",
+        unit="ratio",
+        source="assumption (range 1-8)",
+        ge=0,
     )
     escalation_share: float = param(
         0.25,
         "share of queries where the supervisor must see the case (escalation)",
         unit="fraction",
+        source="assumption (range 0.125-0.375)",
         ge=0,
         le=1,
     )
@@ -661,16 +680,20 @@ class Supervision(_Section):
         1,
         "delay to the episode when a query reaches a supervisor already past protected time",
         unit="days",
+        source="assumption (range 0-2)",
         ge=0,
     )
     signoff_base_loss_probability: float = param(
         0.03,
         "base chance a per-case sign-off misses information (same factors as handovers)",
         unit="probability",
+        source="assumption (range 0.015-0.045)",
         gt=0,
         lt=1,
     )
-    debrief_interval_days: int = param(5, "days between scheduled debriefs (5 = weekly)", unit="days", ge=1)
+    debrief_interval_days: int = param(
+        5, "days between scheduled debriefs (5 = weekly)", unit="days", source="assumption (range 2-8)", ge=1
+    )
     new_starter_multiplier: float = param(
         2.0,
         "supervision needs (debriefs, queries, case review) of a new post-holder relative to an "
@@ -702,23 +725,43 @@ class Network(_Section):
     """Working ties between clinicians."""
 
     initial_tie_strength: float = param(
-        0.0, "tie strength above the structural floor at day 0 (0 = a new team)", unit="0-1", ge=0, le=1
+        0.0,
+        "tie strength above the structural floor at day 0 (0 = a new team)",
+        unit="0-1",
+        source="assumption (range 0-0.5)",
+        ge=0,
+        le=1,
     )
     tie_growth: float = param(
         0.01,
         "share of the gap to 1 closed by one shared piece of work",
         unit="fraction per interaction",
+        source="assumption (range 0.005-0.1)",
         ge=0,
         le=1,
     )
     tie_half_life_days: float = param(
-        120, "half-life of a tie's strength above its floor without shared work", unit="days", gt=0
+        120,
+        "half-life of a tie's strength above its floor without shared work",
+        unit="days",
+        source="assumption (range 30-365)",
+        gt=0,
     )
     colocation_tie_floor: float = param(
-        0.15, "floor of tie strength between staff on one site", unit="0-1", ge=0, le=1
+        0.15,
+        "floor of tie strength between staff on one site",
+        unit="0-1",
+        source="assumption (range 0.075-0.225)",
+        ge=0,
+        le=1,
     )
     shared_record_tie_floor: float = param(
-        0.05, "floor of tie strength between staff on one record", unit="0-1", ge=0, le=1
+        0.05,
+        "floor of tie strength between staff on one record",
+        unit="0-1",
+        source="assumption (range 0.025-0.075)",
+        ge=0,
+        le=1,
     )
 
 

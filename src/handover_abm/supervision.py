@@ -1,4 +1,13 @@
-"""Supervision demand and its allocation to supervisors.
+"""Supervision demand and its allocation to supervisors, by profession.
+
+Who supervises whom: the roles a role's catalogue entry names in `supervised_by` (a senior clinical
+pharmacist for pharmacists and technicians, an ANP for nurses and HCAs), else a GP; staff employed
+outside general practice (trusts) are supervised by their employer, outside the team. Posts are
+assigned to balance expected supervision minutes (`expected_weekly_minutes`), not head count.
+Needs fall with tenure: a post-holder t working days in needs
+    m(t) = 1 + (new_starter_multiplier - 1) * 2^(-t / learning_half_life_days)
+times the catalogue's debrief minutes, query probability and review minutes; t restarts at 0
+when a new person takes the post.
 
 A supervisee's task raises an ad-hoc query with probability
     min(1, query_rate * (1 + edge_query_factor * edge))
