@@ -177,7 +177,7 @@ def test_lower_continuity_means_more_avoidable_admissions() -> None:
     frag = HandoverModel(small_scenario(team=team, routing={"policy": "first_available"}, **kw), rng=2)
     cont.run()
     frag.run()
-    per_episode = [m.totals["acsc_admissions"] / m.totals["episodes_completed"] for m in (cont, frag)]
+    per_episode = [m.totals["acsc_admissions"] / m.totals["episodes_arrived"] for m in (cont, frag)]
     assert per_episode[1] > per_episode[0] > 0
 
 

@@ -1,12 +1,15 @@
 """Avoidable emergency admissions: the consequence of low relational continuity for patients.
 
-Each completed episode of a patient with at least one long-term condition adds an expected
+Each episode of a patient with at least one long-term condition adds, when it arrives, an expected
 ambulatory-care-sensitive (ACSC) emergency admission risk
 
     r = acsc_risk_per_episode x acsc_rate_ratio_per_0_2_upc ** ((UPC - upc_reference) / 0.2)
 
 where UPC is the Usual Provider of Care index of the patient's contacts so far (patients with
-fewer than two contacts count at `upc_reference`). Barker et al. (BMJ 2017) found 6% fewer ACSC
+fewer than two contacts count at `upc_reference`): a problem arising in a patient whose care has
+been fragmented is likelier to end in an avoidable admission. Counting at arrival, not at the
+close, keeps the count independent of how many episodes a team finishes within the run (arrivals
+are the same for every team under common random numbers). Barker et al. (BMJ 2017) found 6% fewer ACSC
 admissions for each 0.2 rise in UPC of GP contacts; here it is applied to contacts with any
 clinician. The expected value is summed (no random draw), so the outcome carries no extra noise;
 `acsc_admissions_per_1000_patients` is that sum per 1,000 registered patients per year.
@@ -44,8 +47,8 @@ class AvoidableAdmissions:
         self.model = model
         self.params = model.config.continuity
 
-    def at_close(self, ep: Episode) -> None:
-        """A completed episode: its expected avoidable admissions."""
+    def at_arrival(self, ep: Episode) -> None:
+        """A new episode: its expected avoidable admissions, from the patient's continuity so far."""
         patient = self.model.patients[ep.patient]
         if patient.n_ltc < 1:
             return

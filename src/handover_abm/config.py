@@ -826,8 +826,9 @@ class Continuity(_Section):
     Familiarity f in [0, 1] of a clinician with a patient grows with each contact (closing a share
     familiarity_growth of the gap to 1) and halves every familiarity_half_life_days without one
     (familiarity.py). A handover loses less when the receiver knows the patient and less again when
-    both do. Each completed episode of a patient with a long-term condition carries an expected
-    avoidable (ambulatory-care-sensitive) emergency admission risk that falls with the patient's UPC.
+    both do. Each episode of a patient with a long-term condition carries, from its arrival, an
+    expected avoidable (ambulatory-care-sensitive) emergency admission risk that falls with the
+    patient's UPC.
     """
 
     familiarity_growth: float = param(
@@ -863,7 +864,7 @@ class Continuity(_Section):
     )
     acsc_risk_per_episode: float = param(
         0.005,
-        "expected avoidable (ambulatory-care-sensitive) emergency admissions per completed episode of "
+        "expected avoidable (ambulatory-care-sensitive) emergency admissions per episode of "
         "a patient with a long-term condition, at the reference continuity",
         unit="admissions/episode",
         source="assumption (range 0.0025-0.01), set so the default network has an ACSC admission rate "

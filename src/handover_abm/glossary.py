@@ -420,6 +420,9 @@ SECTIONS = {
     "supervision": "Supervision",
     "network": "Team network",
     "turnover": "Turnover",
+    "costs": "Staff costs",
+    "continuity": "Continuity",
+    "referral": "Referral back to a GP",
     "interventions": "Intervention",
 }
 TEAM_FIELDS = {"count": "posts", "fte": "FTE per post", "organisation": "employer", "colocated": "on site"}
@@ -430,6 +433,12 @@ PARAMETERS: dict[str, str] = {
     "routing.policy": "Booking rule",
     "interventions.shared_record": "Shared record across organisations",
     "interventions.colocate_all": "Everyone on a practice site",
+    "handover.or_different_employer": "Extra information loss across employers (odds ratio)",
+    "supervision.new_starter_multiplier": "Supervision a new starter needs (x an established one)",
+    "continuity.acsc_rate_ratio_per_0_2_upc": "Avoidable admissions per 0.2 more continuity (rate ratio)",
+    "referral.probability_at_edge": "Chance of referral back to a GP at the edge of scope",
+    "turnover.overload_rate_ratio": "Leaving when always overloaded (rate ratio)",
+    "turnover.variety_rate_ratio": "Leaving with every kind of task (rate ratio)",
 }
 
 

@@ -403,6 +403,7 @@ class HandoverModel(mesa.Model):
                 self.next_episode, patient_index, kind, deque(tasks), day, len(tasks), patient.practice
             )
             patient.open_episodes += 1
+            self.admissions.at_arrival(ep)  # admissions.py: expected avoidable admissions
             self.today["episodes_arrived"] += 1
             self._advance(ep, day, first=True, urgent=urgent, planned=self.demand.is_planned(kind))
 
@@ -705,7 +706,6 @@ class HandoverModel(mesa.Model):
             t["harm_risk_events_dropped"] += harm
             return
         t["episodes_completed"] += 1
-        self.admissions.at_close(ep)  # admissions.py: expected avoidable admissions
         t["ep_tasks"] += ep.tasks_done
         t["ep_handovers"] += ep.handovers
         t["ep_losses"] += ep.losses
