@@ -35,12 +35,17 @@ class Referrals:
         self.model = model
         self.params = model.config.referral
         self.stream = model.streams["referral"]
+        self._p: dict[tuple[int, str], float] = {}  # (post, task type) -> referral probability
 
     def after_task(self, c: Clinician, task: Task, ep: Episode) -> None:
         """A normal task is done: perhaps the patient must see a GP again (before what is left)."""
-        if task.kind != TaskKind.NORMAL or task.type == self.params.task:
+        if task.kind != TaskKind.NORMAL:
             return
-        p = referral_probability(c.scope[task.type][1], self.params.probability_at_edge)
+        key = (c.post, task.type)
+        p = self._p.get(key)
+        if p is None:
+            at_edge = 0.0 if task.type == self.params.task else self.params.probability_at_edge
+            p = self._p[key] = referral_probability(c.scope[task.type][1], at_edge)
         if p <= 0.0 or self.stream.uniform() >= p:
             return
         if not self.model.eligible[ep.practice].get(self.params.task):
