@@ -63,7 +63,8 @@ def assign_supervisors(clinicians: Sequence[Clinician]) -> list[int]:
     """Give each post that needs supervision a supervisor (deterministic, balanced by minutes).
 
     Candidates, first tier that has any: the roles the post's role names in `supervised_by` in its
-    own practice, then in its network; then GPs of its practice, then of its network; then any
+    own practice, then GPs of its practice (practice staff stay within their employer); then those
+    roles in its network, then GPs of its network (network staff); then any GP, then any
     supervisor. Posts are placed largest expected supervision minutes first, each with the
     candidate with the fewest expected minutes so far (lowest post number on ties), so four
     physician associates do not land on four GPs while pharmacists land elsewhere.
@@ -84,8 +85,8 @@ def assign_supervisors(clinicians: Sequence[Clinician]) -> list[int]:
         network = [s for s in others if s.pcn == c.pcn]
         tiers = (
             [s for s in local if s.role_name in preferred],
-            [s for s in network if s.role_name in preferred],
             [s for s in local if s.is_gp],
+            [s for s in network if s.role_name in preferred],
             [s for s in network if s.is_gp],
             [s for s in others if s.is_gp],
             others,
