@@ -144,7 +144,7 @@ def test_group_patterns_and_first_match() -> None:
     assert not by["team_capacity"].matches("team.paramedic.organisation")
     assert by["speed"].matches("roles.paramedic.scope.diagnosis.time")
     assert not by["speed"].matches("roles.paramedic.scope.diagnosis.edge")
-    first = next(g for g in groups if g.matches("handover.or_org_boundary"))
+    first = next(g for g in groups if g.matches("handover.or_different_employer"))
     assert first.name == "employer"  # listed before the handover.* prefix
     assert next(g for g in groups if g.matches("handover.p_detect")).name == "handover_other"
 

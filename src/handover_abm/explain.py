@@ -3,7 +3,7 @@ named groups of mechanisms, under common random numbers.
 
 Each config is read as a *switchable state*: one value per key path, e.g. `team.paramedic.count`,
 `team.paramedic.organisation`, `roles.paramedic.hourly_cost`, `roles.paramedic.scope.diagnosis.time`
-or `handover.or_org_boundary`. The key paths on which A and B differ are sorted into the groups of
+or `handover.or_different_employer`. The key paths on which A and B differ are sorted into the groups of
 data/mechanism_groups.yaml (first matching group wins; unmatched keys form the residual group, which
 stays at B's value). For every coalition S of groups, a config takes B's values for the groups in S
 and A's for the rest, and runs on the same seeds as A and B. Shapley value of group i, per replicate
@@ -336,10 +336,15 @@ def pair_of(a: Scenario, b: Scenario, groups: Sequence[Group]) -> Pair:
     for path in set(state_a) | set(state_b):  # a key only one side has (None: no value there)
         state_a.setdefault(path, None)
         state_b.setdefault(path, None)
+    has_a = {e.role for e in a.team if e.count > 0}
+    has_b = {e.role for e in b.team if e.count > 0}
     for path in list(state_a):  # a figure neither side can give a value for is not a difference
-        if state_a[path] is None and path.startswith("roles."):
+        # (None is a value for a role a config has posts of: a figure left to the catalogue's
+        # derivation, such as an hourly cost derived from the salary)
+        role = path.split(".")[1] if path.startswith("roles.") else None
+        if state_a[path] is None and role is not None and role not in has_a:
             state_a[path] = state_b[path]
-        if state_b[path] is None and path.startswith("roles."):
+        if state_b[path] is None and role is not None and role not in has_b:
             state_b[path] = state_a[path]
     keys: dict[str, list[str]] = {}
     residual = []
