@@ -34,6 +34,8 @@ SUMMARY_COLUMNS = [
     "miscommunication_rate",
     "rework_tasks_per_episode",
     "harm_risk_per_1000_episodes",
+    "acsc_admissions_per_1000_patients",
+    "failure_demand_per_episode",
     "supervisor_load_index",
     "supervisor_interruptions_per_day",
     "supervisor_overload_days",
