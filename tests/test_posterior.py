@@ -186,6 +186,14 @@ def test_compare_with_posterior_widens_intervals_and_names_robust_differences(
     assert row["ci_high"] - row["ci_low"] > row["ci_high_fixed"] - row["ci_low_fixed"]
     code, _, _ = _main([*args, "--out", str(tmp_path / "post2")], capsys)
     assert code == 0
+    # the report reads the draws, and states what keeps its sign (without --posterior: nothing)
+    from handover_abm.report import _comparison, _robustness_html
+
+    report_table = _comparison(summary)
+    assert "diff_robust" in report_table.columns
+    html = _robustness_html(report_table, manifest)
+    assert "Robust to what is unknown?" in html and "keeps its sign across the posterior" in html
+    assert "random-effects" in html and _robustness_html(report_table, {}) == ""
     assert (tmp_path / "post2" / "summary.csv").read_bytes() == (
         tmp_path / "post" / "summary.csv"
     ).read_bytes()
