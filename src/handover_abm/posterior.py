@@ -206,6 +206,8 @@ def print_uncertainty(console: Any, table: pd.DataFrame, info: dict[str, Any]) -
         highlight=False,
     )
     baseline = table["baseline"].iloc[0]
+    if table["config"].nunique() == 1:
+        console.print(_means_table(table, baseline))
     for cfg in dict.fromkeys(table["config"]):
         if cfg == baseline:
             continue
@@ -235,6 +237,31 @@ def print_uncertainty(console: Any, table: pd.DataFrame, info: dict[str, Any]) -
         console.print(out)
     for line in robustness_lines(table):
         console.print(line, markup=False, highlight=False)
+
+
+def _means_table(table: pd.DataFrame, config: str) -> Any:
+    """One config: each outcome's mean with and without parameter uncertainty, and its share."""
+    from rich import box
+    from rich.table import Table
+
+    from handover_abm.glossary import display_name, interval
+
+    out = Table(
+        title=f"{config}: how much of each interval is what we do not know",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    out.add_column("Outcome", max_width=40, overflow="fold")
+    for col in ("With unknowns", "Parameters fixed", "Parameter share"):
+        out.add_column(col, justify="right")
+    for r in table[table["config"] == config].itertuples():
+        out.add_row(
+            display_name(r.metric),
+            interval(r.metric, r.mean, r.ci_low, r.ci_high),
+            interval(r.metric, r.mean, r.ci_low_fixed, r.ci_high_fixed),
+            "-" if math.isnan(r.param_share) else f"{r.param_share:.0%}",
+        )
+    return out
 
 
 def robustness_lines(table: pd.DataFrame) -> list[str]:
