@@ -152,7 +152,8 @@ def posterior_interval(
     t_all = float(stats.t.ppf(0.5 + level / 2, k - 1))
     t_fixed = float(stats.t.ppf(0.5 + level / 2, n - 1))
     half, half_fixed = t_all * math.sqrt(total), t_fixed * math.sqrt(stoch)
-    share = param / total if total > 0 else 0.0
+    # a quantity the same in every run (e.g. team size) has no variance to share out
+    share = param / total if total > 1e-12 * max(1.0, mean * mean) else math.nan
     return mean, mean - half, mean + half, share, mean - half_fixed, mean + half_fixed
 
 
