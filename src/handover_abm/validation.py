@@ -47,8 +47,9 @@ BASES = {
     "fitted": (
         "Fitted: targets used for calibration (in-sample)",
         "These figures are targets of the shipped calibration (experiments/calibrate_default.yaml, "
-        "src/handover_abm/data/targets.yaml): the demand parameters were fitted to them, so a pass "
-        "shows the fit held, not that the model predicts them.",
+        "src/handover_abm/data/targets.yaml): `handover-abm calibrate` fits the demand parameters to "
+        "them, and the default config's demand values (set by hand with them in view) lie inside "
+        "the shipped posterior. A pass shows the fit holds, not that the model predicts them.",
     ),
     "tuned": (
         "Tuned by hand: not fitted formally, but not out-of-sample either",
