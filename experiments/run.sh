@@ -18,6 +18,8 @@ for spec in experiments/q*.yaml; do
   "$BIN/handover-abm" sweep "$spec" --out "$out/$name" --resume "${size[@]}"
   "$BIN/handover-abm" report "$out/$name"
 done
+echo "== q1_equal_cost_compare (compare --equalise cost)"
+BIN=$BIN experiments/q1_equal_cost_compare.sh "$out/q1_equal_cost_compare" "${size[@]}"
 echo "== sensitivity_assumptions (Morris)"
 if [ "${FULL:-0}" = 1 ]; then sens=(); else sens=(--days 126 --replicates 1); fi
 "$BIN/handover-abm" sensitivity experiments/sensitivity_assumptions.yaml --method morris \

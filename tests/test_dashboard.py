@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -20,7 +21,7 @@ import yaml
 pytest.importorskip("solara", reason="the dashboard extra is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
+needs_browser = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium found (.ci/run installs Debian's chromium)"
 )
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,7 @@ CONFIG = {
     "name": "browser_test",
     "description": "small team for the browser test",
     "days": 60,
-    "population": {"size": 3000, "practices": 2},
+    "population": {"size": 1500, "practices": 2},
     "team": [
         {"role": "gp_partner", "count": 2, "fte": 0.8},
         {"role": "practice_nurse", "count": 1},
@@ -37,6 +38,13 @@ CONFIG = {
         {"role": "physician_associate", "count": 1, "organisation": "pcn"},
     ],
 }
+# the planner's own comparison team: more GPs, no ARRS roles
+OTHER = {
+    "name": "more_gps",
+    "population": {"size": 1500, "practices": 2},
+    "team": [{"role": "gp_partner", "count": 3, "fte": 0.8}, {"role": "practice_nurse", "count": 1}],
+}
+SHOTS = ROOT / "results"
 
 
 def _free_port() -> int:
@@ -47,8 +55,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    cfg = tmp_path_factory.mktemp("dash") / "small.yaml"
+    folder = tmp_path_factory.mktemp("dash")
+    cfg = folder / "small.yaml"
     cfg.write_text(yaml.safe_dump(CONFIG, sort_keys=False))
+    (folder / "more_gps.yaml").write_text(yaml.safe_dump(OTHER, sort_keys=False))
     port = _free_port()
     proc = subprocess.Popen(
         [CLI, "dashboard", str(cfg), "--port", str(port)],
@@ -69,7 +79,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
                 time.sleep(0.5)
         else:
             pytest.fail("dashboard did not answer within 90 s")
-        yield url
+        yield url, folder
     finally:
         stop_group(proc)
 
@@ -85,50 +95,118 @@ def stop_group(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_change_team_reset_step_and_render(server: str) -> None:
+def _browser(p: Any) -> Any:
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
+
+
+def _cost(page: Any) -> str:
+    return page.get_by_text(re.compile(r"^Team: \d+ posts")).inner_text()
+
+
+@needs_browser
+def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Path]) -> None:
+    """A planner's session: edit a role count and see the cost change, load their own config file,
+    run a year for both teams with replicates and read the verdict table with intervals."""
+    url, folder = server
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1500, "height": 1250})
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 1400})
         hosts: set[str] = set()
         page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
-        page.goto(server, wait_until="networkidle")
-        page.get_by_role("button", name="Reset").wait_for(timeout=60_000)
-        page.get_by_text("Team: 5 posts").wait_for(timeout=30_000)
+        page.goto(url, wait_until="networkidle")
+        page.get_by_text(re.compile(r"^Team: 5 posts")).wait_for(timeout=60_000)
+        assert page.get_by_text("Play interval").count() == 0  # Mesa's controls are not shown
+        assert page.get_by_text("Render interval").count() == 0
+        before = _cost(page)
+        assert "4.6 FTE" in before and "£" in before
 
-        # one more GP partner: the third slider (after play and render interval)
-        slider = page.get_by_role("slider").nth(2)
-        slider.focus()
-        slider.press("ArrowRight")
-        # booking rule: continuity_first
-        page.get_by_text("preferred_within", exact=True).click()
-        page.get_by_role("option", name="continuity_first").click()
-        page.get_by_role("button", name="Reset").click()
-        page.get_by_text("Team: 6 posts").wait_for(timeout=30_000)
-        page.get_by_text("booking rule continuity_first").wait_for(timeout=30_000)
+        # one more GP partner: posts 2 -> 3; the team's FTE and annual cost follow at once
+        posts = page.get_by_label("posts").first
+        posts.fill("3")
+        page.get_by_text(re.compile(r"^Team: 6 posts, 5\.4 FTE")).wait_for(timeout=30_000)
+        after = _cost(page)
+        assert _pounds(after) > _pounds(before)
 
-        for _ in range(4):
-            page.get_by_role("button", name="Step").click()
-            time.sleep(0.4)
-        page.get_by_text(re.compile(r"Time: 4(\.0)?$")).wait_for(timeout=30_000)
-        page.get_by_text("Day 4 of 60").wait_for(timeout=30_000)
-        page.get_by_text("handovers_per_episode").first.wait_for(timeout=30_000)
-        time.sleep(1.5)
-        images = page.locator("img[src^='blob:']")
-        assert images.count() >= 5  # network, three charts, continuity and flow
+        # the planner's own config file, loaded by path, as the comparison team
+        page.get_by_label("Config file path").fill(str(folder / "more_gps.yaml"))
+        page.get_by_role("button", name="Load", exact=True).click()
+        page.get_by_text(re.compile(r"^Loaded .*more_gps\.yaml")).wait_for(timeout=30_000)
+        page.get_by_label("Comparison team (config file)").click(force=True)
+        page.get_by_role("option", name=re.compile(r"more_gps\.yaml")).click()
+
+        teams = page.locator("table").filter(has_text="Posts (FTE)").filter(has_text="more_gps")
+        teams.wait_for(timeout=30_000)  # the two teams side by side
+        assert "3 (2.4 FTE)" in teams.inner_text()
+
+        # a short "year" so the test is quick: 3 replicates, 15 measured days after 10 of warm-up
+        page.get_by_label("Replicates").fill("3")
+        page.get_by_label("Working days measured").fill("15")
+        page.get_by_label("Warm-up (working days, not counted)").fill("10")
+        page.get_by_text(re.compile(r"6 runs in all")).wait_for(timeout=30_000)
+        page.get_by_role("button", name="Run a year").click()
+        verdict = page.get_by_text(re.compile(r"^browser_test \(edited\) against more_gps: "))
+        verdict.wait_for(timeout=120_000)
+        table = page.locator("table").filter(has_text="difference [95% interval]")
+        table.wait_for(timeout=30_000)
+        text = table.inner_text()
+        assert "Seen the same day" in text and "Annual staff cost" in text
+        assert re.search(r"\[[^\]]+, [^\]]+\]", text)  # intervals: [low, high]
+        assert re.search(r"better|worse|no detectable difference", text)
+        assert "Only 3 replicates" in page.content()  # the warning about too few replicates
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+        # watch one run: axes in working days and dates
+        page.get_by_role("tab", name="Watch a run").click()
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.get_by_role("button", name="Next 20 days").click()
+        page.get_by_text(re.compile(r"working day 20 of 60")).wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        images = page.locator("img[src^='blob:'], img[src^='data:image']")
+        assert images.count() >= 2  # network and daily series
         widths = [img.evaluate("e => e.naturalWidth") for img in images.all()]
-        assert all(w > 100 for w in widths), widths  # every figure actually rendered
-        shot = ROOT / "results" / "dashboard.png"
-        shot.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(shot), full_page=False)
+        assert all(w > 100 for w in widths), widths
+        page.screenshot(path=str(SHOTS / "dashboard_watch.png"), full_page=True)
         browser.close()
-    assert hosts == {server.split("/")[2]}, hosts  # no request left 127.0.0.1
+    assert hosts == {url.split("/")[2]}, hosts  # no request left 127.0.0.1
+
+
+def _pounds(text: str) -> float:
+    return float(re.search(r"£([\d,]+)", text).group(1).replace(",", ""))  # type: ignore[union-attr]
+
+
+def test_uploaded_config_is_validated_like_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dropped file is offered as a team when valid; an invalid one is named with its problem."""
+    from handover_abm import app
+
+    start = tmp_path / "small.yaml"
+    start.write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
+    monkeypatch.setenv(app.CONFIG_ENV, str(start))
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    app.library.value = {}
+    app.ensure_started()
+    assert list(app.library.value) == [str(start)] and app.my_name() == "browser_test"
+    app.load_upload("mine.yaml", yaml.safe_dump(OTHER).encode())
+    assert app.library.value["uploaded: mine.yaml"]["name"] == "more_gps"
+    app.load_upload("broken.yaml", b"team: [{role: wizard}]")
+    assert app.message.value.startswith("Could not load broken.yaml: broken.yaml")
+    assert "wizard" in app.message.value and "uploaded: broken.yaml" not in app.library.value
+    app.set_value(["team", 0, "count"], 3)
+    assert app.my_name() == "browser_test (edited)"
+    scenarios, problem = app.year_scenarios()
+    assert problem == "" and [s.name for s in scenarios] == ["browser_test", "browser_test (edited)"]
+    app.other.value = "uploaded: mine.yaml"
+    (theirs, ours), _ = app.year_scenarios()
+    assert (theirs.name, ours.name) == ("more_gps", "browser_test (edited)")
+    assert theirs.population == ours.population  # the same patients
+    assert theirs.days == ours.days == app.warmup_days.value + app.measured_days.value

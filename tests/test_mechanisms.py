@@ -18,7 +18,7 @@ from handover_abm.handover import LossModel, TransferFactors, logit
 from handover_abm.model import HandoverModel
 from handover_abm.network import TeamNetwork
 from handover_abm.streams import RandomStreams
-from handover_abm.supervision import assign_supervisors, query_probability
+from handover_abm.supervision import assign_supervisors, expected_weekly_minutes, query_probability
 from tests.conftest import small_scenario
 
 # ------------------------------------------------------------------ ties
@@ -81,7 +81,7 @@ def test_graph_carries_handovers_and_supervision() -> None:
 NEUTRAL = TransferFactors(
     tie=0.0,
     same_record=False,
-    boundary=False,
+    other_employer=False,
     same_site=False,
     backlog_sender=0.0,
     backlog_receiver=0.0,
@@ -105,7 +105,7 @@ def test_neutral_transfer_has_the_base_probability() -> None:
     [
         ({"tie": 1.0}, "or_full_tie"),
         ({"same_record": True}, "or_shared_record"),
-        ({"boundary": True}, "or_org_boundary"),
+        ({"other_employer": True}, "or_different_employer"),
         ({"same_site": True}, "or_colocated"),
         ({"holistic": True}, "or_holistic"),
     ],
@@ -226,8 +226,11 @@ def test_supervisors_are_assigned_balanced_within_practice() -> None:
                 assert m.clinicians[sup[c.post]].practice == c.practice
         else:
             assert sup[c.post] == -1
-    loads = [len(s.supervisees) for s in m.supervisors]
-    assert max(loads) - min(loads) <= 1
+    weight = {c.post: expected_weekly_minutes(c) for c in m.clinicians if sup[c.post] >= 0}
+    pas = [sup[c.post] for c in m.clinicians if c.role_name == "physician_associate"]
+    assert len(set(pas)) == len(pas)  # the heaviest supervisees spread first
+    loads = [sum(weight[p] for p in s.supervisees) for s in m.supervisors]
+    assert max(loads) - min(loads) <= max(weight.values())  # greedy balance of expected minutes
 
 
 def test_query_probability_rises_to_the_edge_and_is_capped() -> None:

@@ -1,42 +1,73 @@
-"""SolaraViz dashboard for what-if team design (optional extra: `pip install 'handover-abm[dashboard]'`).
+"""The planner's dashboard (optional extra: `pip install 'handover-abm[dashboard]'`), a Solara page.
 
-Started by `handover-abm dashboard [CONFIG]`, which serves this module with Solara. The core never
-imports this module. Each browser session builds its own model (solara.use_memo inside Page).
+Started by `handover-abm dashboard [CONFIG]`, which serves this module with Solara; the core never
+imports it. Left: the team being planned, every post count and FTE as a number with the team's
+FTE and annual staff cost recomputed as they change, and the settings a planner changes (booking
+rule, shared record, co-location, protected supervision time, population). Config files, the
+planner's own included, are loaded by path or upload. Two tabs:
+
+- "Compare for a year": runs this team and a comparison team (any loaded config, on this team's
+  patients) for a year with several replicates in the background, through the same engine as
+  `handover-abm compare` (experiment.run_replicates), with progress, then shows the verdict and
+  the table of outcomes with 95% intervals and paired differences (stats, verdict, glossary).
+- "Watch a run": steps one run day by day: team network, daily series against working days and
+  dates, and the outcomes so far.
+
+State lives in solara.reactive variables, which Solara keeps per browser session.
 """
 
 from __future__ import annotations
 
+import copy
 import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import networkx as nx
+import numpy as np
 import solara
-from mesa.visualization import SolaraViz, make_plot_component
-from mesa.visualization.utils import update_counter
+from matplotlib.ticker import MaxNLocator
+from solara.lab import task
 
-from handover_abm.catalogue import load_catalogue
-from handover_abm.config import ROUTING_POLICIES, Scenario, load_scenario
-from handover_abm.metrics import continuity_means, summarise
+from handover_abm.config import ROUTING_POLICIES, ConfigError, Scenario, read_config_data, scenario_from_dict
+from handover_abm.dates import Calendar
+from handover_abm.experiment import Replicates, load_configs, run_replicates
+from handover_abm.glossary import (
+    DAILY,
+    display_name,
+    fmt,
+    interval,
+    interval_diff,
+    parameter_label,
+    role_label,
+)
+from handover_abm.metrics import DEFAULT_WARMUP_DAYS, TABLE_METRICS, summarise
 from handover_abm.model import HandoverModel
 from handover_abm.plots import OKABE_ITO, ROLE_COLOURS
+from handover_abm.stats import INTERVAL_METHOD
+from handover_abm.streams import replicate_seeds
+from handover_abm.team import annual_cost, total_fte
+from handover_abm.verdict import BETTER, WORSE, calls, period_text, verdicts, warnings_for
 
 CONFIG_ENV = "HANDOVER_ABM_CONFIG"
-SEED = 20261123  # fixed, so that Reset and the side-by-side model see the same patients
-TABLE_METRICS = [
-    "episodes_completed",
+SEED = 20261123  # fixed, so that every restart and both teams of a comparison see the same patients
+WATCH_METRICS = [
     "handovers_per_episode",
     "miscommunications_per_episode",
     "harm_risk_per_1000_episodes",
     "supervisor_load_index",
-    "coc_mean",
-    "wait_days_mean",
+    "same_day_share",
+    "upc_gp_mean",
     "cost_per_episode",
 ]
+WATCH_SERIES = ["handovers", "miscommunications", "supervisor_load_index", "tasks_waiting"]
 
 
 def config_path() -> Path:
@@ -44,112 +75,405 @@ def config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV, "configs/default.yaml"))
 
 
-def model_params(scenario: Scenario, path: Path) -> dict[str, Any]:
-    """Controls: posts per team entry, routing, interventions, protected time, population."""
-    roles = load_catalogue().roles
-    params: dict[str, Any] = {"config": str(path), "rng": SEED}
-    for i, entry in enumerate(scenario.team):
-        params[f"team__{i}__count"] = {
-            "type": "SliderInt",
-            "value": entry.count,
-            "min": 0,
-            "max": max(6, 2 * entry.count),
-            "step": 1,
-            "label": f"{roles[entry.role].label} ({entry.organisation}) posts",
-        }
-    params["routing__policy"] = {
-        "type": "Select",
-        "value": scenario.routing.policy,
-        "values": list(ROUTING_POLICIES),
-        "label": "Booking rule",
-    }
-    params["interventions__shared_record"] = {
-        "type": "Checkbox",
-        "label": "Shared record",
-        "value": scenario.interventions.shared_record,
-    }
-    params["interventions__colocate_all"] = {
-        "type": "Checkbox",
-        "label": "Co-locate everyone",
-        "value": scenario.interventions.colocate_all,
-    }
-    params["supervision__protected_minutes_per_day"] = {
-        "type": "SliderInt",
-        "value": int(scenario.supervision.protected_minutes_per_day),
-        "min": 5,
-        "max": 120,
-        "step": 5,
-        "label": "Protected supervision (min/GP/day)",
-    }
-    params["population__size"] = {
-        "type": "SliderInt",
-        "value": scenario.population.size,
-        "min": 2000,
-        "max": 100_000,
-        "step": 1000,
-        "label": "Registered patients",
-    }
-    return params
+def read_config(path: str | Path) -> dict[str, Any]:
+    """A config file as data, named after its file if it has no name; ConfigError if invalid."""
+    data = read_config_data(path)
+    data.setdefault("name", Path(path).stem)
+    scenario_from_dict(data, str(path))  # refuse an invalid config now, with its message
+    return data
+
+
+def shipped_configs() -> dict[str, Path]:
+    """The config files beside the dashboard's working directory (configs/*.yaml)."""
+    return {str(p): p for p in sorted(Path("configs").glob("*.yaml"))}
+
+
+def employer_label(organisation: str) -> str:
+    """'pcn' -> 'PCN', 'mental_health_trust' -> 'mental health trust'."""
+    return "PCN" if organisation == "pcn" else organisation.replace("_", " ")
+
+
+def policy_label(policy: str) -> str:
+    """'continuity_first' -> 'continuity first'."""
+    return policy.replace("_", " ")
+
+
+# ---------------------------------------------------------------- state (per browser session)
+
+library: solara.Reactive[dict[str, dict[str, Any]]] = solara.reactive({})  # label -> config data
+mine: solara.Reactive[str] = solara.reactive("")  # label of the config the team started from
+team_data: solara.Reactive[dict[str, Any]] = solara.reactive({})  # the team as edited
+other: solara.Reactive[str] = solara.reactive("")  # label of the comparison config
+message: solara.Reactive[str] = solara.reactive("")
+replicates = solara.reactive(5)
+measured_days = solara.reactive(0)  # a year of working days, set from the config chosen
+warmup_days = solara.reactive(DEFAULT_WARMUP_DAYS)
+
+
+def ensure_started() -> None:
+    """Load the starting config and the shipped ones into the library (once per session)."""
+    if library.value:
+        return
+    start = config_path()
+    found = {str(start): read_config(start)}
+    for name, path in shipped_configs().items():
+        if path.resolve() != start.resolve():
+            try:
+                found[name] = read_config(path)
+            except ConfigError:
+                continue  # a broken file beside the dashboard is not offered
+    library.value = found
+    choose_mine(str(start))
+    others = [k for k in found if k != str(start)]
+    other.value = others[0] if others else str(start)
+
+
+def choose_mine(key: str) -> None:
+    """Start editing the team of a loaded config."""
+    mine.value = key
+    team_data.value = copy.deepcopy(library.value[key])
+    measured_days.value = int(scenario_from_dict(team_data.value).working_days_per_year)
+
+
+def add_config(key: str, data: dict[str, Any]) -> None:
+    """Add a loaded config to the library (offered as my team and as a comparison)."""
+    library.value = {**library.value, key: data}
+    message.value = f"Loaded {key} ({data['name']})."
+
+
+def load_path(text: str) -> None:
+    """Load a config file named by the planner."""
+    path = Path(text.strip()).expanduser()
+    try:
+        add_config(str(path), read_config(path))
+    except ConfigError as exc:
+        message.value = f"Could not load {text}: {exc}"
+
+
+def load_upload(name: str, content: bytes) -> None:
+    """Load an uploaded config file (validated exactly as a file on disk)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(content)
+        try:
+            add_config(f"uploaded: {Path(name).name}", read_config(path))
+        except ConfigError as exc:
+            message.value = f"Could not load {name}: {str(exc).replace(str(path), name)}"
+
+
+def edited(data: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    """A copy of config data with one value replaced."""
+    out = copy.deepcopy(data)
+    node = out
+    for part in path[:-1]:
+        node = node.setdefault(part, {}) if isinstance(node, dict) else node[part]
+    node[path[-1]] = value
+    return out
+
+
+def set_value(path: list[Any], value: Any) -> None:
+    """Change one value of the team being edited."""
+    team_data.value = edited(team_data.value, path, value)
+
+
+def my_name() -> str:
+    """This team's name: the config's, marked when the planner has changed it."""
+    base = library.value.get(mine.value, {})
+    name = str(team_data.value.get("name", "team"))
+    return name if team_data.value == base else f"{name} (edited)"
+
+
+def current_scenario() -> tuple[Scenario | None, str]:
+    """The edited team validated, or None and the reason it is not a valid team."""
+    try:
+        return scenario_from_dict({**team_data.value, "name": my_name()}, "this team"), ""
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+# ---------------------------------------------------------------- the team
 
 
 @solara.component
-def Intro(model: HandoverModel) -> None:
-    """What the page does and how Reset works."""
-    update_counter.get()
-    posts = len(model.clinicians)
-    fte = sum(c.fte for c in model.clinicians)
-    solara.Markdown(
-        f"**{model.config.name}**: {model.config.description or 'team network'}. Team: {posts} posts, "
-        f"{fte:.1f} FTE, booking rule {model.config.routing.policy}. Day "
-        f"**{model.steps}** of {model.config.days}. Change the team, booking rule, interventions or "
-        "supervision time on the left, then press **Reset**: the model is rebuilt with them (the "
-        "controls do not change a model that is already running). **Step** and ▶ advance it day by "
-        f"day. Every Reset uses the same patients and episodes (seed {SEED})."
+def ConfigLoader() -> None:
+    """Load any config file by path or upload; choose the team to start from."""
+    path, set_path = solara.use_state("")
+    solara.Markdown("#### Config files")
+    keys = list(library.value)
+    solara.Select("My team starts from", value=mine.value, values=keys, on_value=choose_mine)
+    with solara.Row(style={"align-items": "center"}):
+        solara.InputText("Config file path", value=path, on_value=set_path, continuous_update=True)
+        solara.Button("Load", on_click=lambda: load_path(path), disabled=not path.strip())
+    solara.FileDrop(
+        label="…or drop a config file (.yaml) here",
+        on_file=lambda f: load_upload(f["name"], f["data"] or b""),
+        lazy=False,
+    )
+    if message.value:
+        solara.Text(message.value, style={"font-size": "0.85em"})
+
+
+@solara.component
+def TeamEditor() -> None:
+    """Posts and FTE per team entry as numbers, with the team's FTE and annual cost live."""
+    data = team_data.value
+    solara.Markdown("#### The team")
+    for i, entry in enumerate(data.get("team", [])):
+        org = employer_label(str(entry.get("organisation", "practice")))
+        with solara.Row(style={"align-items": "center", "gap": "6px"}):
+            solara.Text(
+                f"{role_label(entry['role'])} ({org})", style={"width": "210px", "font-size": "0.9em"}
+            )
+            solara.InputInt(
+                "posts",
+                value=int(entry.get("count", 1)),
+                on_value=lambda v, i=i: set_value(["team", i, "count"], max(0, int(v))),
+                continuous_update=True,
+                style={"max-width": "70px"},
+            )
+            solara.InputFloat(
+                "FTE per post",
+                value=float(entry.get("fte", 1.0)),
+                on_value=lambda v, i=i: set_value(["team", i, "fte"], float(v)),
+                continuous_update=True,
+                style={"max-width": "90px"},
+            )
+    scenario, problem = current_scenario()
+    if scenario is None:
+        solara.Error(f"Not a valid team: {problem}")
+        return
+    posts = sum(e.count for e in scenario.team)
+    solara.Success(
+        f"Team: {posts} posts, {total_fte(scenario):.1f} FTE, annual staff cost "
+        f"{fmt('annual_staff_cost', annual_cost(scenario))}",
+        dense=True,
+        icon=False,
     )
 
 
-def _layout(model: HandoverModel) -> dict[int, Any]:
-    if getattr(model, "_dashboard_layout", None) is None:
-        g = nx.Graph()
-        g.add_nodes_from(c.post for c in model.clinicians)
-        g.add_edges_from((c.post, c.supervisor) for c in model.clinicians if c.supervisor >= 0)
-        model._dashboard_layout = nx.spring_layout(g, seed=1, k=1.2 / max(1, g.number_of_nodes()) ** 0.5)
-    return model._dashboard_layout
+@solara.component
+def Settings() -> None:
+    """The settings a planner changes, each with its value shown."""
+    data = team_data.value
+    routing = data.get("routing", {}).get("policy", "preferred_within")
+    interventions = data.get("interventions", {})
+    solara.Markdown("#### How the team works")
+    solara.Select(
+        parameter_label("routing.policy"),
+        value=policy_label(routing),
+        values=[policy_label(p) for p in ROUTING_POLICIES],
+        on_value=lambda v: set_value(["routing", "policy"], v.replace(" ", "_")),
+    )
+    solara.Checkbox(
+        label=parameter_label("interventions.shared_record"),
+        value=bool(interventions.get("shared_record", False)),
+        on_value=lambda v: set_value(["interventions", "shared_record"], v),
+    )
+    solara.Checkbox(
+        label=parameter_label("interventions.colocate_all"),
+        value=bool(interventions.get("colocate_all", False)),
+        on_value=lambda v: set_value(["interventions", "colocate_all"], v),
+    )
+    minutes = data.get("supervision", {}).get("protected_minutes_per_day")
+    if minutes is None:
+        minutes = scenario_from_dict(data).supervision.protected_minutes_per_day
+    solara.InputInt(
+        parameter_label("supervision.protected_minutes_per_day"),
+        value=int(minutes),
+        on_value=lambda v: set_value(["supervision", "protected_minutes_per_day"], int(v)),
+        continuous_update=True,
+    )
+    solara.InputInt(
+        "Registered patients",
+        value=int(data.get("population", {}).get("size", 10_000)),
+        on_value=lambda v: set_value(["population", "size"], int(v)),
+        continuous_update=True,
+    )
+
+
+# ---------------------------------------------------------------- compare for a year
+
+
+@dataclass(frozen=True)
+class YearResult:
+    """What "Run a year" produced: the runs and their comparison table."""
+
+    runs: Replicates
+    table: Any
+
+
+@task
+def run_year(scenarios: list[Scenario], reps: int, warmup: int) -> YearResult:
+    """Both teams, `reps` replicates each on common random numbers, in the background."""
+    total = len(scenarios) * reps
+    done = [0]
+    run_year.progress = 0.0
+
+    def tick(i: int, outcome: object) -> None:
+        done[0] += 1
+        run_year.progress = 100.0 * done[0] / total
+
+    runs = run_replicates(scenarios, replicate_seeds(SEED, reps), warmup, on_done=tick)
+    return YearResult(runs, runs.comparison(TABLE_METRICS))
+
+
+def year_scenarios() -> tuple[list[Scenario], str]:
+    """[comparison team, this team], both on this team's patients and run length, or a reason."""
+    scenario, problem = current_scenario()
+    if scenario is None:
+        return [], f"This team is not valid: {problem}"
+    if other.value not in library.value:
+        return [], "Choose a comparison team."
+    theirs = {**library.value[other.value]}
+    theirs["population"] = scenario.population.model_dump(mode="json")  # the same patients
+    days = warmup_days.value + measured_days.value
+    try:
+        return load_configs([theirs, scenario], days=days), ""
+    except ConfigError as exc:
+        return [], f"The comparison team is not valid here: {exc}"
 
 
 @solara.component
-def NetworkView(model: HandoverModel) -> None:
-    """Team network: colour by role, size by workload, width by tie, supervision dashed, recent
-    handovers highlighted."""
-    update_counter.get()
-    pos = _layout(model)
+def VerdictTable(result: YearResult) -> None:
+    """Verdict sentence, board outcomes in words, then every outcome with its interval."""
+    table = result.table
+    runs = result.runs
+    for v in verdicts(table):
+        solara.Markdown(f"**{v.sentence()}**")
+        lines = ["| Outcome | verdict |", "|:---|:---|"]
+        for group, (word, _) in v.groups.items():
+            lines.append(f"| {group.capitalize()} | {word} |")
+        solara.Markdown("\n".join(lines))
+    base, mine_ = (s.name for s in runs.scenarios)
+    by = table.set_index(["config", "metric"])
+    rows = [
+        f"| Outcome | {base} | {mine_} | difference [95% interval] | verdict |",
+        "|:---|---:|---:|---:|:---|",
+    ]
+    for c in calls(table, mine_, TABLE_METRICS):
+        a = by.loc[(base, c.metric)]
+        b = by.loc[(mine_, c.metric)]
+        word = f"**{c.verdict}**" if c.verdict in (BETTER, WORSE) else c.verdict
+        rows.append(
+            f"| {display_name(c.metric)} | {interval(c.metric, a['mean'], a['ci_low'], a['ci_high'])} "
+            f"| {interval(c.metric, b['mean'], b['ci_low'], b['ci_high'])} "
+            f"| {interval_diff(c.metric, c.diff, c.low, c.high)} | {word} |"
+        )
+    n = len(runs.seeds)
+    solara.Markdown(
+        f"Mean [95% interval] over {n} replicates; difference: this team less the comparison team, "
+        "replicate by replicate on the same patients (an interval that spans zero is no detectable "
+        f"difference). Intervals: {INTERVAL_METHOD}.\n\n" + "\n".join(rows),
+        style={"font-size": "0.9em"},
+    )
+    days = runs.scenarios[0].days
+    for note in warnings_for(n, days, runs.warmup_days):
+        solara.Warning(note, dense=True)
+
+
+@solara.component
+def TeamsSideBySide(scenarios: list[Scenario]) -> None:
+    """The two teams' posts per role, FTE and annual cost, side by side."""
+    theirs, ours = scenarios
+    roles = list(dict.fromkeys(e.role for s in (ours, theirs) for e in s.team))
+
+    def posts(s: Scenario, role: str) -> str:
+        n = sum(e.count for e in s.team if e.role == role)
+        fte = sum(e.count * e.fte for e in s.team if e.role == role)
+        return f"{n} ({fte:.1f} FTE)" if n else "–"
+
+    rows = [f"| Posts (FTE) | {ours.name} | {theirs.name} |", "|:---|---:|---:|"]
+    rows += [f"| {role_label(r)} | {posts(ours, r)} | {posts(theirs, r)} |" for r in roles]
+    rows.append(
+        f"| **Team** | **{total_fte(ours):.1f} FTE, {fmt('annual_staff_cost', annual_cost(ours))}** "
+        f"| **{total_fte(theirs):.1f} FTE, {fmt('annual_staff_cost', annual_cost(theirs))}** |"
+    )
+    solara.Markdown("\n".join(rows), style={"font-size": "0.9em"})
+
+
+@solara.component
+def CompareYear() -> None:
+    """Choose a comparison team, run a year with replicates, read the verdict."""
+    keys = list(library.value)
+    solara.Markdown(
+        "Runs **this team** and a **comparison team** (any config loaded on the left, your own "
+        "included) on the same patients for a year, several times over, and says which is better on "
+        "each outcome. The comparison team keeps its own posts and settings but uses this team's "
+        "population."
+    )
+    solara.Select("Comparison team (config file)", value=other.value, values=keys, on_value=other.set)
+    with solara.Row():
+        solara.InputInt("Replicates", value=replicates.value, on_value=replicates.set, continuous_update=True)
+        solara.InputInt(
+            "Working days measured",
+            value=measured_days.value,
+            on_value=measured_days.set,
+            continuous_update=True,
+        )
+        solara.InputInt(
+            "Warm-up (working days, not counted)",
+            value=warmup_days.value,
+            on_value=warmup_days.set,
+            continuous_update=True,
+        )
+    scenarios, problem = year_scenarios()
+    if scenarios:
+        TeamsSideBySide(scenarios)
+        s = scenarios[1]
+        period = period_text(s.calendar.start_date, s.days, warmup_days.value, s.working_days_per_year)
+        solara.Text(f"Measured: {period}; {2 * replicates.value} runs in all.", style={"font-size": "0.9em"})
+    else:
+        solara.Error(problem)
+    ok = bool(scenarios) and replicates.value >= 1 and measured_days.value >= 1 and warmup_days.value >= 0
+    solara.Button(
+        "Run a year",
+        color="primary",
+        disabled=not ok or run_year.pending,
+        on_click=lambda: run_year(scenarios, replicates.value, warmup_days.value),
+    )
+    if run_year.pending:
+        done = run_year.progress or 0.0
+        solara.ProgressLinear(done)
+        solara.Text(f"Running in the background: {done:.0f}% of {2 * replicates.value} runs done")
+    elif run_year.error:
+        solara.Error(f"The runs failed: {run_year.exception}")
+    elif run_year.finished and run_year.value is not None:
+        VerdictTable(run_year.value)
+
+
+# ---------------------------------------------------------------- watch a run
+
+
+def _day_axis(ax: Any, calendar: Calendar, days: int) -> None:
+    """Working days below, dates above."""
+    xs = np.arange(0, max(days, 1) + 1)
+    nums = mdates.date2num(calendar.dates[: len(xs)])
+    top = ax.secondary_xaxis(
+        "top", functions=(lambda d: np.interp(d, xs, nums), lambda n: np.interp(n, nums, xs))
+    )
+    top.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4))
+    top.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b %Y"))
+    top.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("working day")
+
+
+@solara.component
+def NetworkView(model: HandoverModel, day: int) -> None:
+    """Team network: colour by role, size by weeks to a free slot, handovers of the last 7 days."""
+    g = nx.Graph()
+    g.add_nodes_from(c.post for c in model.clinicians)
+    g.add_edges_from((c.post, c.supervisor) for c in model.clinicians if c.supervisor >= 0)
+    pos = nx.spring_layout(g, seed=1, k=1.2 / max(1, g.number_of_nodes()) ** 0.5)
     roles = sorted({c.role_name for c in model.clinicians})
     colour = {r: ROLE_COLOURS[i % len(ROLE_COLOURS)] for i, r in enumerate(roles)}
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    w = model.network.w
-    ties = [
-        (i, j)
-        for i in range(len(w))
-        for j in range(i + 1, len(w))
-        if w[i, j] > model.network.floor[i, j] + 0.05
-    ]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
     recent = model.network.recent_handovers()
-    g = nx.Graph()
-    g.add_nodes_from(pos)
-    nx.draw_networkx_edges(
-        g, pos, edgelist=ties, width=[3 * w[i, j] for i, j in ties], edge_color="#bbbbbb", ax=ax
-    )
-    hot = list(recent)
-    if hot:
+    if recent:
         top = max(recent.values())
-        nx.draw_networkx_edges(
-            g,
-            pos,
-            edgelist=hot,
-            width=[0.5 + 3 * recent[e] / top for e in hot],
-            edge_color=OKABE_ITO[1],
-            ax=ax,
-        )
+        hot = list(recent)
+        widths = [0.5 + 3 * recent[e] / top for e in hot]
+        nx.draw_networkx_edges(g, pos, edgelist=hot, width=widths, edge_color=OKABE_ITO[1], ax=ax)
     sup = [(c.post, c.supervisor) for c in model.clinicians if c.supervisor >= 0]
     nx.draw_networkx_edges(g, pos, edgelist=sup, style="dashed", edge_color=OKABE_ITO[5], ax=ax)
     sizes = [60 + 240 * min(3.0, model.book.days_to_free(c.post, model.steps) / 5) for c in model.clinicians]
@@ -163,118 +487,100 @@ def NetworkView(model: HandoverModel) -> None:
         linewidths=0.5,
         ax=ax,
     )
-    handles = [
-        plt.Line2D([], [], marker="o", ls="", color=colour[r], label=r.replace("_", " ")) for r in roles
-    ]
+    handles = [plt.Line2D([], [], marker="o", ls="", color=colour[r], label=role_label(r)) for r in roles]
     handles += [
         plt.Line2D([], [], color=OKABE_ITO[5], ls="--", label="supervision"),
         plt.Line2D([], [], color=OKABE_ITO[1], lw=2, label="handovers, last 7 days"),
-        plt.Line2D([], [], color="#bbbbbb", lw=2, label="working tie"),
     ]
     ax.legend(handles=handles, frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    ax.set_title(f"Team network, day {model.steps} (node size: weeks until a free slot)", fontsize=10)
+    ax.set_title(f"Team network, working day {day} (node size: weeks until a free slot)", fontsize=10)
     ax.axis("off")
     fig.tight_layout()
-    solara.FigureMatplotlib(fig, format="png", dependencies=[update_counter.value, model])
+    solara.FigureMatplotlib(fig, format="png", dependencies=[day, id(model)])
     plt.close(fig)
 
 
 @solara.component
-def ContinuityAndFlow(model: HandoverModel) -> None:
-    """Handovers per episode (7-day) and COC so far, recorded at each render."""
-    update_counter.get()
-    history = getattr(model, "_dashboard_history", None)
-    if history is None:
-        history = model._dashboard_history = []
+def SeriesView(model: HandoverModel, day: int) -> None:
+    """The daily series so far, against working days (below) and dates (above)."""
     frame = model.datacollector.model_vars
-    if model.steps and (not history or history[-1][0] != model.steps):
-        arrived = sum(frame["episodes_arrived"][-7:]) or 1
-        _, coc, _ = continuity_means([p.history for p in model.patients])
-        history.append((model.steps, sum(frame["handovers"][-7:]) / arrived, coc))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3))
-    if history:
-        days, hpe, coc = zip(*history, strict=True)
-        a.plot(days, hpe, color=OKABE_ITO[0])
-        b.plot(days, coc, color=OKABE_ITO[2])
-    a.set_title("handovers per new episode (7 days)", fontsize=9)
-    b.set_title("continuity (COC), patients with 2+ contacts", fontsize=9)
-    for ax in (a, b):
-        ax.set_xlabel("day")
+    fig, axes = plt.subplots(2, 2, figsize=(9, 5))
+    for ax, name in zip(axes.flat, WATCH_SERIES, strict=True):
+        values = frame.get(name, [])
+        ax.plot(range(1, len(values) + 1), values, color=OKABE_ITO[0])
+        ax.set_title(DAILY[name][0], fontsize=9)
+        ax.set_ylabel(DAILY[name][1], fontsize=8)
+        ax.set_xlim(0, max(day, 5))
+        _day_axis(ax, model.calendar, max(day, 5))
     fig.tight_layout()
-    solara.FigureMatplotlib(fig, format="png", dependencies=[update_counter.value, model])
+    solara.FigureMatplotlib(fig, format="png", dependencies=[day, id(model)])
     plt.close(fig)
 
 
-def _metric_rows(models: list[HandoverModel]) -> list[dict[str, float]]:
-    return [summarise(m) for m in models]
+@task
+def advance(model: HandoverModel, days: int) -> int:
+    """Step the watched run `days` working days in the background (a large team takes seconds a day)."""
+    for k in range(days):
+        if not model.running or model.steps >= model.config.days or not advance.is_current():
+            break
+        model.step()
+        advance.progress = 100.0 * (k + 1) / days
+    return model.steps
 
 
 @solara.component
-def Headline(model: HandoverModel) -> None:
-    """The headline metrics of the run so far."""
-    update_counter.get()
-    if not model.steps:
-        solara.Markdown("Press **Step** to start.")
-        return
-    s = summarise(model)
-    lines = ["| metric | so far |", "|---|---:|"] + [f"| {k} | {s[k]:.4g} |" for k in TABLE_METRICS]
-    solara.Markdown("\n".join(lines))
-
-
-@solara.component
-def SideBySide(model: HandoverModel) -> None:
-    """Run a second config on the same patients (common random numbers) and show the difference."""
-    update_counter.get()
-    choices = [*ROUTING_POLICIES, *sorted(str(p) for p in Path("configs").glob("*.yaml"))]
-    other, set_other = solara.use_state("continuity_first")
-    solara.Select(
-        "Compare with (booking rule or config file)", value=other, values=choices, on_value=set_other
+def WatchRun() -> None:
+    """Step one run of this team day by day."""
+    model, set_model = solara.use_state(None)  # type: ignore[arg-type]
+    scenario, problem = current_scenario()
+    solara.Markdown(
+        "One run of this team, day by day (the same patients every time). Press **Start** after "
+        "changing the team or settings; a year with intervals is on the other tab."
     )
-
-    def build() -> HandoverModel:
-        if other in ROUTING_POLICIES:
-            return HandoverModel(
-                model.config.model_copy(
-                    update={"routing": model.config.routing.model_copy(update={"policy": other})}
-                ),
-                rng=model.seed,
-            )
-        data = load_scenario(other).model_dump(mode="json")
-        data["population"] = model.config.population.model_dump(mode="json")  # same patients
-        return HandoverModel(data, rng=model.seed)
-
-    twin = solara.use_memo(build, [other, model])
-    while twin.steps < model.steps and twin.running:
-        twin.step()
-    if not model.steps:
-        solara.Markdown("Press **Step**: the second team then runs on the same patients and episodes.")
+    busy = advance.pending
+    with solara.Row():
+        solara.Button(
+            "Start", on_click=lambda: set_model(HandoverModel(scenario, rng=SEED)), disabled=scenario is None
+        )
+        for n, name in ((1, "Next day"), (5, "Next 5 days"), (20, "Next 20 days")):
+            solara.Button(name, on_click=lambda n=n: advance(model, n), disabled=model is None or busy)
+    if scenario is None:
+        solara.Error(problem)
+    if model is None:
         return
-    a, b = _metric_rows([model, twin])
-    lines = [f"| metric | this team | {other} | difference |", "|---|---:|---:|---:|"]
-    lines += [f"| {k} | {a[k]:.4g} | {b[k]:.4g} | {b[k] - a[k]:+.4g} |" for k in TABLE_METRICS]
-    solara.Markdown(f"Day {model.steps}, same seed and patients:\n\n" + "\n".join(lines))
+    if busy:  # the model is being stepped: draw it again when the step is done
+        solara.ProgressLinear(advance.progress or True)
+        solara.Text("Stepping the run…")
+        return
+    day = model.steps
+    date = model.calendar.dates[min(day, len(model.calendar.dates) - 1)]
+    solara.Markdown(
+        f"**{model.config.name}**: working day **{day}** of {model.config.days} ({date:%A %-d %B %Y})"
+    )
+    SeriesView(model, day)
+    NetworkView(model, day)
+    if day:
+        s = summarise(model)
+        lines = ["| Outcome | so far |", "|:---|---:|"]
+        lines += [f"| {display_name(m)} | {fmt(m, s[m])} |" for m in WATCH_METRICS]
+        solara.Markdown("\n".join(lines))
 
 
-def _capacity_line(ax: Any) -> None:
-    ax.axhline(1.0, color="grey", ls="--", lw=1)
-    ax.set_ylabel("supervision min / protected min")
+# ---------------------------------------------------------------- page
 
 
 @solara.component
 def Page() -> None:
-    """The dashboard page: one model per browser session."""
-    path = config_path()
-    scenario = load_scenario(path)
-    params = model_params(scenario, path)
-    model = solara.use_memo(lambda: HandoverModel(str(path), rng=SEED), [])
-    components = [
-        (Intro, 0),
-        (NetworkView, 0),
-        make_plot_component(["handovers", "miscommunications"], page=0),
-        make_plot_component("supervisor_load_index", post_process=_capacity_line, page=0),
-        make_plot_component("tasks_waiting", page=0),
-        (ContinuityAndFlow, 0),
-        (Headline, 0),
-        (SideBySide, 1),
-    ]
-    SolaraViz(model, components=components, model_params=params, name="handover-abm: team what-if")
+    """The dashboard: the team on the left, compare for a year or watch a run on the right."""
+    ensure_started()
+    solara.Title("handover-abm: plan a team")
+    with solara.Sidebar():
+        ConfigLoader()
+        TeamEditor()
+        Settings()
+    solara.Markdown("## Plan a primary care team")
+    with solara.lab.Tabs():
+        with solara.lab.Tab("Compare for a year"):
+            CompareYear()
+        with solara.lab.Tab("Watch a run"):
+            WatchRun()

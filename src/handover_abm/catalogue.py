@@ -10,7 +10,7 @@ import json
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -55,14 +55,28 @@ class EpisodeType(_Frozen):
         return names
 
 
+SupervisionKind = Literal["day-to-day", "clinical", "educational"]
+
+
 class Supervision(_Frozen):
-    """What supervision a role needs."""
+    """What supervision a role needs, and from whom.
+
+    Kinds follow NHS England's guidance for PCN multidisciplinary roles: day-to-day (queries,
+    sign-offs and escalations as work happens), clinical (scheduled case discussion) and
+    educational (scheduled development, e.g. during a preceptorship). The scheduled kinds together
+    are `debrief_minutes_per_week`; the day-to-day kind is `query_rate` and `review_minutes`.
+    """
 
     required: bool = False
     debrief_minutes_per_week: float = Field(0.0, ge=0)
     query_rate: float = Field(0.0, ge=0, le=1)
     case_review: bool = False
     review_minutes: float = Field(0.0, ge=0)
+    supervised_by: tuple[str, ...] = Field(
+        (), description="roles that supervise this role first; empty or none in reach: a GP"
+    )
+    kinds: tuple[SupervisionKind, ...] = Field((), description="kinds of supervision the role receives")
+    source: str = Field("assumption", description="where the figures come from")
 
 
 class ScopeEntry(_Frozen):
@@ -78,7 +92,15 @@ class Role(_Frozen):
     label: str
     staff_group: str
     arrs: bool = False
-    hourly_cost: float = Field(gt=0, description="GBP per paid hour including on-costs")
+    salary: float = Field(gt=0, description="annual salary of one whole-time post (GBP/year)")
+    cost_source: str = Field(description="where the salary figure comes from")
+    hourly_cost: float | None = Field(
+        None,
+        gt=0,
+        description="employer cost per paid hour (GBP) replacing the one derived from salary (a "
+        "scenario's roles.<role>.hourly_cost); unset: salary x (1 + on-costs) x (1 + overheads) over "
+        "the paid hours of a whole-time year",
+    )
     annual_turnover: float = Field(ge=0, le=1)
     can_supervise: bool = False
     usual_clinician: bool = False
@@ -104,6 +126,10 @@ class Catalogue(_Frozen):
     def _cross_check(self) -> Catalogue:
         known = set(self.task_types)
         for name, role in self.roles.items():
+            by = role.supervision.supervised_by
+            bad = [r for r in by if r not in self.roles or not self.roles[r].can_supervise]
+            if bad:
+                raise ValueError(f"role {name!r}: supervised_by names roles that cannot supervise: {bad}")
             unknown = set(role.scope) - known
             if unknown:
                 raise ValueError(f"role {name!r} has unknown task types in scope: {sorted(unknown)}")

@@ -10,8 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import pandas as pd
 import typer
 import yaml
 from rich.console import Console
@@ -20,7 +21,8 @@ from rich.table import Table
 
 from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
-from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS, warmup_for
+from handover_abm.experiment import load_configs, resolve_warmup, run_replicates
+from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS
 from handover_abm.posterior import (
     MIN_SEEDS_PER_DRAW,
     PosteriorRequest,
@@ -47,7 +49,7 @@ from handover_abm.results import (
     text_writer,
     waits_frame,
 )
-from handover_abm.runner import Job, run_jobs
+from handover_abm.runner import run_jobs
 from handover_abm.stats import comparison_table, posterior_comparison_table
 from handover_abm.streams import replicate_seeds
 from handover_abm.sweep import MAX_REPLICATES, check_sweep_out, load_sweep, run_sweep, with_posterior
@@ -149,16 +151,6 @@ DrawsOpt = Annotated[
 ]
 
 
-def _load_all(paths: list[Path], sets: list[str], days: int | None) -> list[Scenario]:
-    scenarios = [load_scenario(p, sets, days) for p in paths]
-    seen: dict[str, int] = {}
-    for i, s in enumerate(scenarios):
-        if s.name in seen:
-            scenarios[i] = s.model_copy(update={"name": f"{s.name}_{i + 1}"})
-        seen[scenarios[i].name] = i
-    return scenarios
-
-
 def _progress() -> Progress | PlainProgress:
     return progress_display(err_console)
 
@@ -199,10 +191,12 @@ def _execute(
     force: bool = False,
     warmup_days: int | None = None,
     csv: bool = False,
+    equalise_by: str | None = None,
     posterior: PosteriorRequest | None = None,
 ) -> None:
     start = time.perf_counter()
-    scenarios = _load_all(paths, sets or [], days)
+    scenarios = load_configs(paths, sets or [], days)
+    scenarios, equalised = _equalised(scenarios, equalise_by)
     draws = posterior.replicates(replicates, seed) if posterior else []
     seeds = [d.seed for d in draws] if posterior else _parse_seeds(seeds_text, seed, replicates)
     replicates = len(seeds)
@@ -212,34 +206,32 @@ def _execute(
             f"(they stay untouched until the new run completes), or choose another folder"
         )
     check_output_folder(out)
-    warmup_days = _warmup(scenarios, warmup_days)
-    jobs = (
-        posterior_jobs(scenarios, draws, log_events, warmup_days)
-        if posterior
-        else [
-            Job(s.model_dump(mode="json"), sd, r, log_events, warmup_days)
-            for s in scenarios
-            for r, sd in enumerate(seeds)
-        ]
-    )
+    warmup_days = resolve_warmup(scenarios, warmup_days)
     with _progress() as bar:
         task = bar.add_task(
-            f"{command}: {len(scenarios)} config(s) x {replicates} replicate(s)", total=len(jobs)
+            f"{command}: {len(scenarios)} config(s) x {replicates} replicate(s)",
+            total=len(scenarios) * replicates,
         )
-        outcomes = run_jobs(jobs, workers, on_done=lambda i, o: bar.advance(task))
-    reps = [j.replicate for j in jobs]
-    summary = summary_frame(outcomes, reps)
+        if posterior:
+            jobs = posterior_jobs(scenarios, draws, log_events, warmup_days)
+            outcomes = run_jobs(jobs, workers, on_done=lambda i, o: bar.advance(task))
+        else:
+            runs = run_replicates(
+                scenarios, seeds, warmup_days, workers, log_events, on_done=lambda i, o: bar.advance(task)
+            )
     if posterior:
+        reps = [j.replicate for j in jobs]
+        summary = summary_frame(outcomes, reps)
         summary.insert(
             summary.columns.get_loc("replicate") + 1,
             "draw",
             summary["replicate"] // (replicates // posterior.draws),
         )
-    comparison = (
-        posterior_comparison_table(summary, TABLE_METRICS)
-        if posterior
-        else comparison_table(summary, TABLE_METRICS)
-    )
+        comparison = posterior_comparison_table(summary, TABLE_METRICS)
+    else:
+        outcomes, reps = runs.outcomes, runs.replicates
+        summary = runs.summary()
+        comparison = comparison_table(summary, TABLE_METRICS)
     wall = time.perf_counter() - start
     daily, staff = daily_frame(outcomes, reps), staff_frame(outcomes, reps)
     files = {
@@ -263,6 +255,7 @@ def _execute(
         "overrides": sets or [],
         "replicates": replicates,
         "warmup_days": warmup_days,
+        **({"equalise": equalised} if equalised else {}),
     }
     if posterior:
         files["draws.csv"] = csv_writer(draws_frame(draws))
@@ -285,6 +278,8 @@ def _execute(
     for name in stale:  # left by an earlier run
         (out / name).unlink(missing_ok=True)
     notes = warnings_for(replicates, min(s.days for s in scenarios), warmup_days)
+    if equalised:
+        out_console.print(equalised["note"], markup=False, highlight=False)
     if posterior:
         notes = [n for n in notes if "replicate" not in n]  # the draws x seeds design replaces that advice
     print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes)
@@ -311,20 +306,27 @@ def _seeds_per_draw(ctx: typer.Context, replicates: int) -> int:
     return replicates if given else MIN_SEEDS_PER_DRAW
 
 
-def _warmup(scenarios: list[Scenario], warmup_days: int | None) -> int:
-    """The warm-up in working days: as given (refused if it leaves no measured day), else the default
-    capped at half the shortest run so a short trial run still measures something."""
-    shortest = min(s.days for s in scenarios)
-    if warmup_days is None:
-        return warmup_for(shortest)
-    short = [s for s in scenarios if warmup_days >= s.days]
-    if short:
-        raise ConfigError(
-            f"--warmup-days {warmup_days}: config {short[0].name!r} runs {short[0].days} working days, "
-            f"which leaves nothing to measure after the warm-up; use --warmup-days below the run "
-            f"length (0 counts every day) or a longer --days"
-        )
-    return warmup_days
+def _equalised(scenarios: list[Scenario], by: str | None) -> tuple[list[Scenario], dict[str, Any]]:
+    """`compare --equalise`: the configs scaled to the first's budget, and what was done (manifest)."""
+    if by is None:
+        return scenarios, {}
+    from handover_abm.budget import equalise
+
+    scaled, steps = equalise(scenarios, by)
+    what = "annual staff cost" if by == "cost" else "total FTE"
+    amount = f"GBP {steps[0].after:,.0f} a year" if by == "cost" else f"{steps[0].after:.1f} FTE"
+    note = f"Equal budgets: every team scaled to {steps[0].config}'s {what} ({amount}), keeping its " + (
+        "proportions (FTE of each post x factor): "
+        + "; ".join(f"{x.config} x{x.factor:.3f}" for x in steps[1:])
+    )
+    info = {
+        "by": by,
+        "target": steps[0].after,
+        "note": note,
+        "factors": {x.config: x.factor for x in steps},
+        "before": {x.config: x.before for x in steps},
+    }
+    return scaled, info
 
 
 @app.command()
@@ -361,7 +363,7 @@ def run(
         force,
         warmup_days,
         csv,
-        request,
+        posterior=request,
     )
 
 
@@ -380,16 +382,24 @@ def compare(
     force: ForceOpt = False,
     warmup_days: WarmupOpt = None,
     csv: CsvOpt = False,
+    equalise: Annotated[
+        str | None,
+        typer.Option(
+            "--equalise",
+            help="cost or fte: scale every config after the first to the first's annual staff cost "
+            "(or total FTE), keeping each team's proportions (each post's FTE is scaled)",
+        ),
+    ] = None,
     posterior: PosteriorOpt = None,
     draws: DrawsOpt = 20,
 ) -> None:
     """Run configs on the same patients and seeds; print verdicts, means, CIs and paired differences."""
-    request = _posterior_request(posterior, draws, seeds)
     if len(configs) < 2:
         raise ConfigError(
             f"compare needs two or more config files (got {len(configs)}: {', '.join(map(str, configs))}); "
             f"to run one config use `handover-abm run {configs[0] if configs else 'CONFIG'} --out DIR`"
         )
+    request = _posterior_request(posterior, draws, seeds)
     _execute(
         "compare",
         configs,
@@ -404,8 +414,158 @@ def compare(
         force,
         warmup_days,
         csv,
+        equalise,
         request,
     )
+
+
+@app.command()
+def explain(
+    config_a: Annotated[Path, typer.Argument(help="config A (the reference)")],
+    config_b: Annotated[Path, typer.Argument(help="config B (the one whose difference is explained)")],
+    out: OutOpt,
+    days: DaysOpt = None,
+    replicates: Annotated[
+        int, typer.Option("--replicates", min=1, max=MAX_REPLICATES, help="replicates (seeds) per coalition")
+    ] = 3,
+    seed: SeedOpt = 0,
+    seeds: SeedsOpt = None,
+    workers: WorkersOpt = None,
+    backend: BackendOpt = "processes",
+    scheduler: SchedulerOpt = None,
+    force: ForceOpt = False,
+    warmup_days: WarmupOpt = None,
+    groups: Annotated[
+        Path | None,
+        typer.Option("--groups", help="mechanism groups YAML (default: the packaged mechanism_groups.yaml)"),
+    ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics", help="comma-separated metrics to draw and tabulate (default: the key ones)"
+        ),
+    ] = None,
+) -> None:
+    """Attribute B - A in every headline metric to groups of mechanisms (exact Shapley values, same seeds)."""
+    _explain_command(
+        config_a,
+        config_b,
+        out,
+        days,
+        replicates,
+        seed,
+        seeds,
+        workers,
+        backend,
+        scheduler,
+        force,
+        warmup_days,
+        groups,
+        metrics,
+    )
+
+
+def _explain_command(
+    config_a: Path,
+    config_b: Path,
+    out: Path,
+    days: int | None,
+    replicates: int,
+    seed: int,
+    seeds_text: str | None,
+    workers: int | None,
+    backend: str,
+    scheduler: str | None,
+    force: bool,
+    warmup_days: int | None,
+    groups_file: Path | None,
+    metrics: str | None,
+) -> None:
+    """`explain`: check everything, run the coalitions on a backend, write files, figures and a table."""
+    from handover_abm.explain import explain as explain_pair
+    from handover_abm.explain import explain_files, load_groups
+
+    scenarios = load_configs([config_a, config_b], [], days)
+    seed_list = _parse_seeds(seeds_text, seed, replicates)
+    groups = load_groups(groups_file)
+    chosen = _metric_list(metrics)
+    if (out / "manifest.json").exists() and not force:
+        raise ConfigError(
+            f"--out {out}: already holds results (manifest.json); pass --force to replace them, or choose "
+            f"another folder"
+        )
+    check_output_folder(out)
+    warm = resolve_warmup(scenarios, warmup_days)
+    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+        _announce(opened)
+        task = bar.add_task(f"explain {scenarios[1].name} against {scenarios[0].name}", total=None)
+        result = explain_pair(
+            scenarios[0],
+            scenarios[1],
+            seeds=seed_list,
+            warmup_days=warm,
+            groups=groups,
+            backend=opened,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    extra = {"config_files": [str(config_a), str(config_b)], "groups_file": str(groups_file or "")}
+    try:
+        atomic_write_all([(out / name, write) for name, write in explain_files(result, seed, extra).items()])
+    except OutputError as exc:
+        raise OutputError(
+            f"{exc}, then run the command again (the files already in {out} are unchanged)"
+        ) from None
+    from handover_abm.plots import KEY_METRICS, plot_dir
+
+    plot_dir(out, chosen)
+    out_console.print(_explain_table(result.to_frame(), chosen or KEY_METRICS))
+    if result.residual:
+        err_console.print(
+            "not switched (structure that cannot be switched, at B's value throughout): "
+            + ", ".join(result.residual),
+            markup=False,
+            highlight=False,
+        )
+    out_console.print(
+        f"{result.runs} runs ({result.configs} distinct configs x {len(seed_list)} replicates) in "
+        f"{result.wall_s:.1f}s. Wrote {out}/ (explain.csv, explain_replicates.csv, coalitions.csv, "
+        f"summary.csv, manifest.json, figures/)."
+    )
+
+
+def _explain_table(frame: pd.DataFrame, metrics: list[str]) -> Table:
+    """Per metric: A, B, the difference and the largest contribution, each with its 95% interval."""
+    from handover_abm.glossary import fmt, interval_diff, label
+
+    first = frame.iloc[0]
+    tab = Table(title=f"{first['b']} against {first['a']}: what makes the difference", title_justify="left")
+    for col in ("outcome", str(first["a"]), str(first["b"]), "difference [95% CI]", "largest contribution"):
+        tab.add_column(col, overflow="fold")
+    for metric in metrics:
+        part = frame[(frame["metric"] == metric) & (frame["keys"] > 0)]
+        if part.empty:
+            continue
+        top = part.loc[part["contribution"].abs().idxmax()]
+        row = part.iloc[0]
+        tab.add_row(
+            label(metric),
+            fmt(metric, row["a_mean"]),
+            fmt(metric, row["b_mean"]),
+            interval_diff(metric, row["total"], row["total_lo"], row["total_hi"]),
+            f"{top['group_label']}: {interval_diff(metric, top['contribution'], top['lo'], top['hi'])}",
+        )
+    return tab
+
+
+def _metric_list(metrics: str | None) -> list[str] | None:
+    chosen = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    unknown = [m for m in chosen or [] if m not in HEADLINE]
+    if unknown or chosen == []:
+        raise ConfigError(
+            f"--metrics {metrics!r}: unknown metric(s) {', '.join(unknown) or '(none given)'}; "
+            f"allowed: {', '.join(HEADLINE)} (see the report's glossary for what each means)"
+        )
+    return chosen
 
 
 @app.command()

@@ -245,7 +245,14 @@ class RoleOverride(_Section):
     """Catalogue figures of one role replaced for this scenario (unset keys keep the catalogue's)."""
 
     hourly_cost: float | None = param(
-        None, "cost per paid hour including on-costs", unit="GBP/hour", source=CATALOGUE, gt=0
+        None,
+        "employer cost per paid hour (replaces the cost derived from the salary)",
+        unit="GBP/hour",
+        source=CATALOGUE,
+        gt=0,
+    )
+    salary: float | None = param(
+        None, "annual salary of one whole-time post", unit="GBP/year", source=CATALOGUE, gt=0
     )
     annual_turnover: float | None = param(
         None, "share of post-holders who leave in a year", unit="per year", source=CATALOGUE, ge=0, le=1
@@ -287,6 +294,31 @@ class Work(_Section):
         "the model's results, prescriptions and letters",
         ge=0,
         lt=1,
+    )
+
+
+class Costs(_Section):
+    """Employer costs of staff: one basis for hourly and annual costs (team.py)."""
+
+    on_cost_rate: float = param(
+        0.30,
+        "employer on-costs (National Insurance, NHS Pension employer contribution) as a share of salary",
+        unit="fraction of salary",
+        source="approximation (range 0.25-0.35): employer National Insurance 13.8% above the "
+        "secondary threshold and the NHS Pension Scheme employer contribution of about 20.7% "
+        "(PSSRU Unit Costs of Health and Social Care cost salary plus on-costs the same way)",
+        ge=0,
+        le=1,
+    )
+    overhead_rate: float = param(
+        0.25,
+        "direct and indirect overheads (management, administration, estates, non-staff) as a share of "
+        "salary plus on-costs",
+        unit="fraction",
+        source="assumption (range 0.1-0.5): PSSRU Unit Costs of Health and Social Care add "
+        "overheads to salary and on-costs; the share for general practice is not confirmed here",
+        ge=0,
+        le=2,
     )
 
 
@@ -516,32 +548,50 @@ class Handover(_Section):
     )
     or_shared_record: float = param(
         0.25,
-        "odds ratio of loss when both use the same record",
+        "odds ratio of loss when both use the same record with shared access (practice and PCN staff "
+        "share the GP record)",
         unit="odds ratio",
-        source="Bhabra et al., Ann R Coll Surg Engl 2007 (written notes cut loss ~17-fold; conservative)",
+        source="transferred from surgical ward handover: Bhabra et al., Ann R Coll Surg Engl 2007 "
+        "(information kept over 5 handovers 2.5% verbal only vs 85.5% with notes, i.e. written notes "
+        "cut loss about 17-fold; 0.25 is deliberately conservative; range 0.1-0.6)",
         gt=0,
     )
-    or_org_boundary: float = param(
-        2.5,
-        "odds ratio of loss across an organisation boundary",
+    or_different_employer: float = param(
+        1.3,
+        "odds ratio of loss when sender and receiver have different employers (separate policies, "
+        "line management and escalation routes) over and above record and site",
         unit="odds ratio",
-        source="Kripalani et al., JAMA 2007 (25% of follow-ups affected by missing information)",
+        source="assumption (range 1.0-2.5): the 2.5 upper end is Kripalani et al., JAMA 2007 "
+        "(missing discharge information affected about 25% of follow-up visits), transferred from "
+        "hospital-to-GP discharge, which mixes a different record, a different employer and a "
+        "different site in one figure",
         gt=0,
     )
     or_full_tie: float = param(
-        0.4, "odds ratio of loss at full tie strength (tie = 1)", unit="odds ratio", gt=0
+        0.4,
+        "odds ratio of loss at full tie strength (tie = 1)",
+        unit="odds ratio",
+        source="assumption (range 0.2-0.8): working relationships ease handover (no figure found)",
+        gt=0,
     )
     or_colocated: float = param(
-        0.7, "odds ratio of loss when sender and receiver share a site", unit="odds ratio", gt=0
+        0.7,
+        "odds ratio of loss when sender and receiver work on the same site that day",
+        unit="odds ratio",
+        source="assumption (range 0.5-1.0): a corridor conversation fills gaps in the note",
+        gt=0,
     )
     or_per_backlog_day: float = param(
         1.1,
         "odds ratio of loss per day of work without a slot (results, prescriptions, letters) waiting "
         "for the sender and for the receiver",
         unit="odds ratio per day",
+        source="assumption (range 1.0-1.3): load and time pressure raise errors (no figure found)",
         gt=0,
     )
-    backlog_cap_days: float = param(5.0, "queued days beyond this add no more load", unit="days", ge=0)
+    backlog_cap_days: float = param(
+        5.0, "queued days beyond this add no more load", unit="days", source="assumption (range 2-10)", ge=0
+    )
     or_per_interruption: float = param(
         1.127,
         "odds ratio of loss per interruption the sender or receiver had that day",
@@ -554,19 +604,31 @@ class Handover(_Section):
         "odds ratio of loss once a usual clinician or care "
         "coordinator holds the holistic view of the episode",
         unit="odds ratio",
+        source="assumption (range 0.3-1.0)",
         gt=0,
     )
     p_detect: float = param(
         0.6,
         "chance a loss is noticed by the receiver (leads to rework and delay rather than staying hidden)",
         unit="probability",
+        source="assumption (range 0.3-0.9)",
         ge=0,
         le=1,
     )
     rework_time_fraction: float = param(
-        0.5, "time of a rework task as a share of the task it repeats", unit="fraction", gt=0
+        0.5,
+        "time of a rework task as a share of the task it repeats",
+        unit="fraction",
+        source="assumption (range 0.25-0.75)",
+        gt=0,
     )
-    rework_delay_days: int = param(1, "delay before the rework (re-contact) can happen", unit="days", ge=0)
+    rework_delay_days: int = param(
+        1,
+        "delay before the rework (re-contact) can happen",
+        unit="days",
+        source="assumption (range 0-2)",
+        ge=0,
+    )
     p_harm_per_unresolved: float = param(
         0.1,
         "chance that an information loss still hidden at the end of the episode is a harm-risk event",
@@ -580,6 +642,7 @@ class Handover(_Section):
         0.8,
         "chance a usual clinician or care coordinator finds each hidden loss when working on the episode",
         unit="probability",
+        source="assumption (range 0.4-1.0)",
         ge=0,
         le=1,
     )
@@ -595,14 +658,21 @@ class Supervision(_Section):
         source="assumption; RCGP (2024) asks for protected time without a figure",
         gt=0,
     )
-    query_minutes: float = param(5, "supervisor time per ad-hoc query", unit="minutes", ge=0)
+    query_minutes: float = param(
+        5, "supervisor time per ad-hoc query", unit="minutes", source="assumption (range 2.5-7.5)", ge=0
+    )
     edge_query_factor: float = param(
-        4.0, "query rate multiplier at the edge of scope: rate x (1 + factor x edge)", unit="ratio", ge=0
+        4.0,
+        "query rate multiplier at the edge of scope: rate x (1 + factor x edge)",
+        unit="ratio",
+        source="assumption (range 1-8)",
+        ge=0,
     )
     escalation_share: float = param(
         0.25,
         "share of queries where the supervisor must see the case (escalation)",
         unit="fraction",
+        source="assumption (range 0.125-0.375)",
         ge=0,
         le=1,
     )
@@ -610,47 +680,242 @@ class Supervision(_Section):
         1,
         "delay to the episode when a query reaches a supervisor already past protected time",
         unit="days",
+        source="assumption (range 0-2)",
         ge=0,
     )
     signoff_base_loss_probability: float = param(
         0.03,
         "base chance a per-case sign-off misses information (same factors as handovers)",
         unit="probability",
+        source="assumption (range 0.015-0.045)",
         gt=0,
         lt=1,
     )
-    debrief_interval_days: int = param(5, "days between scheduled debriefs (5 = weekly)", unit="days", ge=1)
+    debrief_interval_days: int = param(
+        5, "days between scheduled debriefs (5 = weekly)", unit="days", source="assumption (range 2-8)", ge=1
+    )
+    new_starter_multiplier: float = param(
+        2.0,
+        "supervision needs (debriefs, queries, case review) of a new post-holder relative to an "
+        "established one; the excess halves every learning_half_life_days",
+        unit="ratio",
+        source="assumption (range 1-4), bounded by HEE's GP registrar analogue: about 10 minutes of "
+        "trainer time per patient at first, tapering to a 30-minute debrief per session; the Nuffield "
+        "Trust (2023) describes ARRS supervision falling from 'entry point' to 'steady state'",
+        ge=1,
+        le=10,
+    )
+    learning_half_life_days: float = param(
+        60,
+        "working days for the excess supervision need of a new post-holder to halve",
+        unit="working days",
+        source="assumption (range 20-250)",
+        gt=0,
+    )
+    initial_tenure_days: float = param(
+        250,
+        "working days each post-holder has been in post when the run starts",
+        unit="working days",
+        source="assumption (range 0-1000; 250 is a year)",
+        ge=0,
+    )
 
 
 class Network(_Section):
     """Working ties between clinicians."""
 
     initial_tie_strength: float = param(
-        0.0, "tie strength above the structural floor at day 0 (0 = a new team)", unit="0-1", ge=0, le=1
+        0.0,
+        "tie strength above the structural floor at day 0 (0 = a new team)",
+        unit="0-1",
+        source="assumption (range 0-0.5)",
+        ge=0,
+        le=1,
     )
     tie_growth: float = param(
         0.01,
         "share of the gap to 1 closed by one shared piece of work",
         unit="fraction per interaction",
+        source="assumption (range 0.005-0.1)",
         ge=0,
         le=1,
     )
     tie_half_life_days: float = param(
-        120, "half-life of a tie's strength above its floor without shared work", unit="days", gt=0
+        120,
+        "half-life of a tie's strength above its floor without shared work",
+        unit="days",
+        source="assumption (range 30-365)",
+        gt=0,
     )
     colocation_tie_floor: float = param(
-        0.15, "floor of tie strength between staff on one site", unit="0-1", ge=0, le=1
+        0.15,
+        "floor of tie strength between staff on one site",
+        unit="0-1",
+        source="assumption (range 0.075-0.225)",
+        ge=0,
+        le=1,
     )
     shared_record_tie_floor: float = param(
-        0.05, "floor of tie strength between staff on one record", unit="0-1", ge=0, le=1
+        0.05,
+        "floor of tie strength between staff on one record",
+        unit="0-1",
+        source="assumption (range 0.025-0.075)",
+        ge=0,
+        le=1,
     )
 
 
 class Turnover(_Section):
-    """Staff leaving and being replaced."""
+    """Staff leaving and being replaced: a role's rate, raised by sustained overload, lowered by variety.
+
+    Daily hazard of a post = annual_turnover x rate_multiplier / working_days_per_year
+    x overload_rate_ratio ** overload x variety_rate_ratio ** (variety - variety_reference),
+    where overload (0-1) is the post's recent share of overloaded working days and variety (0-1)
+    the share of the catalogue's task types in its scope (turnover.py).
+    """
 
     enabled: bool = Field(True, description="staff leave and are replaced during the run")
-    rate_multiplier: float = param(1.0, "multiplier on every role's annual turnover", unit="ratio", ge=0)
+    rate_multiplier: float = param(
+        1.0, "multiplier on every role's annual turnover", unit="ratio", source="assumption (0.5-1.5)", ge=0
+    )
+    overload_backlog_days: float = param(
+        3.0,
+        "a working day counts as overloaded when the post's work without a slot waiting exceeds this "
+        "many days of its time for it (supervisors: also when supervision exceeds protected time)",
+        unit="days",
+        source="assumption (range 1-10)",
+        gt=0,
+    )
+    overload_half_life_days: float = param(
+        60,
+        "half-life of the memory of overloaded days: overload is their exponentially weighted share",
+        unit="working days",
+        source="assumption (range 20-250): sustained, not single, overloaded days lead to leaving",
+        gt=0,
+    )
+    overload_rate_ratio: float = param(
+        2.0,
+        "turnover rate ratio of a post overloaded on every recent day against one never overloaded",
+        unit="rate ratio",
+        source="assumption (range 1-3): high workload is the most cited reason GPs and practice "
+        "staff plan to leave (National GP Worklife Surveys), not a published rate ratio",
+        gt=0,
+    )
+    variety_rate_ratio: float = param(
+        0.7,
+        "turnover rate ratio of a post doing every task type in the catalogue against one doing none "
+        "(task variety makes work more rewarding)",
+        unit="rate ratio",
+        source="assumption (range 0.5-1.0): the seed reports warn fragmented work may make for less "
+        "rewarding work; no rate ratio published",
+        gt=0,
+    )
+    variety_reference: float = param(
+        0.5,
+        "share of the catalogue's task types at which the role's annual turnover applies unchanged",
+        unit="fraction",
+        source="assumption (range 0.2-0.8)",
+        ge=0,
+        le=1,
+    )
+
+
+class Continuity(_Section):
+    """What relational continuity does: familiarity with a patient and avoidable admissions.
+
+    Familiarity f in [0, 1] of a clinician with a patient grows with each contact (closing a share
+    familiarity_growth of the gap to 1) and halves every familiarity_half_life_days without one
+    (familiarity.py). A handover loses less when the receiver knows the patient and less again when
+    both do. Each episode of a patient with a long-term condition carries, from its arrival, an
+    expected avoidable (ambulatory-care-sensitive) emergency admission risk that falls with the
+    patient's UPC.
+    """
+
+    familiarity_growth: float = param(
+        0.3,
+        "share of the gap to full familiarity closed by one contact",
+        unit="fraction per contact",
+        source="assumption (range 0.1-0.6)",
+        ge=0,
+        le=1,
+    )
+    familiarity_half_life_days: float = param(
+        250,
+        "working days for a clinician's familiarity with a patient to halve without a contact",
+        unit="working days",
+        source="assumption (range 60-1000): Sandvik et al., BJGP 2022 found benefits growing over "
+        "years with the same GP, so memory of a patient lasts long",
+        gt=0,
+    )
+    or_receiver_knows_patient: float = param(
+        0.7,
+        "odds ratio of loss when the receiver fully knows the patient (f = 1; scaled by f)",
+        unit="odds ratio",
+        source="assumption (range 0.4-1.0)",
+        gt=0,
+    )
+    or_both_know_patient: float = param(
+        0.8,
+        "further odds ratio of loss when sender and receiver both fully know the patient "
+        "(scaled by the smaller familiarity)",
+        unit="odds ratio",
+        source="assumption (range 0.5-1.0)",
+        gt=0,
+    )
+    acsc_risk_per_episode: float = param(
+        0.005,
+        "expected avoidable (ambulatory-care-sensitive) emergency admissions per episode of "
+        "a patient with a long-term condition, at the reference continuity",
+        unit="admissions/episode",
+        source="assumption (range 0.0025-0.01), set so the default network has an ACSC admission rate "
+        "of the order of the 8 per 1,000 people a year in England (NHS Outcomes Framework 2.3.i, "
+        "second-hand, unconfirmed)",
+        ge=0,
+        le=1,
+    )
+    acsc_rate_ratio_per_0_2_upc: float = param(
+        0.94,
+        "rate ratio of ACSC admissions for each 0.2 rise in the patient's UPC (all contacts)",
+        unit="rate ratio per 0.2 UPC",
+        source="Barker et al., BMJ 2017 (+0.2 UPC of GP contacts, about 6% fewer ACSC admissions); "
+        "transferred to continuity with any clinician (range 0.85-1.0)",
+        gt=0,
+    )
+    upc_reference: float = param(
+        0.61,
+        "UPC at which acsc_risk_per_episode applies; patients with fewer than two contacts count as this",
+        unit="0-1",
+        source="Barker et al., BMJ 2017: mean UPC 0.61 in English practices",
+        ge=0,
+        le=1,
+    )
+
+
+class Referral(_Section):
+    """Work that depends on who does it: referral back to a GP from the edge of a role's scope."""
+
+    probability_at_edge: float = param(
+        0.05,
+        "chance a task done at the very edge of a clinician's scope (edge = 1) needs the patient seen "
+        "again by a GP; the chance is this times the task's edge (0 at the core of scope)",
+        unit="probability",
+        source="assumption (range 0-0.3): Drennan et al., BJGP 2015 found re-consultation after a "
+        "physician associate 1.24 times that after a GP (95% CI 0.86-1.79); at 0.05 a PA's tasks "
+        "(mean edge about 0.35) add about 2 re-consultations per 100, within that interval for a "
+        "GP re-consultation rate of about 20%; the validation's long-wait pattern (over 14 days) "
+        "is sensitive to it because GP books are the bottleneck",
+        ge=0,
+        le=1,
+    )
+    task: str = Field("gp_review", description="task type of the re-consultation (catalogue)")
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        types = load_catalogue().task_types
+        if value not in types:
+            raise ValueError(f"unknown task type {value!r}; allowed: {', '.join(types)}")
+        return value
 
 
 class Interventions(_Section):
@@ -686,6 +951,9 @@ class Scenario(_Section):
     supervision: Supervision = Field(default_factory=Supervision)
     network: Network = Field(default_factory=Network)
     turnover: Turnover = Field(default_factory=Turnover)
+    costs: Costs = Field(default_factory=Costs)
+    continuity: Continuity = Field(default_factory=Continuity)
+    referral: Referral = Field(default_factory=Referral)
     interventions: Interventions = Field(default_factory=Interventions)
     roles: dict[str, RoleOverride] = Field(
         default_factory=dict,

@@ -71,6 +71,19 @@ METRICS: dict[str, Metric] = {
         "lower",
         board="safety",
     ),
+    "acsc_admissions_per_1000_patients": M(
+        "Avoidable emergency admissions",
+        "per 1,000 patients a year",
+        "expected emergency admissions for ambulatory-care-sensitive conditions, more likely when "
+        "patients see many different clinicians (Barker et al., BMJ 2017)",
+        "lower",
+    ),
+    "failure_demand_per_episode": M(
+        "Referred back to a GP",
+        "extra GP contacts per episode",
+        "patients who had to see a GP again because a task was at the edge of another role's scope",
+        "lower",
+    ),
     "supervisor_load_index": M(
         "Supervisor load",
         "x protected time",
@@ -407,6 +420,9 @@ SECTIONS = {
     "supervision": "Supervision",
     "network": "Team network",
     "turnover": "Turnover",
+    "costs": "Staff costs",
+    "continuity": "Continuity",
+    "referral": "Referral back to a GP",
     "interventions": "Intervention",
 }
 TEAM_FIELDS = {"count": "posts", "fte": "FTE per post", "organisation": "employer", "colocated": "on site"}
@@ -417,6 +433,12 @@ PARAMETERS: dict[str, str] = {
     "routing.policy": "Booking rule",
     "interventions.shared_record": "Shared record across organisations",
     "interventions.colocate_all": "Everyone on a practice site",
+    "handover.or_different_employer": "Extra information loss across employers (odds ratio)",
+    "supervision.new_starter_multiplier": "Supervision a new starter needs (x an established one)",
+    "continuity.acsc_rate_ratio_per_0_2_upc": "Avoidable admissions per 0.2 more continuity (rate ratio)",
+    "referral.probability_at_edge": "Chance of referral back to a GP at the edge of scope",
+    "turnover.overload_rate_ratio": "Leaving when always overloaded (rate ratio)",
+    "turnover.variety_rate_ratio": "Leaving with every kind of task (rate ratio)",
 }
 
 
@@ -467,3 +489,33 @@ def parameter_label(path: str, team_roles: list[str] | None = None) -> str:
     text = text[0].upper() + text[1:] if not section else text
     out = f"{section}: {text}" if section else text
     return f"{out} ({unit})" if unit and unit not in out else out
+
+
+# ---------------------------------------------------------------- mechanism groups (explain)
+
+RESIDUAL_GROUP = "residual"
+# Human labels of the groups of data/mechanism_groups.yaml that `handover-abm explain` switches.
+MECHANISM_GROUPS: dict[str, str] = {
+    "team_capacity": "Team mix and capacity",
+    "pay": "Pay",
+    "speed": "Speed in scope",
+    "scope_edge": "Edge of scope",
+    "booking": "Booking and access",
+    "employer": "Employer (boundaries)",
+    "site": "Working on site",
+    "record": "Shared record",
+    "handover_other": "Other handover-loss factors",
+    "supervision_needs": "Supervision needs",
+    "supervision_structure": "Supervision structure",
+    "continuity": "Working ties and familiarity",
+    "failure_demand": "Referral back to a GP",
+    "turnover": "Staff turnover",
+    "population": "Population and demand",
+    "calendar": "Run length and calendar",
+    RESIDUAL_GROUP: "Structure that cannot be switched",
+}
+
+
+def group_label(name: str) -> str:
+    """Human label of a mechanism group."""
+    return MECHANISM_GROUPS.get(name, name.replace("_", " "))

@@ -27,6 +27,7 @@ from mesa.datacollection import DataCollector
 from mesa.discrete_space import Network
 from mesa.time import Schedule
 
+from handover_abm.admissions import AvoidableAdmissions
 from handover_abm.agents import Clinician, Patient, Supervisor
 from handover_abm.book import AppointmentBook
 from handover_abm.booking import Request, make_rule
@@ -34,12 +35,15 @@ from handover_abm.config import Scenario, apply_override, load_scenario, scenari
 from handover_abm.dates import Calendar
 from handover_abm.demand import DemandGenerator, build_population
 from handover_abm.episodes import Episode, Task, TaskKind
+from handover_abm.familiarity import Familiarity
 from handover_abm.handover import Handovers
 from handover_abm.network import TeamNetwork
 from handover_abm.preferences import Willingness, named_clinicians, who_prefers
+from handover_abm.referral import Referrals
 from handover_abm.rota import capacity_table
 from handover_abm.streams import RandomStreams
 from handover_abm.supervision import SupervisionMechanism, assign_supervisors
+from handover_abm.turnover import StaffTurnover
 
 DAILY_COLUMNS = (
     "episodes_arrived",
@@ -179,6 +183,10 @@ class HandoverModel(mesa.Model):
         self.willingness = Willingness(cfg, self.streams["preference"])
         self.handovers = Handovers(self)
         self.supervision = SupervisionMechanism(self)
+        self.familiarity = Familiarity(cfg.continuity)
+        self.admissions = AvoidableAdmissions(self)
+        self.referrals = Referrals(self)
+        self.staff_turnover = StaffTurnover(self)
 
         self.due: dict[int, list[tuple[Task, int]]] = defaultdict(list)
         self.next_episode = 0
@@ -367,8 +375,7 @@ class HandoverModel(mesa.Model):
     def _start_day(self, day: int) -> None:
         self.today = dict.fromkeys(DAILY_COLUMNS, 0.0)
         self._available_today = 0.0
-        if self.config.turnover.enabled:
-            self._turnover(day)
+        self.staff_turnover.start_day(day)  # turnover.py: overload memory, leavers replaced
         self.network.decay()
         self.rule.set_tiebreak((self.streams["routing"].rng.random(len(self.clinicians)) * 1e-6).tolist())
         for c in self.clinicians:
@@ -379,17 +386,6 @@ class HandoverModel(mesa.Model):
                 if c.working_today:
                     c.supervision_minutes_today = c.debrief_minutes_pending
                     c.debrief_minutes_pending = 0.0
-
-    def _turnover(self, day: int) -> None:
-        stream = self.streams["turnover"]
-        scale = self.config.turnover.rate_multiplier / self.config.working_days_per_year
-        for c in self.clinicians:
-            if stream.uniform() < c.role.annual_turnover * scale:
-                del self.person_post[c.person]
-                c.person = self._new_person()
-                self.person_post[c.person] = c.post
-                self.network.reset_post(c.post)
-                self.today["staff_turnover"] += 1
 
     def _book_due(self, day: int) -> None:
         """Requests whose day has come: retries, follow-ups due, tasks deferred behind rework."""
@@ -407,6 +403,7 @@ class HandoverModel(mesa.Model):
                 self.next_episode, patient_index, kind, deque(tasks), day, len(tasks), patient.practice
             )
             patient.open_episodes += 1
+            self.admissions.at_arrival(ep)  # admissions.py: expected avoidable admissions
             self.today["episodes_arrived"] += 1
             self._advance(ep, day, first=True, urgent=urgent, planned=self.demand.is_planned(kind))
 
@@ -639,11 +636,13 @@ class HandoverModel(mesa.Model):
             and self.supervision.after_task(c, task, ep, day)
         ):
             return
+        self.referrals.after_task(c, task, ep)  # referral.py: back to a GP from the edge of scope
         self._advance(ep, day)
 
     def _record_contact(self, c: Clinician, task: Task, patient: Patient, day: int) -> None:
         """Count a patient contact: its wait in calendar days, who was seen, and with whom."""
         patient.history.append(c.person)
+        self.familiarity.contact(patient.index, c.person, day)  # familiarity.py
         if c.is_gp:
             patient.gp_history.append(c.person)
         ordinal = self.calendar.ordinal_list

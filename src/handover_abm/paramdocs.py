@@ -12,6 +12,7 @@ from pydantic.fields import FieldInfo
 
 from handover_abm.catalogue import TaskGroup, load_catalogue
 from handover_abm.config import AgeBand, Population, Scenario
+from handover_abm.team import employer_annual_cost, hourly_cost
 
 HEADER = """# Parameters
 
@@ -20,7 +21,7 @@ of date. Every number the model uses is here: the scenario parameters (any of th
 a config file or with `--set key.path=value`), then the role catalogue and the task/episode
 catalogue (package data, `src/handover_abm/data/*.yaml`). A scenario can replace a role's cost,
 turnover, supervision and scope figures under `roles.<role>` (default: the catalogue's value), so
-they can be swept too, e.g. `--set roles.clinical_pharmacist.hourly_cost=55`.
+they can be swept too, e.g. `--set roles.clinical_pharmacist.salary=55000`.
 
 "Allowed" gives each number's bounds; every number must also be finite (`.inf`, `inf` and `.nan`
 are refused). The upper bounds on sizes (`population.size` <= 5,000,000 patients,
@@ -38,22 +39,31 @@ experiment specs in experiments/ that vary the parameter (sweeps, or the Morris/
 
 ROLE_SOURCES = """
 Sources for the role catalogue:
-- Hourly costs: Agenda for Change 2024/25 pay band midpoints (NHS Employers) x 1.28 for
-  employer National Insurance and pension, over 1,650 working hours a year: band 3 HCA,
-  band 4 care coordinator, band 4-5 link worker and coach, band 5 pharmacy technician, band 6
-  practice nurse, band 7 physician associate and mental health practitioner, band 7-8a
-  pharmacist, physiotherapist and paramedic, band 8a ANP. Salaried GP: midpoint of the DDRB
-  2024/25 range (GBP 73,418-111,037) with on-costs. GP partner: mean contractor GP income
-  before tax (NHS England GP Earnings and Expenses 2022/23, about GBP 153,000) with pension.
-  These are approximations to be checked against PSSRU Unit Costs of Health and Social Care.
+- Costs, one basis: the employer's annual cost of a whole-time post is salary x (1 +
+  `costs.on_cost_rate`) x (1 + `costs.overhead_rate`), and the cost per paid hour is that over the
+  paid hours of a whole-time year in the run (`work.paid_hours_per_fte_day` x
+  `working_days_per_year`, 1,890 hours by default), so a team's annual cost (FTE x hours x hourly
+  cost) is the same figure. Salaries: Agenda for Change 2024/25 band midpoints (NHS Employers pay
+  scales; the band of each role is in the table's cost source); salaried GP: midpoint of the DDRB
+  2024/25 range (GBP 73,418-111,037). A GP partner is costed as an employer would cost a salaried
+  GP of the same sessions: partner income is a share of the practice's profit, not an employment
+  cost, and costing it would make partners' time look dearer for a reason that is not about who
+  does the work. PSSRU Unit Costs of Health and Social Care (2024) build their per-hour costs the
+  same way (salary, on-costs, overheads) but divide by working hours net of leave, so their
+  per-working-hour figures (practice nurse about GBP 47, second-hand) are higher than these
+  per-paid-hour figures for the same annual cost; `sensitivity_roles` varies salaries and
+  `sensitivity_assumptions` the on-cost and overhead rates.
 - Physician associate time multiplier 1.6 and lower cost per consultation: Drennan et al., BJGP
   2015 (PA consultations 5.8 minutes longer than GPs', GBP 6.22 cheaper).
-- Supervision: NHS England PCN guidance (monthly supervision of pharmacists and pharmacy
-  technicians, about 15 minutes a week); RCGP 2024 (named GP supervisor for each physician
-  associate, protected time; no published minutes figure: the 60 minutes a week and 5 minutes
-  of review per case are assumptions bounded by the HEE GP-registrar analogue of 10 minutes per
-  patient at first). All other supervision figures, time multipliers below 1 for specialists in
-  their own scope, edges of scope and turnover rates are assumptions.
+- Supervision: who supervises whom follows NHS England's PCN DES guidance on supervision of the
+  additional roles (clinical pharmacists and pharmacy technicians by a senior clinical pharmacist
+  with access to a GP; first-contact and other clinical roles by a named GP; staff employed by a
+  trust by their employer) and RCGP 2024 (a named GP clinical supervisor and protected time for each
+  physician associate). The minutes are the figures in the table; their source, or the word
+  assumption with a range, is in the supervision sources table below. `sensitivity_roles` covers
+  the physician associate ranges and `sensitivity_assumptions` the learning curve.
+- Time multipliers below 1 for specialists in their own scope, edges of scope and turnover rates are
+  assumptions (`sensitivity_roles` varies the ones that decide whether specialisation pays).
 """
 
 
@@ -168,19 +178,28 @@ def parameters_markdown() -> str:
 def _catalogue_markdown() -> list[str]:
     cat = load_catalogue()
     out = ["## Role catalogue (`data/roles.yaml`)\n"]
+    base = Scenario(team=[{"role": "gp_partner"}])
     out.append(
-        "| role | label | group | ARRS | GBP/hour | annual turnover | supervises | usual clinician | "
-        "holistic | needs supervision | debrief min/week | query rate | case review (min) |"
+        "| role | label | group | ARRS | salary GBP/year | employer cost GBP/year | GBP/paid hour | "
+        "annual turnover | supervises | usual clinician | holistic | needs supervision | "
+        "supervised by | kinds | debrief min/week | query rate | case review (min) |"
     )
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in cat.roles.items():
         s = r.supervision
+        by = ", ".join(s.supervised_by) or ("a GP" if s.required else "-")
         out.append(
-            f"| `{name}` | {r.label} | {r.staff_group} | {r.arrs} | {r.hourly_cost} | "
+            f"| `{name}` | {r.label} | {r.staff_group} | {r.arrs} | {r.salary:,.0f} | "
+            f"{employer_annual_cost(r, base):,.0f} | {hourly_cost(r, base):.2f} | "
             f"{r.annual_turnover} | {r.can_supervise} | {r.usual_clinician} | {r.holistic} | "
-            f"{s.required} | {s.debrief_minutes_per_week} | {s.query_rate} | "
-            f"{s.review_minutes if s.case_review else '-'} |"
+            f"{s.required} | {by} | {', '.join(s.kinds) or '-'} | {s.debrief_minutes_per_week} | "
+            f"{s.query_rate} | {s.review_minutes if s.case_review else '-'} |"
         )
+    out.append("\n| role | salary source | supervision source |")
+    out.append("|---|---|---|")
+    for name, r in cat.roles.items():
+        sup = r.supervision.source if r.supervision.required else "-"
+        out.append(f"| `{name}` | {r.cost_source} | {sup} |")
     out.append("\nScope: time multiplier of the GP reference minutes / edge of scope (0 core, 1 edge).\n")
     tasks = list(cat.task_types)
     out.append("| role | " + " | ".join(tasks) + " |")

@@ -401,6 +401,52 @@ def morris_mu_sigma(
     return _save(fig, folder, "morris_mu_sigma")
 
 
+def waterfalls(explained: pd.DataFrame, folder: Path, metrics: list[str] | None = None) -> list[Path]:
+    """Per metric, a waterfall from A's mean to B's: one bar per mechanism group that was switched
+    (its mean Shapley contribution, 95% interval over paired replicates), in the groups' order."""
+    paths: list[Path] = []
+    chosen = metrics or KEY_METRICS
+    for metric in chosen:
+        part = explained[explained["metric"] == metric]
+        if part.empty:
+            continue
+        part = part[(part["keys"] > 0) | (part["contribution"] != 0)]
+        k = scale(metric)
+        a_name, b_name = str(part["a"].iloc[0]), str(part["b"].iloc[0])
+        a_mean, b_mean = k * float(part["a_mean"].iloc[0]), k * float(part["b_mean"].iloc[0])
+        names = [f"{a_name} (A)", *part["group_label"], f"{b_name} (B)"]
+        fig, ax = plt.subplots(figsize=(8, 1.2 + 0.42 * len(names)))
+        y = np.arange(len(names))[::-1]
+        ax.barh(y[0], a_mean, color="#999999")
+        level = a_mean
+        for i, r in enumerate(part.itertuples(), start=1):
+            c = k * r.contribution
+            colour = OKABE_ITO[0] if c >= 0 else OKABE_ITO[5]
+            ax.barh(y[i], c, left=level, color=colour)
+            if not math.isnan(r.lo):
+                ax.errorbar(
+                    level + c,
+                    y[i],
+                    xerr=[[k * (r.contribution - r.lo)], [k * (r.hi - r.contribution)]],
+                    color="black",
+                    capsize=3,
+                    lw=0.8,
+                )
+            ax.plot([level, level], [y[i - 1] - 0.4, y[i] + 0.4], color="grey", lw=0.6, ls=":")
+            level += c
+        ax.barh(y[-1], b_mean, color="#555555")
+        ax.set_yticks(y, names)
+        ax.set_xlabel(unit(metric))
+        ax.axvline(0, color="grey", lw=0.6)
+        ax.set_title(
+            f"{label(metric)}: {b_name} against {a_name}, by mechanism\n"
+            "(exact Shapley contributions, same seeds; blue raises, orange lowers; whiskers: 95% interval)"
+        )
+        fig.tight_layout()
+        paths += _save(fig, folder, f"explain_{metric}")
+    return paths
+
+
 def plot_dir(folder: Path, metrics: list[str] | None = None) -> list[Path]:
     """Write every figure the output folder's files allow; returns the paths written.
 
@@ -440,6 +486,8 @@ def plot_dir(folder: Path, metrics: list[str] | None = None) -> list[Path]:
         paths += sensitivity_bars(indices, figs, metrics, team_roles)
         if indices["method"].iloc[0] == "morris":
             paths += morris_mu_sigma(indices, figs, metrics, team_roles)
+    if (folder / "explain.csv").exists():
+        paths += waterfalls(pd.read_csv(folder / "explain.csv"), figs, metrics)
     if not paths:
         raise FileNotFoundError(f"{folder}: no run, compare, sweep or sensitivity outputs found")
     return paths

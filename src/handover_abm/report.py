@@ -188,6 +188,8 @@ def _compare_parts(
         f"patients (common random numbers).</p>",
         _warnings_html(warnings_for(n, min(s.days for s in scenarios), warmup)),
     ]
+    if manifest.get("equalise"):  # compare --equalise: the teams were scaled to one budget
+        parts.insert(1, f"<p class=verdict>{_e(manifest['equalise']['note'])}.</p>")
     figure = {p.stem: p for p in figures}
     if len(configs) > 1:
         found = verdicts(table)
@@ -275,6 +277,67 @@ def _indices_html(indices: pd.DataFrame, method: str, roles: list[str]) -> str:
     return "".join(out)
 
 
+def _explain_parts(folder: Path, manifest: dict[str, Any], figures: list[Path]) -> list[str]:
+    """What makes the difference: Shapley contributions of each mechanism group, key metrics'
+    waterfalls, the keys each group switched and the structure that could not be switched."""
+    from handover_abm.glossary import group_label
+    from handover_abm.plots import KEY_METRICS
+
+    frame = pd.read_csv(folder / "explain.csv")
+    groups = manifest.get("groups", {})
+    players = manifest.get("players", [])
+    residual = manifest.get("residual_keys", [])
+    shown = [*players, *(["residual"] if residual else [])]
+    a, b = str(frame["a"].iloc[0]), str(frame["b"].iloc[0])
+
+    def name(g: str) -> str:
+        return str(groups.get(g, {}).get("label") or group_label(g))
+
+    head = "".join(f"<th>{_e(name(g))}</th>" for g in shown)
+    rows = []
+    for metric in [m for m in TABLE_METRICS if m in set(frame["metric"])]:
+        part = frame[frame["metric"] == metric].set_index("group")
+        first = part.iloc[0]
+        cells = "".join(
+            f"<td>{_e(interval_diff(metric, *part.loc[g, ['contribution', 'lo', 'hi']]))}</td>"
+            for g in shown
+            if g in part.index
+        )
+        rows.append(
+            f"<tr><td>{_e(display_name(metric))}</td><td>{_e(fmt(metric, first['a_mean']))}</td>"
+            f"<td>{_e(fmt(metric, first['b_mean']))}</td>"
+            f"<td>{_e(interval_diff(metric, *first[['total', 'total_lo', 'total_hi']]))}</td>{cells}</tr>"
+        )
+    keys_rows = "".join(
+        f"<tr><td>{_e(name(g))}</td><td>{len(groups.get(g, {}).get('keys', []))}</td>"
+        f"<td class=l>{_e(', '.join(parameter_label(k) for k in groups.get(g, {}).get('keys', [])[:6]))}"
+        f"{' …' if len(groups.get(g, {}).get('keys', [])) > 6 else ''}</td></tr>"
+        for g in players
+    )
+    figure = {p.stem: p for p in figures}
+    parts = [
+        f"<h2>What makes the difference: {_e(b)} against {_e(a)}, by mechanism</h2>",
+        f"<p class=note>Each group of mechanisms was switched between {_e(a)}'s and {_e(b)}'s values in "
+        f"every combination ({manifest.get('runs', '?')} runs of {manifest.get('distinct_configs', '?')} "
+        f"distinct configs, {manifest.get('replicates', '?')} replicates on the same seeds). Method: "
+        f"{_e(manifest.get('method', ''))}. Contributions add up to the difference in every replicate. "
+        f"A role one team lacks takes that team's average figure (docs/explain.md).</p>",
+        f"<table><tr><th>outcome</th><th>{_e(a)}</th><th>{_e(b)}</th><th>difference</th>{head}</tr>"
+        f"{''.join(rows)}</table>",
+        "<h3>Structure that cannot be switched</h3><p>"
+        + (
+            _e(", ".join(residual))
+            if residual
+            else "none: every key on which the configs differ is in a group"
+        )
+        + "</p>",
+        "<h3>What each group switched</h3><table><tr><th>group</th><th>keys</th><th>for example</th></tr>"
+        f"{keys_rows}</table>",
+    ]
+    parts += [_img(figure[f"explain_{m}"]) for m in KEY_METRICS if f"explain_{m}" in figure]
+    return parts
+
+
 def write_report(folder: Path) -> Path:
     """Write DIR/report.html (figures embedded as PNG data) and return its path."""
     folder = Path(folder)
@@ -289,6 +352,11 @@ def write_report(folder: Path) -> Path:
     else:
         title = _title(scenarios, command)
         parts = _compare_parts(folder, manifest, scenarios, figures)
+    if (folder / "explain.csv").exists():
+        title = f"Why does {scenarios[-1].name} differ from {scenarios[0].name}?"
+        figures_shown = [p for p in figures if not p.stem.startswith("explain_")]
+        parts = _compare_parts(folder, manifest, scenarios, figures_shown)
+        parts[2:2] = _explain_parts(folder, manifest, figures)
     versions = manifest["versions"]
     parts.append(
         f"<h2>Provenance</h2><p class=note>Command: {_e(command)}; output folder {_e(folder.name)}; "

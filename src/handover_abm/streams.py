@@ -23,6 +23,7 @@ PROCESSES = (
     "rota",
     "preference",
     "access",
+    "referral",
 )
 
 

@@ -1,4 +1,13 @@
-"""Supervision demand and its allocation to supervisors.
+"""Supervision demand and its allocation to supervisors, by profession.
+
+Who supervises whom: the roles a role's catalogue entry names in `supervised_by` (a senior clinical
+pharmacist for pharmacists and technicians, an ANP for nurses and HCAs), else a GP; staff employed
+outside general practice (trusts) are supervised by their employer, outside the team. Posts are
+assigned to balance expected supervision minutes (`expected_weekly_minutes`), not head count.
+Needs fall with tenure: a post-holder t working days in needs
+    m(t) = 1 + (new_starter_multiplier - 1) * 2^(-t / learning_half_life_days)
+times the catalogue's debrief minutes, query probability and review minutes; t restarts at 0
+when a new person takes the post.
 
 A supervisee's task raises an ad-hoc query with probability
     min(1, query_rate * (1 + edge_query_factor * edge))
@@ -24,26 +33,77 @@ if TYPE_CHECKING:
     from handover_abm.model import HandoverModel
 
 
-def assign_supervisors(clinicians: Sequence[Clinician]) -> list[int]:
-    """Give each post that needs supervision a supervisor (deterministic, balanced).
+def expected_weekly_minutes(c: Clinician) -> float:
+    """Supervision minutes a post is expected to ask for in a week (established post-holder).
 
-    Practice staff go to a supervisor of their own practice when there is one, others to one of
-    their own network; everyone goes to the candidate with the fewest supervisees so far (lowest post
-    number on ties).
+    Scheduled debriefs, plus per task: queries (query_minutes each, rising to the edge of scope)
+    and case review; tasks per week from the post's clinical minutes over its mean task length.
+    """
+    model = c.model
+    params, work = model.config.supervision, model.config.work
+    needs = c.role.supervision
+    types = model.catalogue.task_types
+    if not c.scope:
+        return needs.debrief_minutes_per_week
+    lengths = [types[t].minutes * mult for t, (mult, _) in c.scope.items()]
+    queries = [query_probability(needs.query_rate, e, params.edge_query_factor) for _, e in c.scope.values()]
+    tasks = c.fte * work.minutes_per_fte_day * 5 / (sum(lengths) / len(lengths))
+    review = needs.review_minutes if needs.case_review else 0.0
+    per_task = params.query_minutes * sum(queries) / len(queries) + review
+    return needs.debrief_minutes_per_week + tasks * per_task
+
+
+def supervised_outside(c: Clinician) -> bool:
+    """Staff employed by a trust or another organisation outside general practice are supervised by
+    their own employer (NHS England ARRS guidance), not by the team's supervisors."""
+    return c.organisation not in ("practice", "pcn")
+
+
+def assign_supervisors(clinicians: Sequence[Clinician]) -> list[int]:
+    """Give each post that needs supervision a supervisor (deterministic, balanced by minutes).
+
+    Candidates, first tier that has any: the roles the post's role names in `supervised_by` in its
+    own practice, then GPs of its practice (practice staff stay within their employer); then those
+    roles in its network, then GPs of its network (network staff); then any GP, then any
+    supervisor. Posts are placed largest expected supervision minutes first, each with the
+    candidate with the fewest expected minutes so far (lowest post number on ties), so four
+    physician associates do not land on four GPs while pharmacists land elsewhere.
     """
     supervisors = [c for c in clinicians if isinstance(c, Supervisor)]
-    counts = {s.post: 0 for s in supervisors}
+    minutes = {s.post: 0.0 for s in supervisors}
     out = [-1] * len(clinicians)
-    for c in clinicians:
-        if isinstance(c, Supervisor) or not c.role.supervision.required:
+    need = [
+        (expected_weekly_minutes(c), c)
+        for c in clinicians
+        if c.role.supervision.required and not supervised_outside(c)
+    ]
+    need.sort(key=lambda x: (-x[0], x[1].post))
+    for weight, c in need:
+        preferred = set(c.role.supervision.supervised_by)
+        others = [s for s in supervisors if s.post != c.post]
+        local = [s for s in others if c.practice >= 0 and s.practice == c.practice]
+        network = [s for s in others if s.pcn == c.pcn]
+        tiers = (
+            [s for s in local if s.role_name in preferred],
+            [s for s in local if s.is_gp],
+            [s for s in network if s.role_name in preferred],
+            [s for s in network if s.is_gp],
+            [s for s in others if s.is_gp],
+            others,
+        )
+        pool = next((t for t in tiers if t), None)
+        if pool is None:
             continue
-        local = [s for s in supervisors if c.practice >= 0 and s.practice == c.practice]
-        network = [s for s in supervisors if s.pcn == c.pcn]
-        pool = local or network or supervisors
-        chosen = min(pool, key=lambda s: (counts[s.post], s.post))
-        counts[chosen.post] += 1
+        chosen = min(pool, key=lambda s: (minutes[s.post], s.post))
+        minutes[chosen.post] += weight
         out[c.post] = chosen.post
     return out
+
+
+def learning_multiplier(tenure_days: float, new_starter: float, half_life_days: float) -> float:
+    """Supervision need of a post-holder `tenure_days` into the post, relative to an established one:
+    1 + (new_starter - 1) x 2^(-tenure / half_life)."""
+    return 1.0 + (new_starter - 1.0) * 2.0 ** (-max(0.0, tenure_days) / half_life_days)
 
 
 def query_probability(query_rate: float, edge: float, edge_query_factor: float) -> float:
@@ -59,13 +119,29 @@ class SupervisionMechanism:
         self.params = model.config.supervision
         self.stream = model.streams["supervision"]
         self._query_p: dict[tuple[int, str], float] = {}  # (post, task type) -> query probability
+        # the working day each post's current holder started (learning curve; reset on turnover)
+        self.started = [-self.params.initial_tenure_days] * len(model.clinicians)
+
+    def need(self, post: int, day: int) -> float:
+        """Learning-curve multiplier of the supervision needs of the current holder of `post`."""
+        p = self.params
+        return learning_multiplier(
+            day - self.started[post], p.new_starter_multiplier, p.learning_half_life_days
+        )
+
+    def new_post_holder(self, post: int, day: int) -> None:
+        """A new person starts in `post`: their supervision needs start high again."""
+        self.started[post] = day
 
     def debriefs(self) -> None:
         """Scheduled supervision (a recurring Mesa event): minutes from both sides, ties grow."""
         model = self.model
         scale = self.params.debrief_interval_days / 5.0
+        day = model.steps
         for c in model.clinicians:
             minutes = c.role.supervision.debrief_minutes_per_week * scale
+            if minutes > 0:
+                minutes *= self.need(c.post, day)
             if c.supervisor >= 0 and minutes > 0:
                 c.debrief_minutes_pending += minutes
                 model.clinicians[c.supervisor].debrief_minutes_pending += minutes
@@ -82,7 +158,8 @@ class SupervisionMechanism:
             p = self._query_p[key] = query_probability(
                 c.role.supervision.query_rate, c.scope[task.type][1], params.edge_query_factor
             )
-        query = self.stream.uniform() < p
+        need = self.need(c.post, day)
+        query = self.stream.uniform() < p * need
         escalate = query and self.stream.uniform() < params.escalation_share
         needs = c.role.supervision
         if query:
@@ -93,12 +170,12 @@ class SupervisionMechanism:
             model.network.strengthen(c.post, sup.post)
             model.totals["queries"] += 1
         if needs.case_review and needs.review_minutes:
-            sup.supervision_minutes_today += needs.review_minutes
+            sup.supervision_minutes_today += needs.review_minutes * need
             model.totals["signoffs"] += 1
             model.network.strengthen(c.post, sup.post)
             handovers = model.handovers
             p = handovers.loss_model.probability(
-                params.signoff_base_loss_probability, handovers.factors(ep, c, sup)
+                params.signoff_base_loss_probability, handovers.factors(ep, c, sup, day)
             )
             if self.stream.uniform() < p:
                 model.totals["signoff_losses"] += 1

@@ -76,7 +76,7 @@ FULL = Size(replicates=10, days=252, patients=20_000)
 REDUCED = Size(replicates=4, days=90, patients=4_000)
 NEUTRAL_LOSS = {
     "or_shared_record": 1.0,
-    "or_org_boundary": 1.0,
+    "or_different_employer": 1.0,
     "or_full_tie": 1.0,
     "or_colocated": 1.0,
     "or_per_backlog_day": 1.0,
@@ -180,6 +180,7 @@ def check_loss_alone(size: Size, p: float = 0.2) -> Check:
         "days": size.days,
         "population": {"size": size.patients, "practices": 2},
         "handover": {"base_loss_probability": p, **NEUTRAL_LOSS},
+        "continuity": {"or_receiver_knows_patient": 1.0, "or_both_know_patient": 1.0},
         "team": [
             {"role": "gp_partner", "count": 3},
             {"role": "practice_nurse", "count": 3},

@@ -1,0 +1,371 @@
+"""The notebook API: replicated comparisons, sweeps and sensitivity analyses as Python objects.
+
+    import handover_abm as ha
+    result = ha.compare(["configs/default.yaml", "configs/generalist.yaml"], replicates=5, days=120)
+    result.to_frame()   # tidy: config, metric, label, unit, mean, lo, hi, diff, diff_lo, diff_hi, verdict
+    result.plot()       # paired differences against the first config, with 95% intervals
+
+Each call runs through the same engine as the command line (experiment.run_replicates for
+compare, sweep.run_sweep for sweeps, sensitivity.run_sensitivity for SALib), so a notebook and
+`handover-abm compare` with the same configs, replicates and seed give identical numbers.
+Labels and units come from the glossary; verdicts from verdict.py.
+
+The package exports `sweep` and `sensitivity` (these functions) under the names of the modules
+sweep.py and sensitivity.py, which is why both modules are imported here first: once a module is
+imported, importing it again does not rebind the package attribute. Code that needs the modules
+imports from them (`from handover_abm.sweep import load_sweep`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from handover_abm.experiment import ConfigLike, Replicates, load_configs, resolve_warmup, run_replicates
+from handover_abm.glossary import label, parameter_label, scale, unit
+from handover_abm.metrics import HEADLINE, TABLE_METRICS
+from handover_abm.sensitivity import run_sensitivity
+from handover_abm.stats import INTERVAL_METHOD, kind_of, mean_ci
+from handover_abm.streams import replicate_seeds
+from handover_abm.sweep import load_sweep, run_sweep
+from handover_abm.verdict import Verdict, call, verdicts, warnings_for
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# What .plot() draws by default: the board's outcomes (access, safety, supervisor load, continuity, cost).
+PLOT_METRICS = [
+    "same_day_share",
+    "over_14_days_share",
+    "harm_risk_per_1000_episodes",
+    "supervisor_load_index",
+    "upc_gp_mean",
+    "cost_per_episode",
+]
+
+
+def _figure(n: int, cols: int = 3) -> tuple[Figure, np.ndarray]:
+    import matplotlib.pyplot as plt
+
+    from handover_abm.plots import OKABE_ITO  # noqa: F401  (sets the paper style: rcParams)
+
+    rows = max(1, -(-n // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.9 * rows + 0.6), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def _check_metrics(metrics: Sequence[str] | None, allowed: Sequence[str]) -> list[str]:
+    chosen = list(metrics) if metrics is not None else [m for m in PLOT_METRICS if m in allowed]
+    bad = [m for m in chosen if m not in allowed]
+    if bad:
+        raise ValueError(f"unknown metric(s) {bad}; allowed: {', '.join(allowed)}")
+    return chosen
+
+
+# ---------------------------------------------------------------- compare
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Replicates of configs on common random numbers, their means and paired differences."""
+
+    runs: Replicates
+    table: pd.DataFrame  # stats.comparison_table over TABLE_METRICS
+
+    @property
+    def configs(self) -> list[str]:
+        """Config names in order; the first is the baseline of every difference."""
+        return [s.name for s in self.runs.scenarios]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Why the intervals may not be trusted (too few replicates, too short a run)."""
+        days = min(s.days for s in self.runs.scenarios)
+        return warnings_for(len(self.runs.seeds), days, self.runs.warmup_days)
+
+    def verdicts(self) -> list[Verdict]:
+        """Each config against the first, per board group and outcome (verdict.py)."""
+        return verdicts(self.table)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per run (config, replicate, seed) with every summary metric."""
+        return self.runs.summary()
+
+    def to_frame(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """Tidy table, one row per config and metric: label, unit, n, mean and 95% interval (lo, hi),
+        and the paired difference from the first config (diff, diff_lo, diff_hi) with its verdict."""
+        t = self.table if metrics is None else self.table[self.table["metric"].isin(list(metrics))]
+        base = t[t["config"] == self.configs[0]].set_index("metric")["mean"]
+        words = [
+            call(r.metric, r.mean, base[r.metric], r.diff, r.diff_ci_low, r.diff_ci_high).verdict
+            if r.config != r.baseline
+            else ""
+            for r in t.itertuples()
+        ]
+        out = t.rename(
+            columns={
+                "ci_low": "lo",
+                "ci_high": "hi",
+                "diff_ci_low": "diff_lo",
+                "diff_ci_high": "diff_hi",
+            }
+        ).assign(verdict=words)
+        cols = ["config", "metric", "label", "unit", "n", "mean", "lo", "hi", "baseline", "diff"]
+        return out[[*cols, "diff_lo", "diff_hi", "verdict"]].reset_index(drop=True)
+
+    def plot(self, metrics: Sequence[str] | None = None) -> Figure:
+        """Paired differences from the first config, mean and 95% interval, one panel per outcome."""
+        from handover_abm.plots import OKABE_ITO
+
+        chosen = _check_metrics(metrics, TABLE_METRICS)
+        frame = self.to_frame(chosen)
+        others = self.configs[1:] or self.configs
+        fig, axes = _figure(len(chosen))
+        for ax, metric in zip(axes.flat, chosen, strict=False):
+            part = frame[frame["metric"] == metric].set_index("config").loc[others]
+            k = scale(metric)
+            y = np.arange(len(others))[::-1]
+            err = np.nan_to_num(
+                k * np.vstack([part["diff"] - part["diff_lo"], part["diff_hi"] - part["diff"]])
+            )
+            colours = [OKABE_ITO[(i + 1) % len(OKABE_ITO)] for i in range(len(others))]
+            ax.errorbar(k * part["diff"], y, xerr=err, fmt="none", ecolor=colours, capsize=3)
+            ax.scatter(k * part["diff"], y, c=colours, zorder=3)
+            ax.axvline(0, color="grey", lw=0.8)
+            ax.set_yticks(y, others)
+            ax.set_title(label(metric))
+            ax.set_xlabel(f"difference ({'percentage points' if k == 100 else unit(metric)})")
+        n = len(self.runs.seeds)
+        fig.suptitle(
+            f"Against {self.configs[0]}: paired difference, mean and 95% interval over {n} replicates"
+        )
+        fig.tight_layout()
+        return fig
+
+    def __repr__(self) -> str:
+        lines = [
+            f"Comparison(configs={self.configs}, replicates={len(self.runs.seeds)}, "
+            f"days={self.runs.scenarios[0].days}, warmup_days={self.runs.warmup_days})"
+        ]
+        lines += [v.sentence() for v in self.verdicts()]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def compare(
+    configs: Sequence[ConfigLike],
+    replicates: int = 5,
+    days: int | None = None,
+    seed: int = 0,
+    warmup_days: int | None = None,
+    workers: int | None = None,
+    sets: Sequence[str] = (),
+) -> Comparison:
+    """Run configs (files, mappings or Scenarios) on the same seeds, as `handover-abm compare` does.
+
+    `sets` are key.path=value overrides applied to every config; `warmup_days` None is the CLI's
+    default (80 working days, or half a shorter run); `workers` None uses one process per core.
+    """
+    if not configs:
+        raise ValueError("compare needs at least one config")
+    if replicates < 1:
+        raise ValueError(f"replicates={replicates}: need at least 1")
+    scenarios = load_configs(configs, sets, days)
+    warmup = resolve_warmup(scenarios, warmup_days)
+    runs = run_replicates(scenarios, replicate_seeds(seed, replicates), warmup, workers)
+    return Comparison(runs, runs.comparison(TABLE_METRICS))
+
+
+# ---------------------------------------------------------------- sweep
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A sweep's runs (one row per design point and replicate) and what was varied."""
+
+    name: str
+    parameters: list[str]
+    table: pd.DataFrame  # sweep.parquet: run_index, point, replicate, seed, parameters, status, metrics
+    team_roles: list[str]
+
+    def to_frame(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """Tidy table, one row per design point and metric: the parameter values, mean and 95%
+        interval over replicates, and the paired difference (same seeds) from the first point."""
+        chosen = list(metrics) if metrics is not None else list(HEADLINE)
+        ok = self.table[self.table["status"] == "ok"]
+        first = ok[ok["point"] == ok["point"].min()].set_index("replicate")
+        rows = []
+        for point, part in ok.groupby("point", sort=True):
+            values = {p: part[p].iloc[0] for p in self.parameters}
+            by_rep = part.set_index("replicate")
+            common = by_rep.index.intersection(first.index)
+            for metric in chosen:
+                mean, lo, hi = mean_ci(part[metric].to_numpy(), kind=kind_of(metric))
+                diff = by_rep.loc[common, metric].to_numpy() - first.loc[common, metric].to_numpy()
+                d, d_lo, d_hi = mean_ci(diff)
+                rows.append(
+                    {
+                        "point": point,
+                        **values,
+                        "metric": metric,
+                        "label": label(metric),
+                        "unit": unit(metric),
+                        "n": len(part),
+                        "mean": mean,
+                        "lo": lo,
+                        "hi": hi,
+                        "diff": d,
+                        "diff_lo": d_lo,
+                        "diff_hi": d_hi,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def plot(self, metrics: Sequence[str] | None = None) -> Figure:
+        """Each outcome against the first parameter (lines for the other parameters' levels): paired
+        difference from the first design point, mean and 95% interval band."""
+        from handover_abm.plots import OKABE_ITO
+
+        chosen = _check_metrics(metrics, HEADLINE)
+        frame = self.to_frame(chosen)
+        x, rest = self.parameters[0], self.parameters[1:]
+        numeric = pd.api.types.is_numeric_dtype(frame[x])
+        fig, axes = _figure(len(chosen))
+        for ax, metric in zip(axes.flat, chosen, strict=False):
+            part = frame[frame["metric"] == metric]
+            groups = part.groupby(rest, sort=False) if rest else [((), part)]
+            k = scale(metric)
+            for i, (level, g) in enumerate(groups):
+                colour = OKABE_ITO[i % len(OKABE_ITO)]
+                level = level if isinstance(level, tuple) else (level,)
+                pairs = zip(rest, level, strict=True)
+                name = ", ".join(f"{parameter_label(p, self.team_roles)} = {v}" for p, v in pairs)
+                xs = g[x].to_numpy() if numeric else np.arange(len(g))
+                m, lo, hi = (k * g[c].to_numpy(dtype=float) for c in ("diff", "diff_lo", "diff_hi"))
+                ax.plot(xs, m, marker="o", ms=3, color=colour, label=name or None)
+                ax.fill_between(
+                    xs, np.nan_to_num(lo, nan=m), np.nan_to_num(hi, nan=m), color=colour, alpha=0.2
+                )
+                if not numeric:
+                    ax.set_xticks(xs, [Path(str(v)).stem for v in g[x]], rotation=20, ha="right")
+            ax.axhline(0, color="grey", lw=0.8)
+            ax.set_title(label(metric))
+            ax.set_xlabel(parameter_label(x, self.team_roles))
+            ax.set_ylabel(f"difference ({'percentage points' if k == 100 else unit(metric)})")
+        if rest:
+            axes[0, 0].legend(frameon=False, fontsize=7)
+        fig.suptitle(f"{self.name}: paired difference from the first design point, mean and 95% interval")
+        fig.tight_layout()
+        return fig
+
+    def __repr__(self) -> str:
+        ok = int((self.table["status"] == "ok").sum())
+        points = self.table["point"].nunique()
+        return (
+            f"SweepResult(name={self.name!r}, parameters={self.parameters}, points={points}, "
+            f"runs={len(self.table)}, ok={ok})"
+        )
+
+
+def _roles(base_data: dict[str, Any]) -> list[str]:
+    return [str(e.get("role")) for e in base_data.get("team", []) if isinstance(e, dict)]
+
+
+def sweep(
+    spec: str | Path,
+    out: str | Path | None = None,
+    days: int | None = None,
+    replicates: int | None = None,
+    workers: int | None = None,
+) -> SweepResult:
+    """Run a sweep spec (as `handover-abm sweep`); `out` keeps its files (None: a temporary folder)."""
+    plan = load_sweep(spec, days, replicates)
+    with tempfile.TemporaryDirectory(prefix="handover-abm-sweep-") as tmp:
+        result = run_sweep(plan, Path(out) if out is not None else Path(tmp), workers=workers)
+    return SweepResult(plan.spec.name, list(plan.spec.parameters), result.table, _roles(plan.base_data))
+
+
+# ---------------------------------------------------------------- sensitivity
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    """Sensitivity indices (SALib) of every headline metric to every factor."""
+
+    method: str
+    indices: pd.DataFrame  # sensitivity.run_sensitivity's table
+    team_roles: list[str]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy indices: metric, label, parameter, its label, and mu*/sigma (Morris) or S1/ST (Sobol)."""
+        t = self.indices.copy()
+        t.insert(1, "label", [label(m) for m in t["metric"]])
+        t.insert(3, "parameter_label", [parameter_label(p, self.team_roles) for p in t["parameter"]])
+        return t.drop(columns=["method"])
+
+    def plot(self, metrics: Sequence[str] | None = None) -> Figure:
+        """Factors ranked by influence per outcome: mu* (Morris) or total index ST (Sobol)."""
+        from handover_abm.plots import OKABE_ITO
+
+        present = list(dict.fromkeys(self.indices["metric"]))
+        chosen = _check_metrics(metrics, present) if metrics is not None else present[:6]
+        key, err = ("mu_star", "mu_star_conf") if self.method == "morris" else ("ST", "ST_conf")
+        frame = self.to_frame()
+        fig, axes = _figure(len(chosen))
+        for ax, metric in zip(axes.flat, chosen, strict=False):
+            part = frame[frame["metric"] == metric].sort_values(key)
+            k = scale(metric) if self.method == "morris" else 1.0
+            ax.barh(part["parameter_label"], k * part[key], xerr=k * part[err], color=OKABE_ITO[0])
+            ax.set_title(label(metric))
+            ax.set_xlabel(f"mu* ({unit(metric)})" if self.method == "morris" else "total index (ST)")
+        fig.suptitle(f"Sensitivity ({self.method.capitalize()}): factors ranked by influence")
+        fig.tight_layout()
+        return fig
+
+    def __repr__(self) -> str:
+        n = self.indices["parameter"].nunique() if len(self.indices) else 0
+        m = self.indices["metric"].nunique() if len(self.indices) else 0
+        return f"SensitivityResult(method={self.method!r}, parameters={n}, metrics={m})"
+
+
+def sensitivity(
+    spec: str | Path,
+    method: str = "morris",
+    out: str | Path | None = None,
+    days: int | None = None,
+    replicates: int | None = None,
+    workers: int | None = None,
+) -> SensitivityResult:
+    """Global sensitivity analysis of a sweep spec (as `handover-abm sensitivity`): "morris" or "sobol"."""
+    if method not in ("morris", "sobol"):
+        raise ValueError(f"method={method!r}: allowed methods are morris, sobol")
+    with tempfile.TemporaryDirectory(prefix="handover-abm-sensitivity-") as tmp:
+        table = run_sensitivity(
+            spec,
+            method,  # type: ignore[arg-type]
+            Path(out) if out is not None else Path(tmp),
+            workers=workers,
+            days=days,
+            replicates=replicates,
+        )
+    base = load_sweep(spec, days, replicates).base_data
+    return SensitivityResult(method, table, _roles(base))
+
+
+__all__ = [
+    "INTERVAL_METHOD",
+    "Comparison",
+    "SensitivityResult",
+    "SweepResult",
+    "compare",
+    "sensitivity",
+    "sweep",
+]
