@@ -1,9 +1,12 @@
 """Write the derived team configs the experiments use (run once; outputs are committed).
 
 - gradient_0 .. gradient_5: from the generalist team (0) to the fragmented team (5) in equal
-  steps at 52 FTE: each role's posts and FTE are interpolated between the two configs.
+  steps at the default PCN's total FTE: each role's posts and FTE are interpolated between the two
+  configs (both are stated at equal FTE).
 - *_equal_cost: generalist, fragmented and mixed with every post's FTE scaled so that each team's
-  annual staff cost equals the default PCN's.
+  annual staff cost equals the default PCN's (configs/default.yaml, an average English PCN).
+
+Every config has the default PCN's population (read from configs/default.yaml).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from pathlib import Path
 import yaml
 
 from handover_abm.config import load_scenario
-from handover_abm.team import annual_cost
+from handover_abm.team import annual_cost, total_fte
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "experiments" / "configs"
-POP = {"size": 40000, "practices": 5}
+_DEFAULT_POP = load_scenario(ROOT / "configs" / "default.yaml").population
+POP = {"size": _DEFAULT_POP.size, "practices": _DEFAULT_POP.practices}
 
 
 def _entries(path: Path) -> dict[tuple[str, str], tuple[int, float]]:
@@ -43,6 +47,7 @@ def gradient(levels: int = 5) -> None:
     gen = _entries(ROOT / "configs" / "generalist.yaml")
     frag = _entries(ROOT / "configs" / "fragmented.yaml")
     keys = list(dict.fromkeys([*gen, *frag]))
+    fte_total = total_fte(load_scenario(ROOT / "configs" / "generalist.yaml"))
     for k in range(levels + 1):
         s = k / levels
         team = []
@@ -55,7 +60,8 @@ def gradient(levels: int = 5) -> None:
                 team.append({"role": role, "count": posts, "fte": round(fte / posts, 4), "organisation": org})
         _write(
             f"gradient_{k}",
-            f"Fragmentation gradient level {k}/{levels} (0 generalist, {levels} fragmented), 52 FTE",
+            f"Fragmentation gradient level {k}/{levels} (0 generalist, {levels} fragmented), "
+            f"equal FTE ({fte_total:.1f})",
             team,
             f"Fragmentation gradient, level {k} of {levels}: share {s:.1f} of the way from "
             "configs/generalist.yaml to configs/fragmented.yaml.",
@@ -78,7 +84,8 @@ def equal_cost() -> None:
         ]
         _write(
             f"{name}_equal_cost",
-            f"{name} team scaled to the default PCN's annual staff cost (GBP {target:,.0f})",
+            f"{name} team at equal cost: every post's FTE scaled to the default PCN's annual staff "
+            f"cost (GBP {target:,.0f})",
             team,
             f"configs/{name}.yaml with every post's FTE x {factor:.4f}: annual staff cost equal to "
             "configs/default.yaml's.",

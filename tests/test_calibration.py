@@ -341,5 +341,8 @@ def test_optuna_point_estimate_resumes_and_writes_outputs(tmp_path: Path) -> Non
 
 def test_shipped_example_spec_is_valid() -> None:
     cal = load_calibration(CONFIGS.parent / "experiments" / "calibrate_default.yaml")
-    assert cal.spec.method == "abc" and cal.base_data["population"]["size"] == 8000
+    assert cal.spec.method == "abc" and cal.base_data["population"]["size"] == 10_000
+    assert cal.base_data["population"]["practices"] == 1  # one practice of the default PCN
     assert [t.metric for t in cal.targets] == ["contacts_per_patient_year", "upc_gp_mean"]
+    quick = load_calibration(CONFIGS.parent / "experiments" / "calibrate_default_quick.yaml")
+    assert quick.names == cal.names and quick.base_data["population"]["size"] == 5_000

@@ -87,3 +87,23 @@ def test_overload_check_fails_when_booked_time_is_counted_twice(monkeypatch: pyt
 
     monkeypatch.setattr(AppointmentBook, "book", greedy)
     assert not validation.check_book_overload(SMALL).passed
+
+
+def test_report_separates_fitted_tuned_and_out_of_sample_checks() -> None:
+    """Every check says what it is evidence of, and the report groups them under those headings."""
+    names = {check.__name__: check for check in validation.CHECKS}
+    assert "check_nurse_contact_share" in names
+    fake = [
+        validation.Check("a", "e", "w", 1.0, (1.0, 1.0), "t", True, basis)
+        for basis in ("verification", "fitted", "tuned", "out_of_sample")
+    ]
+    text = validation.report_markdown(fake, SMALL)
+    heads = [line for line in text.splitlines() if line.startswith("## ")]
+    assert [h.split(":")[0] for h in heads] == [
+        "## Verification",
+        "## Fitted",
+        "## Tuned by hand",
+        "## Out-of-sample",
+    ]
+    assert "in-sample" in heads[1] and "not out-of-sample" in heads[2]
+    assert set(validation.BASES) == {"verification", "fitted", "tuned", "out_of_sample"}

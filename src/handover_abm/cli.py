@@ -23,6 +23,14 @@ from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
 from handover_abm.experiment import load_configs, resolve_warmup, run_replicates
 from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS
+from handover_abm.posterior import (
+    MIN_SEEDS_PER_DRAW,
+    PosteriorRequest,
+    draw_parameters,
+    draws_frame,
+    posterior_jobs,
+    print_uncertainty,
+)
 from handover_abm.results import (
     OutputError,
     access_frame,
@@ -37,12 +45,14 @@ from handover_abm.results import (
     network_json,
     parquet_writer,
     staff_frame,
+    summary_frame,
     text_writer,
     waits_frame,
 )
-from handover_abm.stats import comparison_table
+from handover_abm.runner import run_jobs
+from handover_abm.stats import comparison_table, posterior_comparison_table
 from handover_abm.streams import replicate_seeds
-from handover_abm.sweep import MAX_REPLICATES, check_sweep_out, load_sweep, run_sweep
+from handover_abm.sweep import MAX_REPLICATES, check_sweep_out, load_sweep, run_sweep, with_posterior
 from handover_abm.team import annual_cost, total_fte
 from handover_abm.terminal import WIDTH, PlainProgress, print_results
 from handover_abm.terminal import progress as progress_display
@@ -126,6 +136,19 @@ CsvOpt = Annotated[bool, typer.Option("--csv", help="also write daily.csv and st
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", min=1, help="worker processes (default: one per core)")
 ]
+PosteriorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--posterior",
+        help="carry parameter uncertainty: the --out folder of an ABC calibration (posterior.parquet), "
+        "or 'default'; each replicate then uses a parameter set drawn from it, and --replicates is "
+        "the seeds per draw (default 2)",
+    ),
+]
+DrawsOpt = Annotated[
+    int,
+    typer.Option("--draws", min=2, help="posterior draws (with --posterior); the same draws in every config"),
+]
 
 
 def _progress() -> Progress | PlainProgress:
@@ -169,11 +192,13 @@ def _execute(
     warmup_days: int | None = None,
     csv: bool = False,
     equalise_by: str | None = None,
+    posterior: PosteriorRequest | None = None,
 ) -> None:
     start = time.perf_counter()
     scenarios = load_configs(paths, sets or [], days)
     scenarios, equalised = _equalised(scenarios, equalise_by)
-    seeds = _parse_seeds(seeds_text, seed, replicates)
+    draws = posterior.replicates(replicates, seed) if posterior else []
+    seeds = [d.seed for d in draws] if posterior else _parse_seeds(seeds_text, seed, replicates)
     replicates = len(seeds)
     if (out / "manifest.json").exists() and not force:
         raise ConfigError(
@@ -187,12 +212,26 @@ def _execute(
             f"{command}: {len(scenarios)} config(s) x {replicates} replicate(s)",
             total=len(scenarios) * replicates,
         )
-        runs = run_replicates(
-            scenarios, seeds, warmup_days, workers, log_events, on_done=lambda i, o: bar.advance(task)
+        if posterior:
+            jobs = posterior_jobs(scenarios, draws, log_events, warmup_days)
+            outcomes = run_jobs(jobs, workers, on_done=lambda i, o: bar.advance(task))
+        else:
+            runs = run_replicates(
+                scenarios, seeds, warmup_days, workers, log_events, on_done=lambda i, o: bar.advance(task)
+            )
+    if posterior:
+        reps = [j.replicate for j in jobs]
+        summary = summary_frame(outcomes, reps)
+        summary.insert(
+            summary.columns.get_loc("replicate") + 1,
+            "draw",
+            summary["replicate"] // (replicates // posterior.draws),
         )
-    outcomes, reps = runs.outcomes, runs.replicates
-    summary = runs.summary()
-    comparison = comparison_table(summary, TABLE_METRICS)
+        comparison = posterior_comparison_table(summary, TABLE_METRICS)
+    else:
+        outcomes, reps = runs.outcomes, runs.replicates
+        summary = runs.summary()
+        comparison = comparison_table(summary, TABLE_METRICS)
     wall = time.perf_counter() - start
     daily, staff = daily_frame(outcomes, reps), staff_frame(outcomes, reps)
     files = {
@@ -209,7 +248,7 @@ def _execute(
     if log_events:
         files["events.parquet"] = parquet_writer(events_frame(outcomes, reps))
         files["contacts.parquet"] = parquet_writer(contacts_frame(outcomes, reps))
-    if command == "compare":
+    if command == "compare" or posterior:
         files["comparison.csv"] = csv_writer(comparison)
     extra = {
         "config_files": [str(p) for p in paths],
@@ -218,6 +257,9 @@ def _execute(
         "warmup_days": warmup_days,
         **({"equalise": equalised} if equalised else {}),
     }
+    if posterior:
+        files["draws.csv"] = csv_writer(draws_frame(draws))
+        extra["posterior"] = posterior.describe(replicates // posterior.draws)
     files["manifest.json"] = manifest_writer(manifest(command, scenarios, seeds, seed, wall, extra))
     try:
         atomic_write_all([(out / name, write) for name, write in files.items()])
@@ -225,14 +267,43 @@ def _execute(
         raise OutputError(
             f"{exc}, then run the command again (the files already in {out} are unchanged)"
         ) from None
-    stale = {"events.parquet", "contacts.parquet", "comparison.csv", "daily.csv", "staff.csv"} - set(files)
+    stale = {
+        "events.parquet",
+        "contacts.parquet",
+        "comparison.csv",
+        "daily.csv",
+        "staff.csv",
+        "draws.csv",
+    } - set(files)
     for name in stale:  # left by an earlier run
         (out / name).unlink(missing_ok=True)
     notes = warnings_for(replicates, min(s.days for s in scenarios), warmup_days)
     if equalised:
         out_console.print(equalised["note"], markup=False, highlight=False)
+    if posterior:
+        notes = [n for n in notes if "replicate" not in n]  # the draws x seeds design replaces that advice
     print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes)
+    if posterior:
+        print_uncertainty(out_console, comparison, posterior.describe(replicates // posterior.draws))
     out_console.print(f"Wrote {out}/ ({', '.join(files)}) in {wall:.1f}s.")
+
+
+def _posterior_request(location: str | None, draws: int, seeds_text: str | None) -> PosteriorRequest | None:
+    """The posterior to draw from, checked before anything runs (None without --posterior)."""
+    if location is None:
+        return None
+    if seeds_text is not None:
+        raise ConfigError(
+            "--seeds cannot be combined with --posterior: the seeds of the draws derive from --seed"
+        )
+    return PosteriorRequest.load(location, draws)
+
+
+def _seeds_per_draw(ctx: typer.Context, replicates: int) -> int:
+    """With --posterior, --replicates counts seeds per draw; left at its default it is 2."""
+    source = ctx.get_parameter_source("replicates")
+    given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    return replicates if given else MIN_SEEDS_PER_DRAW
 
 
 def _equalised(scenarios: list[Scenario], by: str | None) -> tuple[list[Scenario], dict[str, Any]]:
@@ -260,6 +331,7 @@ def _equalised(scenarios: list[Scenario], by: str | None) -> tuple[list[Scenario
 
 @app.command()
 def run(
+    ctx: typer.Context,
     config: Annotated[Path, typer.Argument(help="config YAML")],
     out: OutOpt,
     days: DaysOpt = None,
@@ -272,14 +344,17 @@ def run(
     force: ForceOpt = False,
     warmup_days: WarmupOpt = None,
     csv: CsvOpt = False,
+    posterior: PosteriorOpt = None,
+    draws: DrawsOpt = 20,
 ) -> None:
-    """Run one config for R replicates and write its outputs."""
+    """Run one config for R replicates (or posterior draws x seeds) and write its outputs."""
+    request = _posterior_request(posterior, draws, seeds)
     _execute(
         "run",
         [config],
         out,
         days,
-        replicates,
+        _seeds_per_draw(ctx, replicates) if request else replicates,
         seed,
         set_,
         log_events,
@@ -288,11 +363,13 @@ def run(
         force,
         warmup_days,
         csv,
+        posterior=request,
     )
 
 
 @app.command()
 def compare(
+    ctx: typer.Context,
     configs: Annotated[list[Path], typer.Argument(help="two or more config YAMLs")],
     out: OutOpt,
     days: DaysOpt = None,
@@ -313,6 +390,8 @@ def compare(
             "(or total FTE), keeping each team's proportions (each post's FTE is scaled)",
         ),
     ] = None,
+    posterior: PosteriorOpt = None,
+    draws: DrawsOpt = 20,
 ) -> None:
     """Run configs on the same patients and seeds; print verdicts, means, CIs and paired differences."""
     if len(configs) < 2:
@@ -320,12 +399,13 @@ def compare(
             f"compare needs two or more config files (got {len(configs)}: {', '.join(map(str, configs))}); "
             f"to run one config use `handover-abm run {configs[0] if configs else 'CONFIG'} --out DIR`"
         )
+    request = _posterior_request(posterior, draws, seeds)
     _execute(
         "compare",
         configs,
         out,
         days,
-        replicates,
+        _seeds_per_draw(ctx, replicates) if request else replicates,
         seed,
         set_,
         log_events,
@@ -335,6 +415,7 @@ def compare(
         warmup_days,
         csv,
         equalise,
+        request,
     )
 
 
@@ -497,9 +578,14 @@ def sweep(
     replicates: Annotated[int | None, typer.Option("--replicates", min=1, help="override the spec's")] = None,
     backend: BackendOpt = "processes",
     scheduler: SchedulerOpt = None,
+    posterior: PosteriorOpt = None,
+    draws: DrawsOpt = 20,
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube or Sobol design) into DIR/sweep.parquet."""
     plan = load_sweep(spec, days, replicates)
+    request = _posterior_request(posterior, draws, None)
+    if request:  # each point runs every draw with the spec's replicates as seeds per draw
+        plan = with_posterior(plan, draw_parameters(request.posterior, request.draws, plan.spec.seed))
     check_sweep_out(out, resume)
     with _resumable(out), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)

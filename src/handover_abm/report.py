@@ -22,7 +22,12 @@ from handover_abm.metrics import HEADLINE, TABLE_METRICS
 from handover_abm.plots import plot_dir
 from handover_abm.results import write_text
 from handover_abm.sensitivity import sobol_warnings
-from handover_abm.stats import INTERVAL_METHOD, comparison_table
+from handover_abm.stats import (
+    INTERVAL_METHOD,
+    POSTERIOR_INTERVAL_METHOD,
+    comparison_table,
+    posterior_comparison_table,
+)
 from handover_abm.team import team_table
 from handover_abm.verdict import BETTER, SAME, WORSE, Verdict, calls, period_text, verdicts, warnings_for
 
@@ -144,11 +149,35 @@ def _warnings_html(notes: list[str]) -> str:
     return "".join(f"<div class=warn>{_e(n)}</div>" for n in notes)
 
 
+def _comparison(summary: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table; with posterior draws (--posterior), intervals include parameter uncertainty."""
+    if "draw" in summary.columns:
+        return posterior_comparison_table(summary, TABLE_METRICS)
+    return comparison_table(summary, TABLE_METRICS)
+
+
+def _robustness_html(table: pd.DataFrame, manifest: dict[str, Any]) -> str:
+    """With --posterior: which differences keep their sign across the posterior, and which do not."""
+    info = manifest.get("posterior")
+    if not info:
+        return ""
+    from handover_abm.posterior import robustness_lines
+
+    head = (
+        f"<h2>Robust to what is unknown?</h2><p class=note>Each replicate used a parameter set drawn "
+        f"from the calibrated posterior {_e(info['posterior'])} ({info['draws']} draws of "
+        f"{_e(', '.join(info['parameters']))}, {info['seeds_per_draw']} seeds each, the same in every "
+        f"config); the intervals above and below include that parameter uncertainty. "
+        f"{_e(POSTERIOR_INTERVAL_METHOD)}.</p>"
+    )
+    return head + "".join(f"<p class=verdict>{_e(line)}</p>" for line in robustness_lines(table))
+
+
 def _compare_parts(
     folder: Path, manifest: dict[str, Any], scenarios: list[Scenario], figures: list[Path]
 ) -> list[str]:
     summary = pd.read_csv(folder / "summary.csv")
-    table = comparison_table(summary, TABLE_METRICS)
+    table = _comparison(summary)
     configs = list(dict.fromkeys(summary["config"]))
     n = int(summary.groupby("config").size().min())
     warmup = int(manifest.get("warmup_days", 0))
@@ -170,6 +199,7 @@ def _compare_parts(
             "<p class=note>Better or worse only where the 95% interval of the paired difference excludes "
             "zero; otherwise no detectable difference. A group is mixed when its outcomes disagree.</p>"
         )
+        parts.append(_robustness_html(table, manifest))
         parts.append("<h2>What a board needs to know</h2>" + _board_html(table, found))
     parts.append("<h2>Who hands care to whom</h2>")
     parts += [_img(figure[f"handovers_{c}"]) for c in configs if f"handovers_{c}" in figure]

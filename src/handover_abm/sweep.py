@@ -129,6 +129,18 @@ class Sweep:
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     command: str = "sweep"  # what the manifest says ran: "sweep" or "sensitivity"
     design: str | None = None  # the design the manifest names (None: the spec's, e.g. "morris")
+    draws: tuple[dict[str, float], ...] = ()  # posterior draws: replicate r uses draw r // seeds per draw
+
+    def fixed_for(self, replicate: int) -> list[str]:
+        """Fixed overrides of a replicate: the spec's `set`, then its posterior draw (if any)."""
+        if not self.draws:
+            return self.spec.set
+        draw = self.draws[replicate // (self.spec.replicates // len(self.draws))]
+        return [*self.spec.set, *(f"{k}={v!r}" for k, v in draw.items())]
+
+    def draw_of(self, replicate: int) -> int | None:
+        """Posterior draw index of a replicate (None without --posterior)."""
+        return replicate // (self.spec.replicates // len(self.draws)) if self.draws else None
 
     def data_for(self, values: dict[str, Any]) -> dict[str, Any]:
         """Config data of a design point: the `config` axis value's file, else the base config."""
@@ -155,9 +167,8 @@ class Sweep:
         """Fingerprint of what the sweep computes (spec + base config), for safe resumes."""
         import hashlib
 
-        text = json.dumps(
-            [self.spec.model_dump(mode="json"), self.base_data, self.configs, self.points], sort_keys=True
-        )
+        parts = [self.spec.model_dump(mode="json"), self.base_data, self.configs, self.points]
+        text = json.dumps(parts + ([list(self.draws)] if self.draws else []), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -290,6 +301,7 @@ def execute_run(
     point: int,
     replicate: int,
     seed: int,
+    draw: int | None = None,
 ) -> dict[str, Any]:
     """Run one design point and replicate; never raises: a failure becomes a row with its error."""
     row: dict[str, Any] = {
@@ -297,6 +309,7 @@ def execute_run(
         "point": point,
         "replicate": replicate,
         "seed": seed,
+        **({} if draw is None else {"draw": draw}),
         **values,
     }
     try:
@@ -320,12 +333,13 @@ class SweepOutcome:
 
 
 def _failure_row(args: tuple, error: str) -> dict[str, Any]:
-    _, _, values, _, _, run_index, point, replicate, seed = args
+    _, _, values, _, _, run_index, point, replicate, seed, draw = args
     return {
         "run_index": run_index,
         "point": point,
         "replicate": replicate,
         "seed": seed,
+        **({} if draw is None else {"draw": draw}),
         **values,
         "status": "failed",
         "error": error,
@@ -383,7 +397,18 @@ def run_sweep(
 
     spec, seeds = sweep.spec, sweep.seeds
     jobs = [
-        (sweep.data_for(v), spec.set, v, spec.days, spec.warmup_days, i, p, r, seeds[r])
+        (
+            sweep.data_for(v),
+            sweep.fixed_for(r),
+            v,
+            spec.days,
+            spec.warmup_days,
+            i,
+            p,
+            r,
+            seeds[r],
+            sweep.draw_of(r),
+        )
         for i, p, r, v in todo
     ]
     dispatch(backend, execute_run, jobs, record, _failure_row, max_attempts)
@@ -404,6 +429,26 @@ def run_sweep(
     return SweepOutcome(total=sweep.n_runs, ok=n_ok, failed=n_failed, ran=len(todo), table=table)
 
 
+def with_posterior(sweep: Sweep, draws: list[dict[str, float]]) -> Sweep:
+    """The sweep run over posterior draws: each draw with the spec's replicates as seeds, so
+    replicates per point become draws x seeds; every point sees the same draws and seeds."""
+    from dataclasses import replace
+
+    reps = sweep.spec.replicates * len(draws)
+    check_runs(sweep.path, len(sweep.points), reps)
+    for d in {json.dumps(x, sort_keys=True) for x in draws}:
+        for data in [sweep.base_data, *sweep.configs.values()]:
+            build_scenario(
+                data,
+                [*sweep.spec.set, *(f"{k}={v!r}" for k, v in json.loads(d).items())],
+                {},
+                sweep.spec.days,
+                f"{sweep.path} with --posterior",
+            )
+    spec = sweep.spec.model_copy(update={"replicates": reps})
+    return replace(sweep, spec=spec, draws=tuple(draws))
+
+
 def check_sweep_out(out: Path, resume: bool) -> None:
     """Refuse an --out that cannot be written, or that holds results and is not being resumed."""
     if not resume and ((out / "manifest.json").exists() or SweepStore(out, []).exists()):
@@ -421,6 +466,7 @@ def sweep_columns(sweep: Sweep) -> list[str]:
         "point",
         "replicate",
         "seed",
+        *(["draw"] if sweep.draws else []),
         *sweep.spec.parameters,
         "status",
         "error",
@@ -453,6 +499,7 @@ def _write_sweep_manifest(
             "runs_ok": ok,
             "runs_failed": failed,
             "backend": backend,
+            **({"posterior_draws": list(sweep.draws)} if sweep.draws else {}),
         },
     )
     write_manifest(out / "manifest.json", data)

@@ -130,3 +130,65 @@ def target_metrics(summary: Mapping[str, float], targets: Iterable[Target]) -> d
     targets = list(targets)
     check_metrics(targets, summary, "run summary")
     return {t.name: float(summary[t.metric]) for t in targets}
+
+
+# ---------------------------------------------------------------- national workforce figures
+
+WORKFORCE_FILE = Path(str(files("handover_abm") / "data" / "workforce.yaml"))
+
+
+class WorkforceGroup(_Strict):
+    """FTE per 10,000 registered patients of one staff group, and the catalogue roles it covers."""
+
+    per_10000: float = Field(gt=0)
+    computed_from: str = Field(min_length=1)
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    source: str = Field(min_length=1)
+    roles: list[str] = Field(min_length=1)
+    second_hand: bool
+    note: str = ""
+
+
+class RegisteredPatients(_Strict):
+    """Registered patients in England: the denominator of the per-10,000 figures."""
+
+    value: int = Field(gt=0)
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    source: str = Field(min_length=1)
+    second_hand: bool
+
+
+class ArrsRoles(_Strict):
+    """ARRS FTE in England by role, in one month."""
+
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    source: str = Field(min_length=1)
+    second_hand: bool
+    fte: dict[str, float] = Field(min_length=1)
+
+
+class Workforce(_Strict):
+    """National workforce figures: the basis of configs/default.yaml (data/workforce.yaml)."""
+
+    registered_patients: RegisteredPatients
+    groups: dict[str, WorkforceGroup] = Field(min_length=1)
+    arrs_roles: ArrsRoles
+
+    def arrs_per_10000(self) -> dict[str, float]:
+        """ARRS FTE per 10,000 registered patients by role."""
+        n = self.registered_patients.value
+        return {role: fte / n * 10_000 for role, fte in self.arrs_roles.fte.items()}
+
+
+def load_workforce(path: str | Path | None = None) -> Workforce:
+    """Read and check the workforce figures (default: the shipped file)."""
+    p = Path(path) if path is not None else WORKFORCE_FILE
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return Workforce.model_validate(raw)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{p}: cannot read the workforce figures: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(
+            validation_message(str(p), exc).replace("invalid config", "invalid workforce file")
+        ) from None

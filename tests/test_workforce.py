@@ -1,0 +1,65 @@
+"""The default config is an average English PCN: its team per 10,000 patients matches the national
+workforce figures stored in src/handover_abm/data/workforce.yaml within 5%, and the team configs
+compared with it share its population and its total FTE (equal-FTE) or its cost (equal-cost)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handover_abm.config import load_scenario
+from handover_abm.targets import load_workforce
+from handover_abm.team import annual_cost, total_fte
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = load_scenario(ROOT / "configs" / "default.yaml")
+WORKFORCE = load_workforce()
+
+
+def _per_10000(roles: list[str]) -> float:
+    fte = sum(e.count * e.fte for e in DEFAULT.team if e.role in roles)
+    return fte / DEFAULT.population.size * 10_000
+
+
+def test_default_is_an_average_pcn_of_practices_of_10000() -> None:
+    pop = DEFAULT.population
+    assert 47_500 <= pop.size <= 52_500
+    assert 9_500 <= pop.size / pop.practices <= 10_500
+
+
+@pytest.mark.parametrize("group", ["gp", "nurse", "other_practice"])
+def test_practice_staff_per_10000_match_the_cited_figures(group: str) -> None:
+    figure = WORKFORCE.groups[group]
+    assert _per_10000(figure.roles) == pytest.approx(figure.per_10000, rel=0.05), figure.source
+
+
+def test_arrs_mix_per_10000_matches_the_cited_figures_by_role() -> None:
+    for role, per in WORKFORCE.arrs_per_10000().items():
+        assert _per_10000([role]) == pytest.approx(per, rel=0.05), role
+    # the roles modelled hold no more ARRS FTE than published (the rest are roles not modelled)
+    arrs = WORKFORCE.groups["arrs"]
+    assert _per_10000(arrs.roles) <= arrs.per_10000
+    assert _per_10000(arrs.roles) >= 0.8 * arrs.per_10000
+
+
+def test_group_figures_agree_with_their_numerators() -> None:
+    n = WORKFORCE.registered_patients.value
+    assert WORKFORCE.groups["gp"].per_10000 == pytest.approx(27_670 / n * 10_000, rel=0.01)
+    assert WORKFORCE.groups["arrs"].per_10000 == pytest.approx(24_241 / n * 10_000, rel=0.01)
+
+
+@pytest.mark.parametrize("name", ["generalist", "fragmented", "mixed"])
+def test_team_configs_share_the_population_and_total_fte(name: str) -> None:
+    s = load_scenario(ROOT / "configs" / f"{name}.yaml")
+    assert s.population == DEFAULT.population
+    assert total_fte(s) == pytest.approx(total_fte(DEFAULT), rel=0.005)
+    assert "equal FTE" in s.description
+
+
+@pytest.mark.parametrize("name", ["generalist", "fragmented", "mixed"])
+def test_equal_cost_configs_cost_what_the_default_costs(name: str) -> None:
+    s = load_scenario(ROOT / "experiments" / "configs" / f"{name}_equal_cost.yaml")
+    assert s.population == DEFAULT.population
+    assert annual_cost(s) == pytest.approx(annual_cost(DEFAULT), rel=0.005)
+    assert "equal cost" in s.description
