@@ -270,7 +270,8 @@ def check(name: str, value: float | None) -> dict:
 def main(million: bool) -> None:
     ratio = throughput_ratio()
     print(
-        f"50,000 patients x {DAYS} days: {ratio['tasks']:,} tasks. CPU s (min, median): model "
+        f"{ratio['patients']:,} patients x {ratio['days']} days: {ratio['tasks']:,} tasks. "
+        f"CPU s (min, median): model "
         f"{ratio['model_cpu_s']}, bare SimPy M/M/{SIMPY_SERVERS} {ratio['simpy_cpu_s']}, bare Ciw "
         f"{ratio['ciw_cpu_s']} (per task, {ratio['ciw_customers']:,} customers); wall-clock ratios "
         f"{ratio['throughput_vs_simpy_wall']} (SimPy), {ratio['throughput_vs_ciw_wall']} (Ciw)\n"
