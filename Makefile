@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test test-fuzz lint docs baseline experiments bench profile validate dashboard clean
+.PHONY: venv demo test test-fuzz lint docs baseline experiments bench equivalence profile validate dashboard clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -29,9 +29,16 @@ demo: $(STAMP)
 experiments: $(STAMP)
 	FULL=$(FULL) BIN=$(BIN) experiments/run.sh
 
-## Speed, scaling, memory and sweep benchmarks: results/bench.json, results/bench.png.
+## Throughput against bare SimPy/Ciw queues, scaling, memory, calibration-sized runs and sweeps, each
+## ratio beside its target: results/bench.json, results/bench.png (BENCH_ARGS=--million adds 1M patients).
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+## Equivalence of the model before (REF, default: merge base with main) and now over 20 seeds.
+REF ?=
+equivalence: $(STAMP)
+	$(BIN)/python benchmarks/equivalence.py $(if $(REF),--ref $(REF))
 
 ## Profile of a 50,000-patient PCN-year with the share of time per mechanism: results/profile.txt.
 profile: $(STAMP)

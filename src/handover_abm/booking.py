@@ -69,20 +69,23 @@ class BookingRule:
         book, jit = self.book, self.jitter
         pre, otd, first = book.pre, book.otd, book.first_pre
         best, best_day, best_room = -1, end + 1, -1.0
+        from_today = start == today
+        begin = today + 1 if from_today else start  # the first future day to look at
         for post, mult in eligible.items():
             need = minutes * mult
             row = pre[post]
-            d = start
-            if start == today:
+            if from_today:
                 room = row[today] + otd[post][today]
                 if room >= need:
                     room += jit[post]
                     if today < best_day or room > best_room:
                         best, best_day, best_room = post, today, room
                     continue
-                d = today + 1
-            if first[post] > d:
-                d = first[post]
+                if best_day == today:  # someone is free today: no later day can win
+                    continue
+            d = first[post]
+            if d < begin:
+                d = begin
             last = end if end < best_day else best_day
             while d <= last and row[d] < need:
                 d += 1
@@ -105,7 +108,8 @@ class BookingRule:
 
     def choose(self, req: Request) -> tuple[int, int]:
         """(post, day) for the request, or (-1, -1) when nobody has a slot within the horizon."""
-        end = self.book.last_day(req.today) if not req.urgent else req.today
+        today = req.today
+        end = today if req.urgent else min(self.book.n_days - 1, today + self.book.horizon)
         for post in self.wanted(req):
             if post in req.eligible:
                 got = self.within(post, req, 0 if req.urgent else req.willingness)

@@ -15,8 +15,11 @@ Only episodes with open work are touched: there is no loop over patients.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,23 @@ from handover_abm.rota import capacity_table
 from handover_abm.streams import RandomStreams
 from handover_abm.supervision import SupervisionMechanism, assign_supervisors
 from handover_abm.turnover import StaffTurnover
+
+NORMAL, REWORK, ESCALATION = TaskKind.NORMAL, TaskKind.REWORK, TaskKind.ESCALATION
+# Day counts whose run totals are added up at the end of each day rather than per event.
+SUMMED_DAILY = (
+    "tasks_created",
+    "tasks_completed",
+    "tasks_dropped",
+    "requests_unmet",
+    "contacts",
+    "handovers",
+    "miscommunications",
+    "rework_tasks",
+    "harm_risk_events",
+    "escalations",
+    "episodes_arrived",
+    "staff_turnover",
+)
 
 DAILY_COLUMNS = (
     "episodes_arrived",
@@ -145,6 +165,8 @@ class HandoverModel(mesa.Model):
         cfg = self.config
         self.task_types = self.catalogue.task_types
         self._contact = {name: t.contact for name, t in self.task_types.items()}
+        # task type -> (contact, lead days, reference minutes): one lookup on the hot path
+        self._type_info = {name: (t.contact, t.lead_days, t.minutes) for name, t in self.task_types.items()}
         self._access_stream = self.streams["access"]
         self._prebooked_share = cfg.access.follow_up_prebooked_share
         self._same_session = cfg.routing.same_session_continuation
@@ -321,19 +343,20 @@ class HandoverModel(mesa.Model):
         ]
         named = named_clinicians(self.config, pop, holders, everyone, self.streams["allocation"].rng)
         prefers = who_prefers(self.config, pop, named, everyone, self.streams["preference"].rng)
-        patients = [
-            Patient(self, i, int(a), int(n), bool(s), int(pr), int(u))
-            for i, (a, n, s, pr, u) in enumerate(
-                zip(
-                    pop.age_band.tolist(),
-                    pop.n_ltc.tolist(),
-                    pop.social_need.tolist(),
-                    pop.practice.tolist(),
-                    named.tolist(),
-                    strict=True,
+        with _no_cycle_collection():
+            patients = [
+                Patient(self, i, int(a), int(n), bool(s), int(pr), int(u))
+                for i, (a, n, s, pr, u) in enumerate(
+                    zip(
+                        pop.age_band.tolist(),
+                        pop.n_ltc.tolist(),
+                        pop.social_need.tolist(),
+                        pop.practice.tolist(),
+                        named.tolist(),
+                        strict=True,
+                    )
                 )
-            )
-        ]
+            ]
         for i in np.flatnonzero(prefers).tolist():
             patients[i].prefers = True
         return patients
@@ -372,6 +395,11 @@ class HandoverModel(mesa.Model):
         """Run the configured number of days (Mesa event loop: one step per day)."""
         self.run_for(self.config.days - self.steps)
 
+    def run_for(self, duration: float | int) -> None:
+        """Mesa's run_for, without cyclic garbage collection while it runs (see `_no_cycle_collection`)."""
+        with _no_cycle_collection():
+            super().run_for(duration)
+
     def _start_day(self, day: int) -> None:
         self.today = dict.fromkeys(DAILY_COLUMNS, 0.0)
         self._available_today = 0.0
@@ -396,20 +424,21 @@ class HandoverModel(mesa.Model):
         """New episodes: urgent requests are booked first (on-the-day slots go to them)."""
         arrivals = self.demand.draw_day()
         arrivals.sort(key=lambda a: not a[3])
+        patients, is_planned, advance = self.patients, self.demand.is_planned, self._advance
         for patient_index, kind, tasks, urgent in arrivals:
             self.next_episode += 1
-            patient = self.patients[patient_index]
+            patient = patients[patient_index]
             ep = Episode(
                 self.next_episode, patient_index, kind, deque(tasks), day, len(tasks), patient.practice
             )
             patient.open_episodes += 1
             self.admissions.at_arrival(ep)  # admissions.py: expected avoidable admissions
-            self.today["episodes_arrived"] += 1
-            self._advance(ep, day, first=True, urgent=urgent, planned=self.demand.is_planned(kind))
+            advance(ep, day, True, urgent, is_planned(kind))
+        self.today["episodes_arrived"] += len(arrivals)
 
     def _see_patients(self, day: int) -> None:
         """Every appointment booked for today, in booking order (same-day bookings join the end)."""
-        clinicians, worked = self.clinicians, 0.0
+        clinicians, worked, complete = self.clinicians, 0.0, self._complete
         for post, task in self.book.appointments[day]:  # a for loop also sees items appended
             if task.episode.dropped:  # the patient went elsewhere: the slot's time is not used
                 self.book.pre[post][day] += task.minutes
@@ -418,7 +447,7 @@ class HandoverModel(mesa.Model):
             c = clinicians[post]
             c.minutes_worked += task.minutes
             worked += task.minutes
-            self._complete(c, task, day)
+            complete(c, task, day)
         self.today["utilisation"] += worked
         self.book.appointments[day] = []
 
@@ -463,7 +492,6 @@ class HandoverModel(mesa.Model):
     def create(self, task: Task, day: int, when: int, pinned: int = -1) -> None:
         """A new task exists: book or route it now, or when its day comes."""
         self.today["tasks_created"] += 1
-        self.totals["tasks_created"] += 1
         self.waiting += 1
         if when <= day:
             self._route(task, day, pinned)
@@ -485,24 +513,22 @@ class HandoverModel(mesa.Model):
         A planned review's first contact is booked ahead (`access.planned_lead_days`); a follow-up
         is booked at its lead time, now (pre-booked) or by the patient when it is due.
         """
-        if not ep.remaining:
+        remaining = ep.remaining
+        if not remaining:
             self._close(ep, day, completed=True)
             return
-        ttype = ep.remaining.popleft()
-        kind = self.task_types[ttype]
-        contact = kind.contact
-        lead = kind.lead_days + ep.delay if not first else self._planned_lead() if planned and contact else 0
+        ttype = remaining.popleft()
+        contact, lead_days, _ = self._type_info[ttype]
+        lead = (self._planned_lead() if planned and contact else 0) if first else lead_days + ep.delay
         ep.delay = 0
-        task = Task(ep, ttype, TaskKind.NORMAL, day)
-        task.urgent = urgent
-        task.start_day = day + lead
+        task = Task(ep, ttype, NORMAL, day, urgent=urgent, start_day=day + lead)
         pinned = -1
         if (
             lead == 0
             and not first
             and not contact
             and self._same_session
-            and ep.last_post in self.eligible[ep.practice].get(ttype, {})
+            and ep.last_post in self.eligible[ep.practice].get(ttype, ())
         ):
             pinned = ep.last_post  # done at the same consultation
         if contact and lead > 0 and self._access_stream.uniform() < self._prebooked_share:
@@ -521,17 +547,19 @@ class HandoverModel(mesa.Model):
         if ep.dropped:
             self._drop(task, day)
             return
-        ttype = self.task_types[task.type]
+        ttype = task.type
+        contact, _, minutes = self._type_info[ttype]
         if task.requested_day < 0:
             task.requested_day = day
-        eligible = self.eligible[ep.practice].get(task.type)
+        eligible = self.eligible[ep.practice].get(ttype)
         if pinned < 0 and not eligible:
             self._drop(task, day)
             return
-        factor = self._rework_fraction if task.kind == TaskKind.REWORK else 1.0
-        minutes = ttype.minutes * factor
+        rework = task.kind == REWORK
+        if rework:
+            minutes *= self._rework_fraction
         slot_day = day
-        if ttype.contact:
+        if contact:
             post, slot_day = self._find_slot(task, day, minutes, eligible or {}, pinned)
             if post < 0:
                 self._no_slot(task, day, pinned)
@@ -539,18 +567,13 @@ class HandoverModel(mesa.Model):
         else:
             post = pinned if pinned >= 0 else self.rule.choose_unbooked(ep, eligible or {})
         receiver = self.clinicians[post]
-        task.minutes = minutes * receiver.scope[task.type][0]
-        if (
-            task.kind != TaskKind.REWORK
-            and not task.checked
-            and ep.last_person >= 0
-            and receiver.person != ep.last_person
-        ):
+        task.minutes = minutes * receiver.scope[ttype][0]
+        if not rework and not task.checked and ep.last_person >= 0 and receiver.person != ep.last_person:
             task.checked = True
             if self.handovers.transfer(ep, self.clinicians[ep.last_post], receiver, task, day):
                 return  # deferred behind a rework task
         task.checked = True
-        if ttype.contact:
+        if contact:
             task.post = post
             self.book.book(post, slot_day, day, task.minutes, task.urgent, task)
         else:
@@ -593,7 +616,6 @@ class HandoverModel(mesa.Model):
         """The patient goes to NHS 111, an urgent treatment centre or A&E: the episode ends here."""
         ep = task.episode
         self.today["requests_unmet"] += 1
-        self.totals["requests_unmet"] += 1
         self.unmet_by_band[self.patients[ep.patient].age_band] += 1
         ep.elsewhere = True
         self._drop(task, day)
@@ -601,7 +623,6 @@ class HandoverModel(mesa.Model):
     def _drop(self, task: Task, day: int) -> None:
         self.waiting -= 1
         self.today["tasks_dropped"] += 1
-        self.totals["tasks_dropped"] += 1
         ep = task.episode
         if not ep.dropped and not ep.closed:
             ep.dropped = True
@@ -611,12 +632,12 @@ class HandoverModel(mesa.Model):
         """A task is done: record the contact, supervision demand, then move the episode on."""
         self.waiting -= 1
         self.today["tasks_completed"] += 1
-        self.totals["tasks_completed"] += 1
         c.tasks_done += 1
-        c.task_types_done.add(task.type)
+        ttype = task.type
+        c.task_types_done.add(ttype)
         ep = task.episode
         patient = self.patients[ep.patient]
-        if self._contact[task.type]:
+        if self._contact[ttype]:
             self._record_contact(c, task, patient, day)
         if ep.closed:  # late rework on a finished episode: the contact still happened
             return
@@ -624,17 +645,16 @@ class HandoverModel(mesa.Model):
             ep.first_contact_day = day
         ep.tasks_done += 1
         ep.persons.add(c.person)
-        ep.last_post, ep.last_person = c.post, c.person
-        self._set_accountable(ep, c.supervisor)
-        if c.role.holistic or c.post == patient.usual_post:
-            self.handovers.rebuild_holistic_view(ep, c.post, task.type, day)
-        if task.kind == TaskKind.REWORK:
+        post = c.post
+        ep.last_post, ep.last_person = post, c.person
+        if ep.accountable != c.supervisor:
+            self._set_accountable(ep, c.supervisor)
+        if c.role.holistic or post == patient.usual_post:
+            self.handovers.rebuild_holistic_view(ep, post, ttype, day)
+        kind = task.kind
+        if kind == REWORK:
             return
-        if (
-            c.supervisor >= 0
-            and task.kind != TaskKind.ESCALATION
-            and self.supervision.after_task(c, task, ep, day)
-        ):
+        if c.supervisor >= 0 and kind != ESCALATION and self.supervision.after_task(c, task, ep, day):
             return
         self.referrals.after_task(c, task, ep)  # referral.py: back to a GP from the edge of scope
         self._advance(ep, day)
@@ -649,10 +669,9 @@ class HandoverModel(mesa.Model):
         wait = ordinal[day] - ordinal[task.requested_day]
         self.waits[wait] += 1
         t = self.totals
-        t["contacts"] += 1
         self.today["contacts"] += 1
         t[c.contact_key] += 1
-        if task.episode.first_contact_day < 0 and task.kind == TaskKind.NORMAL:
+        if task.episode.first_contact_day < 0 and task.kind == NORMAL:
             t["new_problem_contacts"] += 1
             t["new_problem_same_day"] += wait == 0
         with_preferred = c.post == patient.usual_post
@@ -725,16 +744,29 @@ class HandoverModel(mesa.Model):
         today["mean_tie_strength"] = self.network.mean_tie()
         available = self._available_today
         today["utilisation"] = today["utilisation"] / available if available else 0.0
-        for name in (
-            "handovers",
-            "miscommunications",
-            "rework_tasks",
-            "harm_risk_events",
-            "escalations",
-            "episodes_arrived",
-            "staff_turnover",
-        ):
-            self.totals[name] += today[name]
+        totals = self.totals
+        for name in SUMMED_DAILY:
+            totals[name] += today[name]
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector (restored afterwards, if it was on).
+
+    Building a model and running it allocate and free millions of records (patients, tasks,
+    requests, tuples); reference counting frees them, and a run makes no reference cycles (a
+    collection after a 252-day run finds a few dozen objects). The collector's passes only walk
+    live objects: with the default thresholds they took about a tenth of a run, and each pass costs
+    more as the population grows (0.15 s per young pass at 1,000,000 patients), which made the
+    run's cost grow faster than its work.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _reporter(name: str) -> Any:

@@ -59,24 +59,25 @@ class TeamNetwork:
 
     def tie(self, i: int, j: int) -> float:
         """Current tie strength between posts i and j."""
-        return float(self.floor[i, j] + self._x[i, j] * self._scale)
+        return self.floor.item(i, j) + self._x.item(i, j) * self._scale  # .item: a Python float
 
     def strengthen(self, i: int, j: int) -> None:
         """Shared work between i and j closes part of the gap to a full tie."""
         if i == j:
             return
-        floor, old = self.floor[i, j], self._x[i, j]
-        value = floor + old * self._scale
+        x, scale = self._x, self._scale
+        floor, old = self.floor.item(i, j), x.item(i, j)  # Python floats: scalar maths without numpy
+        value = floor + old * scale
         value += self.growth * (1.0 - value)
-        new = (value - floor) / self._scale
-        self._x[i, j] = new
-        self._x[j, i] = new
+        new = (value - floor) / scale
+        x[i, j] = new
+        x[j, i] = new
         self._x_sum += 2.0 * (new - old)
 
     def record_handover(self, i: int, j: int) -> None:
         """Count a handover from i to j and strengthen their tie."""
         self.handovers[i, j] += 1
-        self.recent[-1][(min(i, j), max(i, j))] += 1
+        self.recent[-1][(i, j) if i < j else (j, i)] += 1
         self.strengthen(i, j)
 
     def decay(self) -> None:

@@ -7,7 +7,8 @@ differences between them are paired rather than stream noise.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import chain
 
 import numpy as np
 
@@ -28,22 +29,24 @@ PROCESSES = (
 
 
 class Stream:
-    """A numpy Generator plus a block of pre-drawn uniforms for cheap scalar draws on hot paths."""
+    """A numpy Generator plus a block of pre-drawn uniforms for cheap scalar draws on hot paths.
 
-    __slots__ = ("_it", "_size", "rng")
+    `uniform()` is the C-level `__next__` of an iterator chained over blocks of `buffer` uniforms,
+    each drawn from `rng` when the previous block is used up (the same values, in the same order,
+    as one `rng.random(buffer)` call per block), so a draw costs no Python frame.
+    """
+
+    __slots__ = ("_size", "rng", "uniform")
 
     def __init__(self, seed_seq: np.random.SeedSequence, buffer: int = 4096) -> None:
         self.rng = np.random.default_rng(seed_seq)
         self._size = buffer
-        self._it: Iterator[float] = iter(())
-
-    def uniform(self) -> float:
+        self.uniform: Callable[[], float] = chain.from_iterable(self._blocks()).__next__
         """One U(0, 1) draw, served from a pre-drawn block (refilled from `rng` when used up)."""
-        try:
-            return next(self._it)
-        except StopIteration:
-            self._it = iter(self.rng.random(self._size).tolist())
-            return next(self._it)
+
+    def _blocks(self) -> Iterator[list[float]]:
+        while True:
+            yield self.rng.random(self._size).tolist()
 
 
 class RandomStreams:
