@@ -13,6 +13,7 @@ then the annual cost is that times H.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from handover_abm.catalogue import Role
@@ -70,7 +71,14 @@ def annual_cost(scenario: Scenario) -> float:
 def scaled(data: dict[str, Any], patients: int) -> dict[str, Any]:
     """A config (as data) scaled in proportion to its population: more or fewer practices of about the
     same size, in whole primary care networks once there is more than one, and every team entry's
-    posts scaled by the same factor (at least one post each)."""
+    FTE scaled by the same factor, so FTE per patient is kept exactly.
+
+    A team entry keeps at least one post: its posts are count x factor rounded up and its FTE spread
+    over them (each post at most its old FTE). Rounding posts alone would give every small network
+    role a whole post: at one practice of 10,000 the national PCN team (0.2 paramedic FTE, 0.2 PA,
+    ...) became 7 network FTE instead of 3.2, which made a small practice look far better staffed
+    than the network it was cut from.
+    """
     out = json.loads(json.dumps(data))
     f = patients / out["population"]["size"]
     out["population"]["size"] = patients
@@ -78,7 +86,9 @@ def scaled(data: dict[str, Any], patients: int) -> dict[str, Any]:
     practices = max(1, round(out["population"]["practices"] * f))
     out["population"]["practices"] = per * round(practices / per) if practices > per else practices
     for entry in out["team"]:
-        entry["count"] = max(1, round(entry["count"] * f))
+        fte = entry["count"] * entry.get("fte", 1.0) * f
+        entry["count"] = max(1, math.ceil(entry["count"] * f - 1e-9))
+        entry["fte"] = fte / entry["count"]
     return out
 
 
