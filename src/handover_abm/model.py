@@ -142,8 +142,7 @@ class HandoverModel(mesa.Model):
     """The primary-care team model. `rng` seeds every stochastic process (see streams.py).
 
     `config` is a Scenario, a mapping or a YAML path; keyword overrides set config keys
-    (`routing__policy="continuity_first"` sets routing.policy). `scenario` (Mesa's own Scenario
-    object, passed by SolaraViz on Reset) is accepted and ignored: the config is the scenario.
+    (`routing__policy="continuity_first"` sets routing.policy).
     """
 
     def __init__(
@@ -151,7 +150,6 @@ class HandoverModel(mesa.Model):
         config: Scenario | dict | str | Path | None = None,
         rng: Any = None,
         log_events: bool = False,
-        scenario: Any = None,
         **overrides: Any,
     ) -> None:
         self.seed = resolve_seed(rng)
