@@ -41,6 +41,7 @@ from handover_abm.dates import Calendar
 from handover_abm.experiment import Replicates, load_configs, run_replicates
 from handover_abm.glossary import (
     DAILY,
+    POLICIES,
     display_name,
     fmt,
     interval,
@@ -94,8 +95,8 @@ def employer_label(organisation: str) -> str:
 
 
 def policy_label(policy: str) -> str:
-    """'continuity_first' -> 'continuity first'."""
-    return policy.replace("_", " ")
+    """A booking rule in words, from the glossary."""
+    return POLICIES.get(policy, policy.replace("_", " "))
 
 
 # ---------------------------------------------------------------- state (per browser session)

@@ -519,3 +519,13 @@ MECHANISM_GROUPS: dict[str, str] = {
 def group_label(name: str) -> str:
     """Human label of a mechanism group."""
     return MECHANISM_GROUPS.get(name, name.replace("_", " "))
+
+
+# Booking rules (routing.policy) as a planner reads them.
+POLICIES: dict[str, str] = {
+    "preferred_within": "own GP if free within the patient's wait, else first free",
+    "first_available": "first free clinician",
+    "personal_list": "personal lists: every patient waits for their own GP",
+    "continuity_first": "last clinician of the episode first",
+    "specialist_first": "quickest role for the task first",
+}
