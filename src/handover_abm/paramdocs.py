@@ -228,6 +228,13 @@ def _catalogue_markdown() -> list[str]:
         out.append(f"| `{name}` | {e.weight} | {e.weight_per_ltc} | {e.weight_social_need} | {seq} |")
     out.append(
         "\nEpisode mix weights are assumptions chosen so that minor illness and undifferentiated "
-        "problems dominate and long-term-condition work grows with multimorbidity.\n"
+        "problems dominate and long-term-condition work grows with multimorbidity. The treatment-room "
+        "episodes (`nurse_treatment`, `blood_test`, `health_check`: immunisation, screening, "
+        "injections, dressings, bloods, health checks booked with nurses and healthcare assistants) "
+        "are sized so that GPs hold 40-45% of contacts and nurses about 23% (NHS England Appointments "
+        "in General Practice, 2024, second-hand) with about nine in ten nurse and other-staff "
+        "appointments planned rather than acute (Welsh general practice activity statistics 2023-24, "
+        "transferred); their weights are an assumption (together 0.3-0.5 of the weight of a patient "
+        "with no condition).\n"
     )
     return out

@@ -5,7 +5,8 @@ to be seen again by a GP with probability
 
     p = referral.probability_at_edge x e,
 
-so a GP (edge 0 everywhere) never refers back and a role working at its core rarely does. The
+so a role working at its core rarely refers back, and a GP never does (a GP's edge only steers care
+navigation: treatment-room work sits at a GP's edge so that it is booked with nurses first). The
 re-consultation (`referral.task`, a GP-only contact) is put at the front of the episode's remaining
 tasks: one more task and usually one more handover. Each is counted as failure demand
 (`failure_demand_per_episode`: demand caused by the care not being finished first time).
@@ -44,7 +45,7 @@ class Referrals:
         key = (c.post, task.type)
         p = self._p.get(key)
         if p is None:
-            at_edge = 0.0 if task.type == self.params.task else self.params.probability_at_edge
+            at_edge = 0.0 if task.type == self.params.task or c.is_gp else self.params.probability_at_edge
             p = self._p[key] = referral_probability(c.scope[task.type][1], at_edge)
         if p <= 0.0 or self.stream.uniform() >= p:
             return
