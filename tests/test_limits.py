@@ -58,13 +58,13 @@ def test_common_random_numbers_give_the_same_arrivals_to_different_teams() -> No
 def test_mesa_batch_run_drives_the_model() -> None:
     rows = mesa.batch_run(
         HandoverModel,
-        parameters={"config": [str(CONFIGS / "generalist.yaml")], "days": [3], "population__size": [500]},
+        parameters={"config": [str(CONFIGS / "generalist.yaml")], "days": [5], "population__size": [3000]},
         rng=[1],
-        max_steps=3,
+        max_steps=5,
         display_progress=False,
         number_processes=1,
     )
-    assert rows and rows[-1]["Step"] == 3
+    assert rows and rows[-1]["Step"] == 5
     assert {"handovers", "tasks_completed", "supervisor_load_index"} <= set(rows[-1])
     assert rows[-1]["tasks_completed"] > 0
 
