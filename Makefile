@@ -8,7 +8,7 @@ DEMO_OUT ?= results/demo
 DEMO_ARGS ?= --replicates 5
 FULL ?= 0
 
-.PHONY: venv demo test test-fuzz lint docs baseline experiments bench equivalence profile validate dashboard clean
+.PHONY: venv demo screenshots test test-fuzz lint docs baseline experiments bench equivalence profile validate dashboard clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -52,6 +52,10 @@ validate: $(STAMP)
 CONFIG ?= configs/default.yaml
 dashboard: $(STAMP)
 	$(BIN)/handover-abm dashboard $(CONFIG)
+
+## Refresh the README's dashboard screenshots (results/dashboard*.png) by running the browser test.
+screenshots: $(STAMP)
+	HANDOVER_ABM_SCREENSHOTS=results $(BIN)/python -m pytest tests/test_dashboard.py
 
 ## Run the test suite (property tests derandomized: the same examples on every run; see tests/conftest.py).
 test: $(STAMP)
