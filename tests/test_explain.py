@@ -223,3 +223,17 @@ def test_docs_list_every_group() -> None:
     text = (ROOT / "docs" / "explain.md").read_text(encoding="utf-8")
     for g in [*(x.name for x in load_groups()), RESIDUAL_GROUP]:
         assert f"| `{g}` | {MECHANISM_GROUPS[g]} |" in text, g
+
+
+def test_failed_runs_are_a_clear_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import handover_abm.explain as explain_module
+    from handover_abm.dispatch import RunsFailed
+
+    def broken(data: dict, seed: int, warmup: int) -> dict:
+        raise ValueError("a run broke")
+
+    monkeypatch.setattr(explain_module, "run_point", broken)
+    a = scenario_from_dict({**B, "name": "a"})
+    b = scenario_from_dict({**B, "name": "b", "routing": {"policy": "first_available"}})
+    with pytest.raises(RunsFailed, match=r"explain runs failed.*a run broke.*--workers 1"):
+        explain(a, b, seeds=SEEDS, backend="serial")

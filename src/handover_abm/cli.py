@@ -21,6 +21,7 @@ from rich.table import Table
 
 from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
+from handover_abm.dispatch import RunsFailed
 from handover_abm.experiment import load_configs, resolve_warmup, run_replicates
 from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS
 from handover_abm.posterior import (
@@ -864,7 +865,7 @@ def main() -> None:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)  # plain: one unwrapped paragraph
         sys.exit(2)
-    except OutputError as exc:
+    except (OutputError, RunsFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
     except typer.Exit as exc:

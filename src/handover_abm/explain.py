@@ -57,7 +57,7 @@ from handover_abm.config import (
     read_yaml,
     scenario_from_dict,
 )
-from handover_abm.dispatch import dispatch
+from handover_abm.dispatch import RunsFailed, dispatch
 from handover_abm.glossary import MECHANISM_GROUPS, RESIDUAL_GROUP, group_label
 from handover_abm.glossary import label as metric_label
 from handover_abm.metrics import EXTRA, HEADLINE, warmup_for
@@ -542,7 +542,11 @@ def explain(
 
     dispatch(backend, _execute_job, jobs, record, _failed)
     if lost:
-        raise RuntimeError(f"{len(lost)} explain run(s) were lost by the backend: {lost[0]}")
+        first = " ".join(str(lost[0]).split())[:300]
+        raise RunsFailed(
+            f"{len(lost)} of {len(jobs)} explain runs failed, so no contribution can be computed and "
+            f"nothing was written; the first: {first}. Rerun with --workers 1 to see it in one process"
+        )
     metrics = list(HEADLINE)
     reps = range(len(seed_list))
     v = np.array([[[results[(d, r)][m] for m in metrics] for r in reps] for d in mask_digest], dtype=float)
