@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -44,7 +44,7 @@ def _request(
     start: int = TODAY,
     minutes: float = 10.0,
 ) -> Request:
-    ep = Episode(1, 0, "x", deque(), TODAY, 1)
+    ep = Episode(1, 0, "x", [], TODAY, 1)
     ep.last_post = last_post
     patient = SimpleNamespace(usual_post=named, prefers=prefers, n_ltc=0)
     return Request(ep, patient, eligible, minutes, TODAY, start, urgent, willingness)  # type: ignore[arg-type]

@@ -3,6 +3,8 @@ consequences, costs on one basis, referral back to a GP and turnover that follow
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from handover_abm.admissions import acsc_risk, patient_upc
@@ -141,7 +143,7 @@ def test_network_staff_share_a_site_with_a_practice_only_on_their_days_there() -
 
 
 def test_familiarity_grows_with_contacts_and_fades() -> None:
-    f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=10))
+    f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=10), n_patients=10)
     assert f.get(1, 7, 0) == 0.0
     f.contact(1, 7, 0)
     assert f.get(1, 7, 0) == pytest.approx(0.5)
@@ -149,6 +151,18 @@ def test_familiarity_grows_with_contacts_and_fades() -> None:
     assert f.get(1, 7, 0) == pytest.approx(0.75)
     assert f.get(1, 7, 10) == pytest.approx(0.375)
     assert f.get(2, 7, 0) == 0.0 and f.get(1, 8, 0) == 0.0
+
+
+def test_familiarity_stays_exact_over_thousands_of_half_lives() -> None:
+    """Stored values are rescaled before the decay since the origin could underflow."""
+    f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=1), n_patients=10)
+    f.contact(1, 7, 0)
+    f.contact(2, 7, 0)
+    for day in range(100, 3001, 100):  # 30 moves of the origin at most
+        f.contact(1, 7, day)
+        assert f.get(1, 7, day) == pytest.approx(0.5 + 0.5 * 0.5 * 2.0**-100)
+        assert f.get(1, 7, day + 3) == pytest.approx(f.get(1, 7, day) / 8)
+    assert f.get(2, 7, 3000) == 0.0  # faded to nothing, without overflow or NaN
 
 
 def test_knowing_the_patient_lowers_loss() -> None:
@@ -166,8 +180,18 @@ def test_acsc_risk_follows_barker() -> None:
     c = Continuity()
     assert acsc_risk(c.upc_reference, c) == pytest.approx(c.acsc_risk_per_episode)
     assert acsc_risk(c.upc_reference + 0.2, c) / acsc_risk(c.upc_reference, c) == pytest.approx(0.94)
-    assert patient_upc([1, 1, 2, 3], 0.61) == pytest.approx(0.5)
-    assert patient_upc([1], 0.61) == pytest.approx(0.61)
+    assert patient_upc(2, 4, 0.61) == pytest.approx(0.5)
+    assert patient_upc(1, 1, 0.61) == pytest.approx(0.61)
+
+
+def test_running_upc_counts_match_the_histories() -> None:
+    """The model keeps each patient's most-seen count as contacts happen: it equals a recount."""
+    m = HandoverModel(rng=3, days=40, population={"size": 3000, "practices": 1})
+    m.run()
+    seen = [p for p in m.patients if p.history]
+    assert len(seen) > 500
+    assert all(p.top_count == max(Counter(p.history).values()) for p in seen)
+    assert all(p.top_count == 0 for p in m.patients if not p.history)
 
 
 def test_lower_continuity_means_more_avoidable_admissions() -> None:

@@ -5,7 +5,6 @@ The booking rules and the book have their own files (test_booking.py, test_book.
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 import pytest
@@ -141,7 +140,7 @@ def _model(**changes: object) -> HandoverModel:
 
 
 def _episode(last_post: int = -1, patient: int = 0) -> Episode:
-    ep = Episode(1, patient, "x", deque(), 1, 1)
+    ep = Episode(1, patient, "x", [], 1, 1)
     ep.last_post = last_post
     return ep
 

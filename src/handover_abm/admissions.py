@@ -17,8 +17,6 @@ clinician. The expected value is summed (no random draw), so the outcome carries
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,10 +32,10 @@ def acsc_risk(upc_value: float, params: Continuity) -> float:
     )
 
 
-def patient_upc(history: Sequence[int], reference: float) -> float:
-    """UPC of a contact history; `reference` when there are fewer than two contacts."""
-    n = len(history)
-    return max(Counter(history).values()) / n if n >= 2 else reference
+def patient_upc(top_count: int, n: int, reference: float) -> float:
+    """UPC of `n` contacts, `top_count` of them with the clinician seen most; `reference` when there
+    are fewer than two contacts. The model keeps both counts as contacts happen (no scan per episode)."""
+    return top_count / n if n >= 2 else reference
 
 
 class AvoidableAdmissions:
@@ -52,5 +50,5 @@ class AvoidableAdmissions:
         patient = self.model.patients[ep.patient]
         if patient.n_ltc < 1:
             return
-        u = patient_upc(patient.history, self.params.upc_reference)
+        u = patient_upc(patient.top_count, len(patient.history), self.params.upc_reference)
         self.model.totals["acsc_admissions"] += acsc_risk(u, self.params)

@@ -38,6 +38,7 @@ class Patient(mesa.Agent):
         self.prefers = False  # prefers to see the named clinician (preferences.py)
         self.history: list[int] = []  # person ids of clinicians seen, in order (contacts only)
         self.gp_history: list[int] = []  # the same, GP contacts only (Barker et al.'s continuity)
+        self.top_count = 0  # contacts with the clinician seen most (the numerator of UPC)
         self.open_episodes = 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -17,12 +16,16 @@ class TaskKind(IntEnum):
 
 @dataclass(slots=True, eq=False)
 class Episode:
-    """One episode of care for one patient: the remaining task types and what happened so far."""
+    """One episode of care for one patient: the remaining task types and what happened so far.
+
+    Compact on purpose (an ICB-sized run keeps hundreds of thousands open): the task types still to
+    do are a list with the next one last, and the people seen a short list, not a deque and a set.
+    """
 
     id: int
     patient: int
     kind: str
-    remaining: deque[str]
+    remaining: list[str]  # task types still to do, the next one last
     arrival_day: int
     n_planned: int
     practice: int = 0
@@ -30,7 +33,7 @@ class Episode:
     last_post: int = -1
     last_person: int = -1
     tasks_done: int = 0
-    persons: set[int] = field(default_factory=set)
+    persons: list[int] = field(default_factory=list)  # distinct people who did its tasks
     handovers: int = 0
     losses: int = 0
     hidden_losses: int = 0

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import gc
 import math
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +204,7 @@ class HandoverModel(mesa.Model):
         self.willingness = Willingness(cfg, self.streams["preference"])
         self.handovers = Handovers(self)
         self.supervision = SupervisionMechanism(self)
-        self.familiarity = Familiarity(cfg.continuity)
+        self.familiarity = Familiarity(cfg.continuity, len(self.patients))
         self.admissions = AvoidableAdmissions(self)
         self.referrals = Referrals(self)
         self.staff_turnover = StaffTurnover(self)
@@ -402,6 +403,7 @@ class HandoverModel(mesa.Model):
         self.today = dict.fromkeys(DAILY_COLUMNS, 0.0)
         self._available_today = 0.0
         self.staff_turnover.start_day(day)  # turnover.py: overload memory, leavers replaced
+        self.supervision.start_day(day)  # supervision.py: today's learning-curve multipliers
         self.network.decay()
         self.rule.set_tiebreak((self.streams["routing"].rng.random(len(self.clinicians)) * 1e-6).tolist())
         for c in self.clinicians:
@@ -421,13 +423,13 @@ class HandoverModel(mesa.Model):
     def _arrivals(self, day: int) -> None:
         """New episodes: urgent requests are booked first (on-the-day slots go to them)."""
         arrivals = self.demand.draw_day()
-        arrivals.sort(key=lambda a: not a[3])
+        arrivals.sort(key=itemgetter(3), reverse=True)  # urgent first; stable (reverse keeps ties' order)
         patients, is_planned, advance = self.patients, self.demand.is_planned, self._advance
         for patient_index, kind, tasks, urgent in arrivals:
             self.next_episode += 1
             patient = patients[patient_index]
             ep = Episode(
-                self.next_episode, patient_index, kind, deque(tasks), day, len(tasks), patient.practice
+                self.next_episode, patient_index, kind, tasks[::-1], day, len(tasks), patient.practice
             )
             patient.open_episodes += 1
             self.admissions.at_arrival(ep)  # admissions.py: expected avoidable admissions
@@ -515,7 +517,7 @@ class HandoverModel(mesa.Model):
         if not remaining:
             self._close(ep, day, completed=True)
             return
-        ttype = remaining.popleft()
+        ttype = remaining.pop()
         contact, lead_days, _ = self._type_info[ttype]
         lead = (self._planned_lead() if planned and contact else 0) if first else lead_days + ep.delay
         ep.delay = 0
@@ -537,7 +539,7 @@ class HandoverModel(mesa.Model):
 
     def _planned_lead(self) -> int:
         mean = self.config.access.planned_lead_days
-        return int(-mean * math.log1p(-self.streams["access"].uniform())) if mean > 0 else 0
+        return int(-mean * math.log1p(-self._access_stream.uniform())) if mean > 0 else 0
 
     def _route(self, task: Task, day: int, pinned: int) -> None:
         """Give a task a clinician (and a slot when it is a contact); a change of person is a handover."""
@@ -581,7 +583,7 @@ class HandoverModel(mesa.Model):
         self, task: Task, day: int, minutes: float, eligible: dict[int, float], pinned: int
     ) -> tuple[int, int]:
         """(post, day) of the appointment for a contact, or (-1, -1) when there is none."""
-        start = max(day, task.start_day)
+        start = task.start_day if task.start_day > day else day
         if pinned >= 0:
             need = minutes * self.clinicians[pinned].scope[task.type][0]
             d = self.book.earliest(pinned, need, start, self.book.last_day(day), day)
@@ -605,7 +607,7 @@ class HandoverModel(mesa.Model):
         access = self.config.access
         task.attempts += 1
         p = access.p_elsewhere_urgent if task.urgent else access.p_elsewhere_routine
-        if task.attempts >= access.max_attempts or self.streams["access"].uniform() < p:
+        if task.attempts >= access.max_attempts or self._access_stream.uniform() < p:
             self._elsewhere(task, day)
             return
         self.due[day + (1 if task.urgent else access.retry_days_routine)].append((task, pinned))
@@ -642,7 +644,8 @@ class HandoverModel(mesa.Model):
         if ep.first_contact_day < 0:
             ep.first_contact_day = day
         ep.tasks_done += 1
-        ep.persons.add(c.person)
+        if c.person not in ep.persons:
+            ep.persons.append(c.person)
         post = c.post
         ep.last_post, ep.last_person = post, c.person
         if ep.accountable != c.supervisor:
@@ -659,8 +662,12 @@ class HandoverModel(mesa.Model):
 
     def _record_contact(self, c: Clinician, task: Task, patient: Patient, day: int) -> None:
         """Count a patient contact: its wait in calendar days, who was seen, and with whom."""
-        patient.history.append(c.person)
-        self.familiarity.contact(patient.index, c.person, day)  # familiarity.py
+        person, history = c.person, patient.history
+        history.append(person)
+        seen = history.count(person)  # a C scan of a short list
+        if seen > patient.top_count:
+            patient.top_count = seen
+        self.familiarity.contact(patient.index, person, day)  # familiarity.py
         if c.is_gp:
             patient.gp_history.append(c.person)
         ordinal = self.calendar.ordinal_list
@@ -713,8 +720,9 @@ class HandoverModel(mesa.Model):
         """Episode finished (or dropped): hidden losses may become harm-risk events."""
         ep.closed = True
         self.patients[ep.patient].open_episodes -= 1
-        self._set_accountable(ep, -1)
-        harm = self.handovers.harm_at_close(ep)
+        if ep.accountable >= 0:
+            self._set_accountable(ep, -1)
+        harm = self.handovers.harm_at_close(ep) if ep.hidden_losses else 0
         self.today["harm_risk_events"] += harm
         t = self.totals
         if not completed:

@@ -51,5 +51,5 @@ class Referrals:
             return
         if not self.model.eligible[ep.practice].get(self.params.task):
             return  # no GP in reach: nobody to refer to
-        ep.remaining.appendleft(self.params.task)
+        ep.remaining.append(self.params.task)  # next (the list's end is its front)
         self.model.totals["failure_demand"] += 1

@@ -24,7 +24,7 @@ their next working day (results and prescriptions wait), and the day counts as o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from handover_abm.agents import Clinician, Supervisor
 from handover_abm.episodes import Episode, Task, TaskKind
@@ -121,6 +121,11 @@ class SupervisionMechanism:
         self._query_p: dict[tuple[int, str], float] = {}  # (post, task type) -> query probability
         # the working day each post's current holder started (learning curve; reset on turnover)
         self.started = [-self.params.initial_tenure_days] * len(model.clinicians)
+        self.need_today = [1.0] * len(model.clinicians)  # need(post, today), set each morning
+
+    def start_day(self, day: int) -> None:
+        """Today's learning-curve multiplier of every post (read per task on the hot path)."""
+        self.need_today = [self.need(post, day) for post in range(len(self.started))]
 
     def need(self, post: int, day: int) -> float:
         """Learning-curve multiplier of the supervision needs of the current holder of `post`."""
@@ -132,6 +137,7 @@ class SupervisionMechanism:
     def new_post_holder(self, post: int, day: int) -> None:
         """A new person starts in `post`: their supervision needs start high again."""
         self.started[post] = day
+        self.need_today[post] = self.need(post, day)
 
     def debriefs(self) -> None:
         """Scheduled supervision (a recurring Mesa event): minutes from both sides, ties grow."""
@@ -151,14 +157,14 @@ class SupervisionMechanism:
     def after_task(self, c: Clinician, task: Task, ep: Episode, day: int) -> bool:
         """Queries, per-case review and escalation of a finished task. True when it was escalated."""
         params, model = self.params, self.model
-        sup = cast(Supervisor, model.clinicians[c.supervisor])
+        sup = model.clinicians[c.supervisor]  # a Supervisor
         key = (c.post, task.type)
         p = self._query_p.get(key)
         if p is None:
             p = self._query_p[key] = query_probability(
                 c.role.supervision.query_rate, c.scope[task.type][1], params.edge_query_factor
             )
-        need = self.need(c.post, day)
+        need = self.need_today[c.post]
         query = self.stream.uniform() < p * need
         escalate = query and self.stream.uniform() < params.escalation_share
         needs = c.role.supervision
