@@ -3,9 +3,12 @@ SECON of Steinwachs 1979; formulas as tabulated in BMC Health Serv Res 2022, Tab
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from handover_abm.metrics import coc, continuity_means, secon, upc
+from handover_abm.metrics import chance_upc, coc, continuity_indices, continuity_means, secon, upc
 
 
 @pytest.mark.parametrize(
@@ -51,3 +54,35 @@ def test_means_skip_patients_with_fewer_than_two_contacts() -> None:
     u, c, s = continuity_means([["A", "A"], ["B"], [], ["A", "B"]])
     assert (u, c, s) == pytest.approx(((1 + 0.5) / 2, (1 + 0) / 2, (1 + 0) / 2))
     assert all(x != x for x in continuity_means([["A"], []]))  # NaN when nobody qualifies
+
+
+@given(st.lists(st.lists(st.integers(0, 6), max_size=12), max_size=30))
+def test_vectorised_indices_equal_the_definitions(histories: list[list[int]]) -> None:
+    """The run summary's one-pass numpy indices agree with the per-patient definitions."""
+    u, c, s = continuity_indices(histories)
+    eligible = [h for h in histories if len(h) >= 2]
+    assert u.tolist() == pytest.approx([upc(h) for h in eligible])
+    assert c.tolist() == pytest.approx([coc(h) for h in eligible])
+    assert s.tolist() == pytest.approx([secon(h) for h in eligible])
+
+
+class _GP:
+    def __init__(self, post: int, practice: int) -> None:
+        self.post, self.practice, self.is_gp = post, practice, True
+
+
+class _Run:
+    def __init__(self) -> None:
+        self.seed = 5
+        self.clinicians = [_GP(0, 0), _GP(1, 1), _GP(2, 1), _GP(3, 1)]
+
+
+def test_chance_continuity_is_one_with_one_gp_and_falls_with_more() -> None:
+    """Chance UPC: 1 in a single-GP practice; about the expected max share with three GPs."""
+    one = chance_upc(_Run(), [[9, 9, 8]] * 50, [0] * 50)  # type: ignore[arg-type]
+    assert one == 1.0
+    three = chance_upc(_Run(), [[9] * 6] * 4000, [1] * 4000)  # type: ignore[arg-type]
+    rng = np.random.default_rng(0)
+    expected = np.mean([np.bincount(rng.integers(0, 3, 6), minlength=3).max() / 6 for _ in range(20000)])
+    assert three == pytest.approx(expected, abs=0.01)
+    assert chance_upc(_Run(), [[9], []], [1, 1]) != chance_upc(_Run(), [[9], []], [1, 1])  # NaN: nobody

@@ -56,7 +56,13 @@ def test_conservation_check_fails_when_drops_are_not_counted(monkeypatch: pytest
 
 
 def test_single_generalist_check_fails_with_a_wrong_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(metrics, "coc", lambda contacts: 0.99)
+    real = metrics.continuity_indices
+
+    def wrong_coc(histories):
+        u, c, s = real(histories)
+        return u, c * 0 + 0.99, s
+
+    monkeypatch.setattr(metrics, "continuity_indices", wrong_coc)
     assert not validation.check_single_generalist(SMALL).passed
 
 

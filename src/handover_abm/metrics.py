@@ -238,18 +238,41 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def continuity_means(histories: Sequence[Sequence[int]]) -> tuple[float, float, float]:
-    """Mean UPC, COC and SECON over patients with at least two contacts."""
+def continuity_indices(histories: Sequence[Sequence[Hashable]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UPC, COC and SECON of each history with at least two contacts, in order (numpy, no loop over
+    patients: the same formulas as `upc`, `coc` and `secon`)."""
     eligible = [h for h in histories if len(h) >= 2]
     if not eligible:
+        return np.empty(0), np.empty(0), np.empty(0)
+    n = np.fromiter(map(len, eligible), dtype=np.int64, count=len(eligible))
+    _, codes = np.unique(np.array([c for h in eligible for c in h]), return_inverse=True)
+    return _indices(codes.ravel(), n)
+
+
+def _indices(codes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UPC, COC and SECON of consecutive histories of lengths `n` (each >= 2) of integer `codes`."""
+    owner = np.repeat(np.arange(n.size), n)
+    base = int(codes.max()) + 1
+    pairs, counts = np.unique(owner * base + codes, return_counts=True)  # sorted by owner
+    starts = np.searchsorted(pairs // base, np.arange(n.size))  # each owner's first pair
+    upc_values = np.maximum.reduceat(counts, starts) / n
+    coc_values = (np.add.reduceat(counts * counts, starts) - n) / (n * (n - 1))
+    same = (codes[1:] == codes[:-1]) & (owner[1:] == owner[:-1])
+    secon_values = np.bincount(owner[:-1], weights=same, minlength=n.size) / (n - 1)
+    return upc_values, coc_values, secon_values
+
+
+def continuity_means(histories: Sequence[Sequence[Hashable]]) -> tuple[float, float, float]:
+    """Mean UPC, COC and SECON over patients with at least two contacts."""
+    u, c, s = continuity_indices(histories)
+    if not u.size:
         return float("nan"), float("nan"), float("nan")
-    n = len(eligible)
-    return (sum(map(upc, eligible)) / n, sum(map(coc, eligible)) / n, sum(map(secon, eligible)) / n)
+    return float(u.mean()), float(c.mean()), float(s.mean())
 
 
 def _mean_upc(histories: Sequence[Sequence[int]]) -> float:
-    eligible = [h for h in histories if len(h) >= 2]
-    return sum(map(upc, eligible)) / len(eligible) if eligible else float("nan")
+    u = continuity_indices(histories)[0]
+    return float(u.mean()) if u.size else float("nan")
 
 
 def median_of_counts(counts: Counter[int]) -> float:
@@ -265,26 +288,40 @@ def median_of_counts(counts: Counter[int]) -> float:
     raise AssertionError("unreachable")
 
 
-def chance_upc_gp(model: HandoverModel, gp_histories: Sequence[Sequence[int]] | None = None) -> float:
-    """Mean GP UPC if each patient's GP contacts were with GPs of their practice drawn at random.
+def chance_upc(
+    model: HandoverModel, histories: Sequence[Sequence[int]], practices: Sequence[int], stream: int = 99
+) -> float:
+    """Mean UPC if each patient's contacts (2 or more) were with GPs of their practice drawn at random.
 
     The benchmark continuity has to beat (Barker et al. compare against the same idea). It draws
-    from its own generator, so it never changes the run. `gp_histories` (default: each patient's
-    whole GP history) are the contacts counted.
+    from its own generator (`stream` spawns it from the run's seed), so it never changes the run.
     """
-    rng = np.random.default_rng(np.random.SeedSequence(model.seed, spawn_key=(99,)))
+    rng = np.random.default_rng(np.random.SeedSequence(model.seed, spawn_key=(stream,)))
     gps: dict[int, list[int]] = defaultdict(list)
     for c in model.clinicians:
         if c.is_gp and c.practice >= 0:
             gps[c.practice].append(c.post)
+    n_practices = max([*gps, *practices], default=-1) + 1
+    n_gps = np.array([len(gps.get(p, ())) for p in range(n_practices)], dtype=np.int64)
+    table = np.full((n_practices, max(1, int(n_gps.max(initial=0)))), -1, dtype=np.int64)
+    for p, posts in gps.items():
+        table[p, : len(posts)] = posts
+    n = np.fromiter(map(len, histories), dtype=np.int64, count=len(histories))
+    practice = np.asarray(practices, dtype=np.int64)
+    keep = (n >= 2) & (n_gps[practice] > 0) if n.size else n.astype(bool)
+    n, practice = n[keep], practice[keep]
+    if not n.size:
+        return float("nan")
+    rows = np.repeat(practice, n)
+    drawn = table[rows, (rng.random(int(n.sum())) * n_gps[rows]).astype(np.int64)]
+    return float(_indices(drawn, n)[0].mean())
+
+
+def chance_upc_gp(model: HandoverModel, gp_histories: Sequence[Sequence[int]] | None = None) -> float:
+    """`chance_upc` of each patient's GP contacts (default: their whole GP history)."""
     if gp_histories is None:
         gp_histories = [p.gp_history for p in model.patients]
-    histories = []
-    for p, h in zip(model.patients, gp_histories, strict=True):
-        n = len(h)
-        if n >= 2 and gps.get(p.practice):
-            histories.append(rng.choice(gps[p.practice], size=n).tolist())
-    return _mean_upc(histories)
+    return chance_upc(model, gp_histories, [p.practice for p in model.patients])
 
 
 def summarise(model: HandoverModel, since: Snapshot | None = None) -> dict[str, float]:

@@ -442,23 +442,12 @@ def _gp_histories(model: HandoverModel, band: int) -> list[list[int]]:
     return [p.gp_history for p in model.patients if p.age_band == band and len(p.gp_history) >= 2]
 
 
-def _chance_upc(model: HandoverModel, histories: list[list[int]], practices: list[int]) -> float:
-    """Mean UPC if each GP contact were with a GP of the patient's practice drawn at random."""
-    rng = np.random.default_rng(np.random.SeedSequence(model.seed, spawn_key=(98,)))
-    gps: dict[int, list[int]] = {}
-    for c in model.clinicians:
-        if c.is_gp and c.practice >= 0:
-            gps.setdefault(c.practice, []).append(c.post)
-    draws = [rng.choice(gps[p], size=len(h)).tolist() for h, p in zip(histories, practices, strict=True)]
-    return float(np.mean([upc(h) for h in draws]))
-
-
 @functools.cache
 def _default_pcn(replicates: int) -> tuple[tuple[dict[str, float], float, float], ...]:
     """(summary, GP UPC of patients 65-79, its lift above chance) per replicate of the default PCN at
     CONTINUITY_PATIENTS over two years (504 working days): the runs the pattern checks share."""
     from handover_abm.config import load_scenario
-    from handover_abm.metrics import summarise
+    from handover_abm.metrics import chance_upc, summarise
     from handover_abm.team import scaled
 
     # Two years whatever the suite's size: UPC depends on the window, and a short one overstates it.
@@ -471,7 +460,7 @@ def _default_pcn(replicates: int) -> tuple[tuple[dict[str, float], float, float]
         histories = _gp_histories(m, band)
         practices = [p.practice for p in m.patients if p.age_band == band and len(p.gp_history) >= 2]
         observed = float(np.mean([upc(h) for h in histories]))
-        out.append((summarise(m), observed, observed - _chance_upc(m, histories, practices)))
+        out.append((summarise(m), observed, observed - chance_upc(m, histories, practices, stream=98)))
     return tuple(out)
 
 
