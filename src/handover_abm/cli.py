@@ -422,12 +422,19 @@ def compare(
 
 @app.command()
 def explain(
+    ctx: typer.Context,
     config_a: Annotated[Path, typer.Argument(help="config A (the reference)")],
     config_b: Annotated[Path, typer.Argument(help="config B (the one whose difference is explained)")],
     out: OutOpt,
     days: DaysOpt = None,
     replicates: Annotated[
-        int, typer.Option("--replicates", min=1, max=MAX_REPLICATES, help="replicates (seeds) per coalition")
+        int,
+        typer.Option(
+            "--replicates",
+            min=1,
+            max=MAX_REPLICATES,
+            help="replicates (seeds) per coalition; with --posterior, seeds per draw (default 2)",
+        ),
     ] = 3,
     seed: SeedOpt = 0,
     seeds: SeedsOpt = None,
@@ -446,14 +453,17 @@ def explain(
             "--metrics", help="comma-separated metrics to draw and tabulate (default: the key ones)"
         ),
     ] = None,
+    posterior: PosteriorOpt = None,
+    draws: DrawsOpt = 20,
 ) -> None:
     """Attribute B - A in every headline metric to groups of mechanisms (exact Shapley values, same seeds)."""
+    request = _posterior_request(posterior, draws, seeds)
     _explain_command(
         config_a,
         config_b,
         out,
         days,
-        replicates,
+        _seeds_per_draw(ctx, replicates) if request else replicates,
         seed,
         seeds,
         workers,
@@ -463,6 +473,7 @@ def explain(
         warmup_days,
         groups,
         metrics,
+        request,
     )
 
 
@@ -481,13 +492,15 @@ def _explain_command(
     warmup_days: int | None,
     groups_file: Path | None,
     metrics: str | None,
+    posterior: PosteriorRequest | None = None,
 ) -> None:
     """`explain`: check everything, run the coalitions on a backend, write files, figures and a table."""
     from handover_abm.explain import explain as explain_pair
     from handover_abm.explain import explain_files, load_groups
 
     scenarios = load_configs([config_a, config_b], [], days)
-    seed_list = _parse_seeds(seeds_text, seed, replicates)
+    drawn = posterior.replicates(replicates, seed) if posterior else None
+    seed_list = [r.seed for r in drawn] if drawn else _parse_seeds(seeds_text, seed, replicates)
     groups = load_groups(groups_file)
     chosen = _metric_list(metrics)
     if (out / "manifest.json").exists() and not force:
@@ -508,8 +521,11 @@ def _explain_command(
             groups=groups,
             backend=opened,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+            posterior=drawn,
         )
     extra = {"config_files": [str(config_a), str(config_b)], "groups_file": str(groups_file or "")}
+    if posterior:
+        extra["posterior"] = posterior.describe(replicates)
     try:
         atomic_write_all([(out / name, write) for name, write in explain_files(result, seed, extra).items()])
     except OutputError as exc:

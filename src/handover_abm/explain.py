@@ -61,9 +61,10 @@ from handover_abm.dispatch import RunsFailed, dispatch
 from handover_abm.glossary import MECHANISM_GROUPS, RESIDUAL_GROUP, group_label
 from handover_abm.glossary import label as metric_label
 from handover_abm.metrics import EXTRA, HEADLINE, warmup_for
+from handover_abm.posterior import Replicate, with_draw
 from handover_abm.results import Writer, csv_writer, manifest, manifest_writer
 from handover_abm.simulate import simulate
-from handover_abm.stats import mean_ci
+from handover_abm.stats import mean_ci, posterior_interval
 from handover_abm.streams import replicate_seeds
 
 GROUPS_FILE = "mechanism_groups.yaml"
@@ -428,6 +429,14 @@ class Explanation:
     backend: str
     coalitions: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # A's and B's own runs
+    draws: list[int] = field(default_factory=list)  # posterior draw of each replicate (--posterior)
+
+    def _interval(self, values: np.ndarray) -> tuple[float, float, float]:
+        """Mean and 95% interval over replicates; with posterior draws the interval also carries
+        parameter uncertainty (between-draw variance, stats.posterior_interval)."""
+        if not self.draws:
+            return mean_ci(values)
+        return posterior_interval(values, self.draws)[:3]
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy: one row per metric and group, mean contribution with its 95% interval over the
@@ -438,11 +447,11 @@ class Explanation:
         names = list(labels)
         for metric in HEADLINE:
             t = totals.loc[[metric]]
-            tot = mean_ci(t["total"].to_numpy())
+            tot = self._interval(t["total"].to_numpy())
             part = self.replicates[self.replicates["metric"] == metric]
             for name in names:
                 values = part[part["group"] == name]["contribution"].to_numpy()
-                mean, lo, hi = mean_ci(values) if len(values) else (0.0, 0.0, 0.0)
+                mean, lo, hi = self._interval(values) if len(values) else (0.0, 0.0, 0.0)
                 rows.append(
                     {
                         "metric": metric,
@@ -484,9 +493,14 @@ def explain(
     backend: Backend | str = "processes",
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    posterior: Sequence[Replicate] | None = None,
 ) -> Explanation:
     """Attribute B - A in every headline metric to mechanism groups (exact Shapley values under
-    common random numbers); runs go through a backend's Executor (processes, serial or dask)."""
+    common random numbers); runs go through a backend's Executor (processes, serial or dask).
+
+    With `posterior` (posterior.posterior_replicates), replicate r runs every coalition with draw
+    r's parameter values and seed: contributions then carry parameter uncertainty.
+    """
     if isinstance(backend, str):
         with open_backend(backend, workers) as opened:
             return explain(
@@ -500,6 +514,7 @@ def explain(
                 groups=groups,
                 backend=opened,
                 on_progress=on_progress,
+                posterior=posterior,
             )
     start = time.perf_counter()
     sa, sb = _scenario(a, days), _scenario(b, days)
@@ -507,7 +522,11 @@ def explain(
         list(groups) if isinstance(groups, Sequence) and not isinstance(groups, str) else load_groups(groups)
     )
     pair = pair_of(sa, sb, group_list)
-    seed_list = list(seeds) if seeds is not None else replicate_seeds(seed, replicates)
+    if posterior:
+        seed_list = [r.seed for r in posterior]
+        _check_drawn_keys(pair, posterior[0].values)
+    else:
+        seed_list = list(seeds) if seeds is not None else replicate_seeds(seed, replicates)
     warm = warmup_for(min(sa.days, sb.days), warmup_days)
     if warm >= min(sa.days, sb.days):
         raise ConfigError(
@@ -528,7 +547,11 @@ def explain(
     for side, s in (("A", sa), ("B", sb)):
         ends[side] = _digest(s.model_dump(mode="json"))
         configs.setdefault(ends[side], s.model_dump(mode="json"))
-    jobs = [(d, r, data, sd, warm) for d, data in configs.items() for r, sd in enumerate(seed_list)]
+    jobs = [
+        (d, r, _drawn(data, posterior[r]) if posterior else data, sd, warm)
+        for d, data in configs.items()
+        for r, sd in enumerate(seed_list)
+    ]
     results: dict[tuple[str, int], dict[str, float]] = {}
     lost: list[str] = []
 
@@ -612,7 +635,28 @@ def explain(
         backend=backend.description,
         coalitions=pd.DataFrame(coalitions),
         summary=pd.DataFrame(summary),
+        draws=[r.draw for r in posterior] if posterior else [],
     )
+
+
+def _drawn(data: dict[str, Any], replicate: Replicate) -> dict[str, Any]:
+    """A coalition's config with one posterior draw's values set."""
+    return with_draw(data, replicate.values, "--posterior")
+
+
+def _check_drawn_keys(pair: Pair, values: dict[str, float]) -> None:
+    """Refuse a posterior whose parameters include a key on which A and B differ: every run would
+    set it to the draw's value, so the difference it makes could not be attributed."""
+    switched = {key: group for group, keys in pair.keys.items() for key in keys} | dict.fromkeys(
+        pair.residual, RESIDUAL_GROUP
+    )
+    clash = [f"{name} ({group_label(switched[name])})" for name in values if name in switched]
+    if clash:
+        raise ConfigError(
+            f"--posterior: the posterior draws {', '.join(clash)}, on which the two configs differ; a draw "
+            f"would set it alike in both and erase that difference. Use a posterior without it, or "
+            f"configs that agree on it"
+        )
 
 
 def explain_files(
@@ -625,6 +669,12 @@ def explain_files(
     )
     labels = {g.name: g.label for g in result.groups} | {RESIDUAL_GROUP: group_label(RESIDUAL_GROUP)}
     per_rep.insert(2, "group_label", per_rep["group"].map(labels))
+    if result.draws:  # which posterior draw each replicate used
+        per_rep.insert(
+            per_rep.columns.get_loc("replicate") + 1,
+            "draw",
+            per_rep["replicate"].map(result.draws.__getitem__),
+        )
     groups = {
         g.name: {"label": g.label, "patterns": list(g.patterns), "keys": result.keys.get(g.name, [])}
         for g in result.groups
