@@ -57,7 +57,8 @@ dashboard: $(STAMP)
 screenshots: $(STAMP)
 	HANDOVER_ABM_SCREENSHOTS=results $(BIN)/python -m pytest tests/test_dashboard.py
 
-## Run the test suite (property tests derandomized: the same examples on every run; see tests/conftest.py).
+## Run the test suite, one pytest-xdist worker per CPU, each file on one worker (pyproject.toml; `-n 0`
+## to run serially); property tests derandomized: the same examples on every run (tests/conftest.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest
 

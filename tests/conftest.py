@@ -6,7 +6,11 @@ HYPOTHESIS_PROFILE=fuzz (`make test-fuzz`) asks for fresh random examples, and m
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +49,23 @@ def small_scenario(**changes: Any) -> Scenario:
 def small() -> Scenario:
     """The small scenario with defaults."""
     return small_scenario()
+
+
+@contextlib.contextmanager
+def dashboard_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A free port for a dashboard server, held under a lock that every pytest process shares.
+
+    The tests run in parallel (pytest-xdist): a port found free can be taken by another test's server
+    before this one binds it, so only one test at a time starts a server. The lock file lies beside the
+    workers' temporary folders (the xdist recipe for cross-worker state) and is held until the server
+    has been stopped."""
+    lock = tmp_path_factory.getbasetemp().parent / "dashboard-port.lock"
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            yield port
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -21,6 +21,7 @@ import yaml
 
 from handover_abm import cli
 from handover_abm.sweep import SweepOutcome
+from tests.conftest import dashboard_port
 
 CLI = str(Path(sys.executable).parent / "handover-abm")
 SMALL = {
@@ -353,32 +354,32 @@ def test_interrupted_sweep_stops_its_workers_and_says_how_to_resume(tmp_path: Pa
     assert res.returncode == 0 and "30/30 runs ok" in res.stdout, res.stdout + res.stderr
 
 
-def test_dashboard_stops_its_server_on_sigterm_and_sigint(tmp_path: Path) -> None:
+def test_dashboard_stops_its_server_on_sigterm_and_sigint(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     pytest.importorskip("solara", reason="the dashboard extra is not installed")
     for sig in (signal.SIGTERM, signal.SIGINT):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        proc = subprocess.Popen(
-            [CLI, "dashboard", str(config(tmp_path)), "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.time() + 90
-            while time.time() < deadline and not _listening(port):
-                time.sleep(0.2)
-            assert _listening(port), "the dashboard did not start"
-            proc.send_signal(sig)  # to the CLI only, as `kill` does
-            _, err = proc.communicate(timeout=30)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        assert "Traceback" not in err, err
-        assert not _listening(port)
-        assert not _alive(proc.pid)
+        with dashboard_port(tmp_path_factory) as port:
+            proc = subprocess.Popen(
+                [CLI, "dashboard", str(config(tmp_path)), "--port", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            try:
+                deadline = time.time() + 90
+                while time.time() < deadline and not _listening(port):
+                    time.sleep(0.2)
+                assert _listening(port), "the dashboard did not start"
+                proc.send_signal(sig)  # to the CLI only, as `kill` does
+                _, err = proc.communicate(timeout=30)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            assert "Traceback" not in err, err
+            assert not _listening(port)
+            assert not _alive(proc.pid)
 
 
 def _listening(port: int) -> bool:

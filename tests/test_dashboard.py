@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.conftest import dashboard_port
 
 pytest.importorskip("solara", reason="the dashboard extra is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -48,41 +49,35 @@ OTHER = {
 SHOTS_ENV = "HANDOVER_ABM_SCREENSHOTS"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("dash")
     cfg = folder / "small.yaml"
     cfg.write_text(yaml.safe_dump(CONFIG, sort_keys=False))
     (folder / "more_gps.yaml").write_text(yaml.safe_dump(OTHER, sort_keys=False))
-    port = _free_port()
-    proc = subprocess.Popen(
-        [CLI, "dashboard", str(cfg), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group, so teardown can stop every process in it
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("dashboard did not answer within 90 s")
-        yield url, folder
-    finally:
-        stop_group(proc)
+    with dashboard_port(tmp_path_factory) as port:
+        proc = subprocess.Popen(
+            [CLI, "dashboard", str(cfg), "--port", str(port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so teardown can stop every process in it
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            deadline = time.time() + 90
+            while time.time() < deadline:
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                pytest.fail("dashboard did not answer within 90 s")
+            yield url, folder
+        finally:
+            stop_group(proc)
 
 
 def stop_group(proc: subprocess.Popen) -> None:

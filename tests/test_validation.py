@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import pytest
 
 from handover_abm import metrics, validation
@@ -14,8 +18,41 @@ SMALL = Size(replicates=3, days=60, patients=3000)
 
 
 @pytest.fixture(scope="module")
-def small_suite() -> list:
-    return run_suite(SMALL)
+def kept_runs() -> Callable[..., HandoverModel]:
+    """`validation._run` that keeps each finished model by (config, seed) for this module's suite.
+
+    A run with the model's own demand is a pure function of its config and seed, so a test that only
+    changes how finished runs are read can reuse them: the default PCN over two years (25,000 patients,
+    the pattern checks' runs, the bulk of the suite's time) is run once, not again for the GP-continuity test.
+    Tests that change the model itself must not use it."""
+    real = validation._run
+    models: dict[tuple[str, int], HandoverModel] = {}
+
+    def run(data: dict[str, Any], seed: int, demand: Any = None) -> HandoverModel:
+        if demand is not None:
+            return real(data, seed, demand)
+        key = (json.dumps(data, sort_keys=True, default=str), seed)
+        if key not in models:
+            models[key] = real(data, seed)
+        return models[key]
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def small_suite(kept_runs: Callable[..., HandoverModel]) -> list:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(validation, "_run", kept_runs)
+        return run_suite(SMALL)
+
+
+@pytest.fixture
+def fresh_pcn_cache() -> Iterator[None]:
+    """`_default_pcn` caches its summaries per replicate count: a test that changes how they are
+    computed must neither read another test's nor leave its own behind."""
+    validation._default_pcn.cache_clear()
+    yield
+    validation._default_pcn.cache_clear()
 
 
 def test_verification_checks_pass_at_small_size(small_suite: list) -> None:
@@ -79,8 +116,15 @@ def test_chain_check_fails_when_handovers_are_double_counted(monkeypatch: pytest
 
 def test_gp_continuity_check_fails_when_gp_contacts_are_not_told_apart(
     monkeypatch: pytest.MonkeyPatch,
+    small_suite: list,
+    kept_runs: Callable[..., HandoverModel],
+    fresh_pcn_cache: None,
 ) -> None:
-    """If every contact counted as a GP contact, GP-only UPC would fall towards all-role UPC."""
+    """If every contact counted as a GP contact, GP-only UPC would fall towards all-role UPC.
+
+    Only how the finished runs are read changes, so the two replicates are the suite's first two
+    (replicate seeds are a prefix of the suite's three), not run again."""
+    monkeypatch.setattr(validation, "_run", kept_runs)
     monkeypatch.setattr(
         validation,
         "_gp_histories",
