@@ -29,3 +29,28 @@ def test_one_practice_is_not_richer_in_network_staff_than_its_network() -> None:
     full = sum(e.count * e.fte for e in base.team if e.organisation == "pcn")
     assert one.population.practices == 1
     assert pcn == pytest.approx(full / 5, rel=1e-9)
+
+
+def test_network_staff_are_spread_over_every_network() -> None:
+    """An ICB-sized config of several networks gives each network its share of network staff, and a
+    co-located network post sits at a practice of its own network (not all in the first network)."""
+    from collections import Counter
+
+    from handover_abm.model import HandoverModel
+
+    data = scaled(load_scenario("configs/default.yaml").model_dump(mode="json"), 400_000)
+    data["days"] = 2
+    m = HandoverModel(scenario_from_dict(data), rng=1)
+    per = m.config.population.practices_per_pcn
+    n_pcns = -(-m.config.population.practices // per)
+    assert n_pcns >= 8
+    network = [c for c in m.clinicians if c.practice < 0]
+    by_role: dict[str, Counter[int]] = {}
+    for c in network:
+        by_role.setdefault(c.role_name, Counter())[c.pcn] += 1
+    for role, counts in by_role.items():
+        spread = [counts.get(p, 0) for p in range(n_pcns)]
+        assert max(spread) - min(spread) <= 1, (role, spread)
+    for c in network:
+        if c.site >= 0:
+            assert c.site // per == c.pcn

@@ -10,6 +10,7 @@ time multiplier), so a day cannot be overbooked: a booking needs that many minut
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,12 @@ class AppointmentBook:
     def __init__(self, appointment_minutes: np.ndarray, on_the_day_share: float, horizon: int) -> None:
         self.horizon = horizon
         self.n_days = appointment_minutes.shape[1]
-        self.otd: list[list[float]] = (appointment_minutes * on_the_day_share).tolist()
-        self.pre: list[list[float]] = (appointment_minutes * (1.0 - on_the_day_share)).tolist()
+        # one contiguous row of doubles per post (array.array): a scan of a row reads neighbouring
+        # memory, where a list's floats end up scattered over the heap as bookings replace them
+        self.otd: list[array[float]] = [array("d", row) for row in appointment_minutes * on_the_day_share]
+        self.pre: list[array[float]] = [
+            array("d", row) for row in appointment_minutes * (1.0 - on_the_day_share)
+        ]
         self.first_pre = [0] * appointment_minutes.shape[0]
         for post in range(len(self.first_pre)):
             self.first_pre[post] = self.days_to_free(post, 0)

@@ -226,7 +226,8 @@ class HandoverModel(mesa.Model):
 
     def _build_team(self) -> None:
         cfg = self.config
-        practices = cfg.population.practices
+        practices, per = cfg.population.practices, cfg.population.practices_per_pcn
+        n_pcns = -(-practices // per)
         for entry in cfg.team:
             role = self.catalogue.roles[entry.role]
             allowed = set(entry.tasks) if entry.tasks is not None else set(role.scope)
@@ -236,10 +237,14 @@ class HandoverModel(mesa.Model):
                 scope[self.escalation_type] = (esc.time, esc.edge) if esc else (1.0, 0.0)
             for k in range(entry.count):
                 post = len(self.clinicians)
-                practice = k % practices if entry.organisation == "practice" else -1
-                pcn = (k % practices) // cfg.population.practices_per_pcn  # the network it serves
+                if entry.organisation == "practice":
+                    practice = home = k % practices
+                    pcn = practice // per  # the network it belongs to
+                else:  # network and other staff: spread over the networks, then over their practices
+                    practice, pcn = -1, k % n_pcns
+                    home = pcn * per + (k // n_pcns) % (min(practices, (pcn + 1) * per) - pcn * per)
                 colocated = entry.colocated or cfg.interventions.colocate_all
-                site = (practice if practice >= 0 else k % practices) if colocated else -1 - post
+                site = home if colocated else -1 - post
                 if cfg.interventions.shared_record:
                     record = "shared"
                 elif entry.organisation in ("practice", "pcn"):
