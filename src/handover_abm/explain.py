@@ -547,8 +547,14 @@ def explain(
     for side, s in (("A", sa), ("B", sb)):
         ends[side] = _digest(s.model_dump(mode="json"))
         configs.setdefault(ends[side], s.model_dump(mode="json"))
+    applied: dict[tuple[str, int], dict[str, Any]] = {}  # (config, draw) -> config with the draw set
+    if posterior:
+        for d, data in configs.items():
+            for r in posterior:
+                if (d, r.draw) not in applied:
+                    applied[(d, r.draw)] = with_draw(data, r.values, "--posterior")
     jobs = [
-        (d, r, _drawn(data, posterior[r]) if posterior else data, sd, warm)
+        (d, r, applied[(d, posterior[r].draw)] if posterior else data, sd, warm)
         for d, data in configs.items()
         for r, sd in enumerate(seed_list)
     ]
@@ -637,11 +643,6 @@ def explain(
         summary=pd.DataFrame(summary),
         draws=[r.draw for r in posterior] if posterior else [],
     )
-
-
-def _drawn(data: dict[str, Any], replicate: Replicate) -> dict[str, Any]:
-    """A coalition's config with one posterior draw's values set."""
-    return with_draw(data, replicate.values, "--posterior")
 
 
 def _check_drawn_keys(pair: Pair, values: dict[str, float]) -> None:

@@ -270,7 +270,8 @@ def continuity_means(histories: Sequence[Sequence[Hashable]]) -> tuple[float, fl
     return float(u.mean()), float(c.mean()), float(s.mean())
 
 
-def _mean_upc(histories: Sequence[Sequence[int]]) -> float:
+def mean_upc(histories: Sequence[Sequence[int]]) -> float:
+    """Mean UPC over histories with at least two contacts (NaN when there are none)."""
     u = continuity_indices(histories)[0]
     return float(u.mean()) if u.size else float("nan")
 
@@ -308,7 +309,7 @@ def chance_upc(
         table[p, : len(posts)] = posts
     n = np.fromiter(map(len, histories), dtype=np.int64, count=len(histories))
     practice = np.asarray(practices, dtype=np.int64)
-    keep = (n >= 2) & (n_gps[practice] > 0) if n.size else n.astype(bool)
+    keep = (n >= 2) & (n_gps[practice] > 0)
     n, practice = n[keep], practice[keep]
     if not n.size:
         return float("nan")
@@ -366,7 +367,7 @@ def summarise(model: HandoverModel, since: Snapshot | None = None) -> dict[str, 
         "gp_contact_share": _ratio(t["contacts_gp"], contacts),
         "nurse_contact_share": _ratio(t["contacts_nurse"], contacts),
         "preferred_clinician_share": _ratio(t["preferred_contacts_with"], t["preferred_contacts"]),
-        "upc_gp_mean": _mean_upc(gp_histories),
+        "upc_gp_mean": mean_upc(gp_histories),
         "contacts_per_patient_year": _ratio(contacts, model.population.size * years),
         "wait_days_mean": _ratio(t["ep_wait_days"], done),
         "episode_days_mean": _ratio(t["ep_days"], done),

@@ -674,7 +674,7 @@ class HandoverModel(mesa.Model):
             patient.top_count = seen
         self.familiarity.contact(patient.index, person, day)  # familiarity.py
         if c.is_gp:
-            patient.gp_history.append(c.person)
+            patient.gp_history.append(person)
         ordinal = self.calendar.ordinal_list
         wait = ordinal[day] - ordinal[task.requested_day]
         self.waits[wait] += 1

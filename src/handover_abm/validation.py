@@ -18,7 +18,6 @@ import numpy as np
 from scipy import stats
 
 from handover_abm.config import Scenario, scenario_from_dict
-from handover_abm.metrics import upc
 from handover_abm.model import HandoverModel
 from handover_abm.stats import mean_ci
 from handover_abm.streams import replicate_seeds
@@ -447,7 +446,7 @@ def _default_pcn(replicates: int) -> tuple[tuple[dict[str, float], float, float]
     """(summary, GP UPC of patients 65-79, its lift above chance) per replicate of the default PCN at
     CONTINUITY_PATIENTS over two years (504 working days): the runs the pattern checks share."""
     from handover_abm.config import load_scenario
-    from handover_abm.metrics import chance_upc, summarise
+    from handover_abm.metrics import chance_upc, mean_upc, summarise
     from handover_abm.team import scaled
 
     # Two years whatever the suite's size: UPC depends on the window, and a short one overstates it.
@@ -459,7 +458,7 @@ def _default_pcn(replicates: int) -> tuple[tuple[dict[str, float], float, float]
         band = [b.name for b in m.config.population.age_bands].index(CONTINUITY_BAND)
         histories = _gp_histories(m, band)
         practices = [p.practice for p in m.patients if p.age_band == band and len(p.gp_history) >= 2]
-        observed = float(np.mean([upc(h) for h in histories]))
+        observed = mean_upc(histories)
         out.append((summarise(m), observed, observed - chance_upc(m, histories, practices, stream=98)))
     return tuple(out)
 
