@@ -18,9 +18,11 @@ import pytest
 import yaml
 
 from handover_abm.backends import open_backend
-from handover_abm.calibration import distance, load_calibration, point_seeds, run_calibration
+from handover_abm.calibration import AbcModel, distance, load_calibration, point_seeds, run_calibration
 from handover_abm.cli import main
 from handover_abm.config import ConfigError
+from handover_abm.simulate import simulate
+from handover_abm.sweep import build_scenario
 from handover_abm.targets import load_targets, target_metrics
 from tests.conftest import CONFIGS
 
@@ -202,6 +204,7 @@ def test_particle_seeds_depend_on_root_seed_and_values_only() -> None:
         ),
         ({"targets": ["upc", "not_yet"]}, ["needs metric 'same_day_share_not_reported'", "reported metrics"]),
         ({"method": "grid"}, ["key 'method'", "'abc' or 'optuna'"]),
+        ({"warmup_days": 20}, ["key 'warmup_days' (20)", "shorter than the run (20 working days"]),
     ],
 )
 def test_bad_specs_exit_2_naming_file_and_key(
@@ -343,6 +346,21 @@ def test_shipped_example_spec_is_valid() -> None:
     cal = load_calibration(CONFIGS.parent / "experiments" / "calibrate_default.yaml")
     assert cal.spec.method == "abc" and cal.base_data["population"]["size"] == 10_000
     assert cal.base_data["population"]["practices"] == 1  # one practice of the default PCN
-    assert [t.metric for t in cal.targets] == ["contacts_per_patient_year", "upc_gp_mean"]
+    assert [t.metric for t in cal.targets] == ["contacts_per_patient_year", "over_14_days_share"]
+    assert 0 < cal.spec.warmup_days < cal.base_data["days"]  # the book fills before counting starts
     quick = load_calibration(CONFIGS.parent / "experiments" / "calibrate_default_quick.yaml")
     assert quick.names == cal.names and quick.base_data["population"]["size"] == 5_000
+    assert [t.name for t in quick.targets] == [t.name for t in cal.targets]
+
+
+def test_a_point_is_summarised_after_the_spec_warm_up(tmp_path: Path) -> None:
+    """The warm-up days run but are not counted: the point's metrics are those of `simulate` with
+    the same warm-up, and differ from counting the whole run."""
+    cal = load_calibration(_write(tmp_path, _spec(warmup_days=8)))
+    values = {"demand.rate_multiplier_per_ltc": 0.3, "demand.extra_follow_up_per_ltc": 0.1}
+    model = AbcModel(cal.base_data, tuple(cal.targets), 1, cal.spec.seed, cal.spec.warmup_days)
+    got = model(values)
+    scenario = build_scenario(cal.base_data, [], values, None, "test")
+    seed = point_seeds(cal.spec.seed, values, 1)[0]
+    assert got == target_metrics(simulate(scenario, seed, warmup_days=8).summary, cal.targets)
+    assert got != target_metrics(simulate(scenario, seed).summary, cal.targets)

@@ -208,15 +208,15 @@ def test_lower_continuity_means_more_avoidable_admissions() -> None:
 # ------------------------------------------------------------------ costs on one basis
 
 
-def test_hourly_and_annual_costs_use_the_same_paid_hours() -> None:
+def test_hourly_and_annual_costs_use_the_same_working_hours() -> None:
     s = small_scenario()
-    hours = s.work.paid_hours_per_fte_day * s.working_days_per_year
+    hours = s.costs.hours_per_fte_year
     roles = load_catalogue().roles
     for row in team_table(s):
         role = roles[str(row["role"])]
         assert row["annual_cost"] == pytest.approx(row["fte"] * employer_annual_cost(role, s))  # type: ignore[operator]
         assert hourly_cost(role, s) * hours == pytest.approx(employer_annual_cost(role, s))
-    longer = small_scenario(work={"paid_hours_per_fte_day": 8.0})
+    longer = small_scenario(costs={"hours_per_fte_year": 1890.0})
     assert hourly_cost(roles["practice_nurse"], longer) < hourly_cost(roles["practice_nurse"], s)
     assert employer_annual_cost(roles["practice_nurse"], longer) == employer_annual_cost(
         roles["practice_nurse"], s

@@ -114,7 +114,7 @@ def test_interventions_move_the_documented_way() -> None:
         {"role": "mental_health_practitioner", "count": 2, "organisation": "mental_health_trust"},
         {"role": "social_prescribing_link_worker", "count": 1, "organisation": "social_care"},
     ]
-    seeds = replicate_seeds(5, 3)
+    seeds = replicate_seeds(5, 8)  # 3 seeds gave about 2 standard errors for the shared record's effect
     base = [simulate(small_scenario(team=team, days=60), s).summary for s in seeds]
     shared = [
         simulate(small_scenario(team=team, days=60, interventions={"shared_record": True}), s).summary

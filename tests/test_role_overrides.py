@@ -28,7 +28,7 @@ def test_hourly_cost_override_changes_only_that_roles_cost() -> None:
     dearer = small_scenario(roles={"clinical_pharmacist": {"hourly_cost": 100.0}})
     role = load_catalogue().roles["clinical_pharmacist"]
     old = hourly_cost(role, base)
-    hours = base.work.paid_hours_per_fte_day * base.working_days_per_year
+    hours = base.costs.hours_per_fte_year
     fte = 0.5  # the small team's pharmacist
     assert annual_cost(dearer) - annual_cost(base) == pytest.approx(fte * hours * (100.0 - old))
     assert load_catalogue().roles["clinical_pharmacist"].hourly_cost is None  # shipped data untouched

@@ -62,13 +62,6 @@ def test_verification_checks_pass_at_small_size(small_suite: list) -> None:
     assert [c.name for c in checks if not c.passed] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (docs/model.md, 'Access at national staffing: what limits it'): the waits, "
-    "shares and GP continuity match, but the consultation rate delivered at national staffing (about "
-    "5.1 per patient-year after the warm-up) misses 5.2-6.4: registrars, locums and ARRS roles the "
-    "catalogue lacks are not modelled; strict, so this fails as soon as the defect is fixed",
-)
 def test_published_patterns_are_reproduced_at_small_size(small_suite: list) -> None:
     checks = [c for c in small_suite if "(pattern)" in c.name]
     assert len(checks) >= 5

@@ -10,7 +10,7 @@ import pytest
 
 from handover_abm.config import load_scenario
 from handover_abm.targets import load_workforce
-from handover_abm.team import annual_cost, total_fte
+from handover_abm.team import annual_cost, hourly_cost, total_fte
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = load_scenario(ROOT / "configs" / "default.yaml")
@@ -32,6 +32,16 @@ def test_default_is_an_average_pcn_of_practices_of_10000() -> None:
 def test_practice_staff_per_10000_match_the_cited_figures(group: str) -> None:
     figure = WORKFORCE.groups[group]
     assert _per_10000(figure.roles) == pytest.approx(figure.per_10000, rel=0.05), figure.source
+
+
+def test_hourly_costs_match_pssru_unit_costs_within_5_percent() -> None:
+    """Every role of the catalogue has a PSSRU grade (or says why not), and costs within 5% of it."""
+    costs, roles = WORKFORCE.unit_costs, DEFAULT.catalogue().roles
+    covered = [r for g in costs.grades.values() for r in g.roles]
+    assert sorted(covered + list(costs.not_covered)) == sorted(roles)
+    for grade in costs.grades.values():
+        for role in grade.roles:
+            assert hourly_cost(roles[role], DEFAULT) == pytest.approx(grade.per_hour, rel=0.05), role
 
 
 def test_arrs_mix_per_10000_matches_the_cited_figures_by_role() -> None:

@@ -132,7 +132,10 @@ class CalibrationSpec(_Strict):
     description: str = ""
     base: str = Field(description="base config file, relative to the spec file")
     set: list[str] = Field(default_factory=list, description="fixed overrides key.path=value")
-    days: int | None = Field(None, ge=1, description="override the base config's days")
+    days: int | None = Field(None, ge=1, description="override the base config's days (warm-up included)")
+    warmup_days: int = Field(
+        0, ge=0, description="working days run first and not counted (the book fills from empty)"
+    )
     patients: int | None = Field(
         None, ge=1, description="scale the base config's population and team to this many patients"
     )
@@ -213,6 +216,11 @@ def load_calibration(path: str | Path) -> Calibration:
     if spec.patients is not None:
         base_data = scaled(base_data, spec.patients)
         base = build_scenario(base_data, [], {}, None, f"{p} (key 'patients': {spec.patients})")
+    if spec.warmup_days >= base.days:
+        raise ConfigError(
+            f"{p}: key 'warmup_days' ({spec.warmup_days}) must be shorter than the run ({base.days} "
+            "working days, key 'days' or the base config's days), which includes the warm-up"
+        )
     check_parameter_paths(base, list(spec.parameters), p, base_path)
     for key, prior in spec.parameters.items():
         for bound in (prior.low, prior.high):
@@ -243,17 +251,23 @@ def predictive_seeds(root: int, draw: int, replicates: int) -> list[int]:
     return [_seed(root, _KEY_PREDICTIVE, draw, r) for r in range(replicates)]
 
 
-def simulate_point(base_data: dict[str, Any], values: dict[str, float], seed: int) -> dict[str, float]:
-    """One run of the base config with calibrated values set; its summary dict."""
+def simulate_point(
+    base_data: dict[str, Any], values: dict[str, float], seed: int, warmup_days: int = 0
+) -> dict[str, float]:
+    """One run of the base config with calibrated values set; its summary after the warm-up."""
     scenario = build_scenario(base_data, [], values, None, "calibration point")
-    return simulate(scenario, seed).summary
+    return simulate(scenario, seed, warmup_days=warmup_days).summary
 
 
 def point_metrics(
-    base_data: dict[str, Any], values: dict[str, float], seeds: Sequence[int], targets: Sequence[Target]
+    base_data: dict[str, Any],
+    values: dict[str, float],
+    seeds: Sequence[int],
+    targets: Sequence[Target],
+    warmup_days: int = 0,
 ) -> dict[str, float]:
     """Mean over replicates of each target's metric at one point (target name -> mean)."""
-    runs = [target_metrics(simulate_point(base_data, values, s), targets) for s in seeds]
+    runs = [target_metrics(simulate_point(base_data, values, s, warmup_days), targets) for s in seeds]
     return {t.name: float(np.mean([r[t.name] for r in runs])) for t in targets}
 
 
@@ -287,12 +301,13 @@ class AbcModel:
     targets: tuple[Target, ...]
     replicates: int
     root_seed: int
+    warmup_days: int = 0
 
     def __call__(self, parameter: Mapping[str, float]) -> dict[str, float]:
         """Simulate a particle `replicates` times with seeds derived from its values."""
         values = {k: float(v) for k, v in parameter.items()}
         seeds = point_seeds(self.root_seed, values, self.replicates)
-        return point_metrics(self.base_data, values, seeds, self.targets)
+        return point_metrics(self.base_data, values, seeds, self.targets, self.warmup_days)
 
 
 # ---------------------------------------------------------------- ABC-SMC on the project's backends
@@ -512,7 +527,9 @@ def _run_abc(
 
     sampler = _make_executor_sampler()(backend.executor, cal.spec.seed, backend.in_flight(), on_sample)
     prior = pyabc.Distribution(**{k: p.random_variable() for k, p in cal.spec.parameters.items()})
-    model = AbcModel(cal.base_data, tuple(cal.targets), cal.spec.replicates, cal.spec.seed)
+    model = AbcModel(
+        cal.base_data, tuple(cal.targets), cal.spec.replicates, cal.spec.seed, cal.spec.warmup_days
+    )
     url = f"sqlite:///{(out / ABC_DB).resolve()}"
 
     def smc() -> Any:
@@ -639,7 +656,7 @@ def _run_optuna(
     _write_manifest(cal, out, "running", 0.0, {"method": "optuna"})
     dists = {k: p.optuna_distribution() for k, p in cal.spec.parameters.items()}
     seeds = replicate_seeds(cal.spec.seed, cal.spec.replicates)
-    total = cal.spec.optuna.trials
+    total, warmup = cal.spec.optuna.trials, cal.spec.warmup_days
 
     def complete() -> int:
         return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -650,7 +667,7 @@ def _run_optuna(
             return CalibrationResult("optuna", pd.DataFrame(), [], time.perf_counter() - start, 0)
         batch = [study.ask(dists) for _ in range(min(backend.slots, total - done))]
         futures = [
-            [backend.executor.submit(simulate_point, cal.base_data, dict(t.params), s) for s in seeds]
+            [backend.executor.submit(simulate_point, cal.base_data, dict(t.params), s, warmup) for s in seeds]
             for t in batch
         ]
         for trial, futs in zip(batch, futures, strict=True):
@@ -719,7 +736,7 @@ def _predictive(
     reps = cal.spec.replicates
     futures = [
         [
-            backend.executor.submit(simulate_point, cal.base_data, values, s)
+            backend.executor.submit(simulate_point, cal.base_data, values, s, cal.spec.warmup_days)
             for s in predictive_seeds(cal.spec.seed, d, reps)
         ]
         for d, values in enumerate(draws)

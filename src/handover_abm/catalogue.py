@@ -97,9 +97,9 @@ class Role(_Frozen):
     hourly_cost: float | None = Field(
         None,
         gt=0,
-        description="employer cost per paid hour (GBP) replacing the one derived from salary (a "
+        description="employer cost per working hour (GBP) replacing the one derived from salary (a "
         "scenario's roles.<role>.hourly_cost); unset: salary x (1 + on-costs) x (1 + overheads) over "
-        "the paid hours of a whole-time year",
+        "the working hours of a whole-time year (costs.hours_per_fte_year)",
     )
     annual_turnover: float = Field(ge=0, le=1)
     can_supervise: bool = False

@@ -149,19 +149,24 @@ class Demand(_Section):
     """How patient attributes drive episode arrivals and episode length."""
 
     rate_multiplier_per_ltc: float = param(
-        0.25,
+        0.24,
         "relative rise of the episode rate per long-term condition",
         unit="per condition",
-        source="assumption calibrated to consultation rates rising with multimorbidity",
+        source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (ABC-SMC, 40 "
+        "particles, 5 generations) fitted to 5.8 appointments per patient-year and 18% of them more "
+        "than 14 days after booking (data/targets.yaml); 95% credible interval 0.11-0.40; the "
+        "posterior ships as data/posterior_default.parquet (--posterior default)",
         ge=0,
     )
     social_need_rate_multiplier: float = param(
         1.3, "episode-rate multiplier for social need", unit="ratio", ge=0
     )
     extra_follow_up_per_ltc: float = param(
-        0.05,
+        0.11,
         "chance, per long-term condition, that an episode gets one more follow-up task",
         unit="probability",
+        source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (see "
+        "rate_multiplier_per_ltc); 95% credible interval 0.02-0.18",
         ge=0,
         le=1,
     )
@@ -247,7 +252,7 @@ class RoleOverride(_Section):
 
     hourly_cost: float | None = param(
         None,
-        "employer cost per paid hour (replaces the cost derived from the salary)",
+        "employer cost per working hour (replaces the cost derived from the salary)",
         unit="GBP/hour",
         source=CATALOGUE,
         gt=0,
@@ -266,17 +271,13 @@ class Work(_Section):
     """Clinical time and queues."""
 
     minutes_per_fte_day: float = param(
-        360,
+        384,
         "clinical minutes per whole-time-equivalent working day",
         unit="minutes/FTE/day",
-        source="assumption: 7.5-hour day with 80% clinical time (BMA safe working guidance, 2024)",
-        gt=0,
-    )
-    paid_hours_per_fte_day: float = param(
-        7.5,
-        "paid hours per whole-time-equivalent working day (for staff cost)",
-        unit="hours/FTE/day",
-        source="NHS Agenda for Change 37.5-hour week",
+        source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (see "
+        "demand.rate_multiplier_per_ltc); 95% credible interval 345-420. A contracted 7.5-hour day "
+        "at 80% clinical time would be 360: general practice staff are widely reported to work "
+        "beyond their contracted sessions",
         gt=0,
     )
     abandon_after_days: int = param(
@@ -302,24 +303,35 @@ class Costs(_Section):
     """Employer costs of staff: one basis for hourly and annual costs (team.py)."""
 
     on_cost_rate: float = param(
-        0.30,
+        0.33,
         "employer on-costs (National Insurance, NHS Pension employer contribution) as a share of salary",
         unit="fraction of salary",
-        source="approximation (range 0.25-0.35): employer National Insurance 13.8% above the "
-        "secondary threshold and the NHS Pension Scheme employer contribution of about 20.7% "
-        "(PSSRU Unit Costs of Health and Social Care cost salary plus on-costs the same way)",
+        source="PSSRU Unit Costs of Health and Social Care 2024, Table 8.2.1: on-costs 31% of salary "
+        "at band 4 (GBP 8,165 on 26,399) to 34% at band 7 (GBP 16,016 on 47,336); range 0.30-0.35",
         ge=0,
         le=1,
     )
     overhead_rate: float = param(
-        0.25,
-        "direct and indirect overheads (management, administration, estates, non-staff) as a share of "
-        "salary plus on-costs",
+        0.588,
+        "overheads (management, administration, estates, non-staff, capital) as a share of salary "
+        "plus on-costs",
         unit="fraction",
-        source="assumption (range 0.1-0.5): PSSRU Unit Costs of Health and Social Care add "
-        "overheads to salary and on-costs; the share for general practice is not confirmed here",
+        source="PSSRU Unit Costs of Health and Social Care 2024, Table 8.2.1: management, "
+        "administration and estates plus non-staff overheads 0.57 of salary plus on-costs at band 7, "
+        "capital about GBP 7,700 a year more (0.69 in all at band 7, 0.79 at band 4). 0.588 puts "
+        "every role's cost per working hour within 5% of PSSRU's with the catalogue's 2024/25 "
+        "salaries (PSSRU's prices are 2023/24, about 5% lower); range 0.45-0.8",
         ge=0,
         le=2,
+    )
+    hours_per_fte_year: float = param(
+        1574,
+        "working hours of a whole-time post in a year, net of annual leave, bank holidays, training "
+        "and sickness: the hours an hourly cost is spread over",
+        unit="hours/FTE/year",
+        source="PSSRU Unit Costs of Health and Social Care 2024, Table 8.2.1 (210 working days of "
+        "7.5 hours; 1,545 for nurses in Table 9.2.1); range 1,545-1,890 (paid hours without leave)",
+        gt=0,
     )
 
 

@@ -40,10 +40,13 @@ experiment specs in experiments/ that vary the parameter (sweeps, or the Morris/
 ROLE_SOURCES = """
 Sources for the role catalogue:
 - Costs, one basis: the employer's annual cost of a whole-time post is salary x (1 +
-  `costs.on_cost_rate`) x (1 + `costs.overhead_rate`), and the cost per paid hour is that over the
-  paid hours of a whole-time year in the run (`work.paid_hours_per_fte_day` x
-  `working_days_per_year`, 1,890 hours by default), so a team's annual cost (FTE x hours x hourly
-  cost) is the same figure. Salaries: Agenda for Change 2024/25 band midpoints (NHS Employers pay
+  `costs.on_cost_rate`) x (1 + `costs.overhead_rate`), and the cost per working hour is that over
+  the working hours of a whole-time year (`costs.hours_per_fte_year`, 1,574 as PSSRU Unit Costs
+  2024 count them), so a team's annual cost (FTE x hours x hourly cost) is the same figure. With
+  on-costs and overheads from PSSRU 2024 Table 8.2.1, every role's cost per working hour is within
+  5% of PSSRU's for its band (GPs: Table 9.4.2, per hour of GMS activity without direct care staff
+  or qualifications; `data/workforce.yaml`, `unit_costs`, tested); healthcare assistants (band 3)
+  have no PSSRU figure. Salaries: Agenda for Change 2024/25 band midpoints (NHS Employers pay
   scales; the band of each role is in the table's cost source); salaried GP: midpoint of the DDRB
   2024/25 range (GBP 73,418-111,037). A GP partner is costed as an employer would cost a salaried
   GP of the same sessions: partner income is a share of the practice's profit, not an employment
@@ -180,7 +183,7 @@ def _catalogue_markdown() -> list[str]:
     out = ["## Role catalogue (`data/roles.yaml`)\n"]
     base = Scenario(team=[{"role": "gp_partner"}])
     out.append(
-        "| role | label | group | ARRS | salary GBP/year | employer cost GBP/year | GBP/paid hour | "
+        "| role | label | group | ARRS | salary GBP/year | employer cost GBP/year | GBP/working hour | "
         "annual turnover | supervises | usual clinician | holistic | needs supervision | "
         "supervised by | kinds | debrief min/week | query rate | case review (min) |"
     )

@@ -167,12 +167,31 @@ class ArrsRoles(_Strict):
     fte: dict[str, float] = Field(min_length=1)
 
 
+class UnitCost(_Strict):
+    """A published cost per working hour of a grade of staff, and the catalogue roles on that grade."""
+
+    per_hour: float = Field(gt=0, description="GBP per working hour")
+    table: str = Field(min_length=1, description="the table and row the figure is read from")
+    roles: list[str] = Field(min_length=1)
+
+
+class UnitCosts(_Strict):
+    """Costs per working hour from one edition of a unit-costs publication."""
+
+    source: str = Field(min_length=1)
+    prices: str = Field(min_length=1, description="the financial year of the prices")
+    second_hand: bool
+    grades: dict[str, UnitCost] = Field(min_length=1)
+    not_covered: dict[str, str] = Field(default_factory=dict, description="role -> why it has no figure")
+
+
 class Workforce(_Strict):
     """National workforce figures: the basis of configs/default.yaml (data/workforce.yaml)."""
 
     registered_patients: RegisteredPatients
     groups: dict[str, WorkforceGroup] = Field(min_length=1)
     arrs_roles: ArrsRoles
+    unit_costs: UnitCosts
 
     def arrs_per_10000(self) -> dict[str, float]:
         """ARRS FTE per 10,000 registered patients by role."""

@@ -4,10 +4,10 @@ Costs are on one basis: the employer's annual cost of a whole-time post is
 
     annual = salary x (1 + costs.on_cost_rate) x (1 + costs.overhead_rate),
 
-and its cost per paid hour is annual / H with H = work.paid_hours_per_fte_day x
-working_days_per_year, the same paid hours the annual cost of a team entry multiplies back
-(fte x H x hourly). A scenario may set a role's hourly cost directly (roles.<role>.hourly_cost);
-then the annual cost is that times H.
+and its cost per working hour is annual / H with H = costs.hours_per_fte_year (the working hours
+of a whole-time year, as PSSRU Unit Costs count them), the same hours the annual cost of a team
+entry multiplies back (fte x H x hourly). A scenario may set a role's hourly cost directly
+(roles.<role>.hourly_cost); then the annual cost is that times H.
 """
 
 from __future__ import annotations
@@ -20,28 +20,28 @@ from handover_abm.catalogue import Role
 from handover_abm.config import Scenario
 
 
-def paid_hours_per_fte_year(scenario: Scenario) -> float:
-    """Paid hours of a whole-time post in a year (the basis of every staff cost)."""
-    return scenario.work.paid_hours_per_fte_day * scenario.working_days_per_year
+def hours_per_fte_year(scenario: Scenario) -> float:
+    """Working hours of a whole-time post in a year (the basis of every hourly staff cost)."""
+    return scenario.costs.hours_per_fte_year
 
 
 def employer_annual_cost(role: Role, scenario: Scenario) -> float:
     """Employer's annual cost of one whole-time post of `role` (GBP/year)."""
     if role.hourly_cost is not None:
-        return role.hourly_cost * paid_hours_per_fte_year(scenario)
+        return role.hourly_cost * hours_per_fte_year(scenario)
     c = scenario.costs
     return role.salary * (1.0 + c.on_cost_rate) * (1.0 + c.overhead_rate)
 
 
 def hourly_cost(role: Role, scenario: Scenario) -> float:
-    """Employer's cost per paid hour of `role` (GBP/hour), on the same hours as the annual cost."""
-    return employer_annual_cost(role, scenario) / paid_hours_per_fte_year(scenario)
+    """Employer's cost per working hour of `role` (GBP/hour), on the same hours as the annual cost."""
+    return employer_annual_cost(role, scenario) / hours_per_fte_year(scenario)
 
 
 def team_table(scenario: Scenario) -> list[dict[str, object]]:
     """One row per team entry: role, organisation, posts, FTE and annual cost (GBP)."""
     roles = scenario.catalogue().roles
-    hours = paid_hours_per_fte_year(scenario)
+    hours = hours_per_fte_year(scenario)
     rows = []
     for entry in scenario.team:
         role = roles[entry.role]
