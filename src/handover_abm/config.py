@@ -149,12 +149,12 @@ class Demand(_Section):
     """How patient attributes drive episode arrivals and episode length."""
 
     rate_multiplier_per_ltc: float = param(
-        0.24,
+        0.23,
         "relative rise of the episode rate per long-term condition",
         unit="per condition",
         source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (ABC-SMC, 40 "
         "particles, 5 generations) fitted to 5.8 appointments per patient-year and 18% of them more "
-        "than 14 days after booking (data/targets.yaml); 95% credible interval 0.11-0.40; the "
+        "than 14 days after booking (data/targets.yaml); 95% credible interval 0.08-0.47; the "
         "posterior ships as data/posterior_default.parquet (--posterior default)",
         ge=0,
     )
@@ -162,11 +162,11 @@ class Demand(_Section):
         1.3, "episode-rate multiplier for social need", unit="ratio", ge=0
     )
     extra_follow_up_per_ltc: float = param(
-        0.11,
+        0.17,
         "chance, per long-term condition, that an episode gets one more follow-up task",
         unit="probability",
         source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (see "
-        "rate_multiplier_per_ltc); 95% credible interval 0.02-0.18",
+        "rate_multiplier_per_ltc); 95% credible interval 0.01-0.39 (weakly identified)",
         ge=0,
         le=1,
     )
@@ -271,11 +271,11 @@ class Work(_Section):
     """Clinical time and queues."""
 
     minutes_per_fte_day: float = param(
-        384,
+        408,
         "clinical minutes per whole-time-equivalent working day",
         unit="minutes/FTE/day",
         source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (see "
-        "demand.rate_multiplier_per_ltc); 95% credible interval 345-420. A contracted 7.5-hour day "
+        "demand.rate_multiplier_per_ltc); 95% credible interval 342-457. A contracted 7.5-hour day "
         "at 80% clinical time would be 360: general practice staff are widely reported to work "
         "beyond their contracted sessions",
         gt=0,
