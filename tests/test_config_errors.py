@@ -27,6 +27,10 @@ from tests.conftest import CONFIGS, small_scenario
         ({"team": [{"role": "gp_partner"}], "access": {"horizon_days": 0}}, "access.horizon_days"),
         ({"team": [{"role": "gp_partner"}], "calendar": {"start_date": "someday"}}, "calendar.start_date"),
         ({"team": [{"role": "gp_partner"}], "routing": {"max_backlog_days": 3}}, "max_backlog_days"),
+        (
+            {"team": [{"role": "gp_partner"}], "work": {"paid_hours_per_fte_day": 7.5}},
+            "it was replaced by costs.hours_per_fte_year",
+        ),
     ],
 )
 def test_invalid_scenarios_are_refused(data: dict, needle: str) -> None:

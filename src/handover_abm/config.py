@@ -25,6 +25,11 @@ RoutingPolicyName = Literal[
 ]
 ROUTING_POLICIES: tuple[str, ...] = get_args(RoutingPolicyName)
 RENAMED_POLICIES = {"usual_clinician_first": "preferred_within or personal_list"}
+# config keys that were replaced: the unknown-key error says what to use instead
+REPLACED_KEYS = {
+    "work.paid_hours_per_fte_day": "costs.hours_per_fte_year, the working hours of a whole-time "
+    "year over which hourly costs are spread (1,574 by default, as PSSRU Unit Costs 2024 count them)",
+}
 
 # Upper bounds on sizes, checked before anything is allocated: generous (a whole integrated care
 # board, decades of working days) but within a large machine's memory (about 2 KiB per patient).
@@ -1056,7 +1061,9 @@ def _describe(err: dict[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         owner = _model_at(loc)
         allowed = ", ".join(owner.model_fields) if owner else "see docs/parameters.md"
-        return f"unknown key '{_loc_text(loc)}'; allowed keys here: {allowed}"
+        replaced = REPLACED_KEYS.get(_loc_text(loc))
+        instead = f"; it was replaced by {replaced}" if replaced else ""
+        return f"unknown key '{_loc_text(loc)}'{instead}; allowed keys here: {allowed}"
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
