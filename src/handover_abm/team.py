@@ -20,28 +20,23 @@ from handover_abm.catalogue import Role
 from handover_abm.config import Scenario
 
 
-def hours_per_fte_year(scenario: Scenario) -> float:
-    """Working hours of a whole-time post in a year (the basis of every hourly staff cost)."""
-    return scenario.costs.hours_per_fte_year
-
-
 def employer_annual_cost(role: Role, scenario: Scenario) -> float:
     """Employer's annual cost of one whole-time post of `role` (GBP/year)."""
     if role.hourly_cost is not None:
-        return role.hourly_cost * hours_per_fte_year(scenario)
+        return role.hourly_cost * scenario.costs.hours_per_fte_year
     c = scenario.costs
     return role.salary * (1.0 + c.on_cost_rate) * (1.0 + c.overhead_rate)
 
 
 def hourly_cost(role: Role, scenario: Scenario) -> float:
     """Employer's cost per working hour of `role` (GBP/hour), on the same hours as the annual cost."""
-    return employer_annual_cost(role, scenario) / hours_per_fte_year(scenario)
+    return employer_annual_cost(role, scenario) / scenario.costs.hours_per_fte_year
 
 
 def team_table(scenario: Scenario) -> list[dict[str, object]]:
     """One row per team entry: role, organisation, posts, FTE and annual cost (GBP)."""
     roles = scenario.catalogue().roles
-    hours = hours_per_fte_year(scenario)
+    hours = scenario.costs.hours_per_fte_year
     rows = []
     for entry in scenario.team:
         role = roles[entry.role]
