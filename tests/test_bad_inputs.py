@@ -5,6 +5,7 @@ the documented bounds, unusable --out folders, a full disk, and interrupted comm
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import signal
@@ -391,7 +392,8 @@ def test_exit_codes_of_commands_reach_the_shell(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A sweep with failed runs exits 1 (typer returns, rather than raises, a command's exit code)."""
-    monkeypatch.setattr(cli, "run_sweep", lambda *a, **k: SweepOutcome(2, 1, 1, 2, pd.DataFrame()))
+    sweep_module = importlib.import_module("handover_abm.sweep")  # the package's `sweep` is the function
+    monkeypatch.setattr(sweep_module, "run_sweep", lambda *a, **k: SweepOutcome(2, 1, 1, 2, pd.DataFrame()))
     code, err = main(
         "sweep", str(sweep_spec(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "serial", capsys=capsys
     )

@@ -11,9 +11,9 @@ compare, sweep.run_sweep for sweeps, sensitivity.run_sensitivity for SALib), so 
 Labels and units come from the glossary; verdicts from verdict.py.
 
 The package exports `sweep` and `sensitivity` (these functions) under the names of the modules
-sweep.py and sensitivity.py, which is why both modules are imported here first: once a module is
-imported, importing it again does not rebind the package attribute. Code that needs the modules
-imports from them (`from handover_abm.sweep import load_sweep`).
+sweep.py and sensitivity.py; the package keeps the functions bound when those modules are imported
+(handover_abm/__init__.py). Code that needs the modules imports from them
+(`from handover_abm.sweep import load_sweep`).
 """
 
 from __future__ import annotations

@@ -10,9 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 import yaml
 from rich.console import Console
@@ -22,42 +21,20 @@ from rich.table import Table
 from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
 from handover_abm.dispatch import RunsFailed
+from handover_abm.errors import OutputError
 from handover_abm.experiment import load_configs, resolve_warmup, run_replicates
 from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS
-from handover_abm.posterior import (
-    MIN_SEEDS_PER_DRAW,
-    PosteriorRequest,
-    draw_parameters,
-    draws_frame,
-    posterior_jobs,
-    print_uncertainty,
-)
-from handover_abm.results import (
-    OutputError,
-    access_frame,
-    atomic_write_all,
-    check_output_folder,
-    contacts_frame,
-    csv_writer,
-    daily_frame,
-    events_frame,
-    manifest,
-    manifest_writer,
-    network_json,
-    parquet_writer,
-    staff_frame,
-    summary_frame,
-    text_writer,
-    waits_frame,
-)
-from handover_abm.runner import run_jobs
-from handover_abm.stats import comparison_table, posterior_comparison_table
-from handover_abm.streams import replicate_seeds
-from handover_abm.sweep import MAX_REPLICATES, check_sweep_out, load_sweep, run_sweep, with_posterior
+from handover_abm.streams import MAX_REPLICATES, replicate_seeds
 from handover_abm.team import annual_cost, total_fte
 from handover_abm.terminal import WIDTH, PlainProgress, print_results
 from handover_abm.terminal import progress as progress_display
 from handover_abm.verdict import warnings_for
+
+if TYPE_CHECKING:  # the modules that bring pandas, SciPy and Mesa are imported where they are used,
+    # so that --help and bad input are answered without loading them
+    import pandas as pd
+
+    from handover_abm.posterior import PosteriorRequest
 
 app = typer.Typer(
     add_completion=False,
@@ -206,6 +183,28 @@ def _execute(
             f"--out {out}: already holds results (manifest.json); pass --force to replace them "
             f"(they stay untouched until the new run completes), or choose another folder"
         )
+    # the configs and options are sound: now load what runs and writes them (pandas, SciPy, Mesa)
+    from handover_abm.posterior import draws_frame, posterior_jobs, print_uncertainty
+    from handover_abm.results import (
+        access_frame,
+        atomic_write_all,
+        check_output_folder,
+        contacts_frame,
+        csv_writer,
+        daily_frame,
+        events_frame,
+        manifest,
+        manifest_writer,
+        network_json,
+        parquet_writer,
+        staff_frame,
+        summary_frame,
+        text_writer,
+        waits_frame,
+    )
+    from handover_abm.runner import run_jobs
+    from handover_abm.stats import comparison_table, posterior_comparison_table
+
     check_output_folder(out)
     warmup_days = resolve_warmup(scenarios, warmup_days)
     with _progress() as bar:
@@ -291,6 +290,8 @@ def _execute(
 
 def _posterior_request(location: str | None, draws: int, seeds_text: str | None) -> PosteriorRequest | None:
     """The posterior to draw from, checked before anything runs (None without --posterior)."""
+    from handover_abm.posterior import PosteriorRequest
+
     if location is None:
         return None
     if seeds_text is not None:
@@ -302,6 +303,8 @@ def _posterior_request(location: str | None, draws: int, seeds_text: str | None)
 
 def _seeds_per_draw(ctx: typer.Context, replicates: int) -> int:
     """With --posterior, --replicates counts seeds per draw; left at its default it is 2."""
+    from handover_abm.posterior import MIN_SEEDS_PER_DRAW
+
     source = ctx.get_parameter_source("replicates")
     given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
     return replicates if given else MIN_SEEDS_PER_DRAW
@@ -497,6 +500,7 @@ def _explain_command(
     """`explain`: check everything, run the coalitions on a backend, write files, figures and a table."""
     from handover_abm.explain import explain as explain_pair
     from handover_abm.explain import explain_files, load_groups
+    from handover_abm.results import atomic_write_all, check_output_folder
 
     scenarios = load_configs([config_a, config_b], [], days)
     drawn = posterior.replicates(replicates, seed) if posterior else None
@@ -599,6 +603,9 @@ def sweep(
     draws: DrawsOpt = 20,
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube or Sobol design) into DIR/sweep.parquet."""
+    from handover_abm.posterior import draw_parameters
+    from handover_abm.sweep import check_sweep_out, load_sweep, run_sweep, with_posterior
+
     plan = load_sweep(spec, days, replicates)
     request = _posterior_request(posterior, draws, None)
     if request:  # each point runs every draw with the spec's replicates as seeds per draw
@@ -713,6 +720,7 @@ def calibrate(
 ) -> None:
     """Fit parameters to published targets (ABC-SMC or Optuna); posterior or best point, fit table."""
     from handover_abm.calibration import ProgressEvent, load_calibration, run_calibration
+    from handover_abm.results import check_output_folder
 
     cal = load_calibration(spec)
     if (out / "manifest.json").exists() and not resume:

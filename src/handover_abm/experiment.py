@@ -11,9 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from handover_abm.config import (
     ConfigError,
@@ -24,10 +22,11 @@ from handover_abm.config import (
     scenario_from_dict,
 )
 from handover_abm.metrics import TABLE_METRICS, warmup_for
-from handover_abm.results import summary_frame
-from handover_abm.runner import Job, run_jobs
-from handover_abm.simulate import Outcomes
-from handover_abm.stats import comparison_table
+
+if TYPE_CHECKING:  # loading configs stays light (the CLI checks them before importing the model)
+    import pandas as pd
+
+    from handover_abm.simulate import Outcomes
 
 ConfigLike = Scenario | dict[str, Any] | str | Path
 
@@ -97,10 +96,14 @@ class Replicates:
 
     def summary(self) -> pd.DataFrame:
         """One row per run: config, replicate, seed and every summary metric."""
+        from handover_abm.results import summary_frame
+
         return summary_frame(self.outcomes, self.replicates)
 
     def comparison(self, metrics: Sequence[str] = TABLE_METRICS) -> pd.DataFrame:
         """Means, intervals and paired differences against the first config (stats.comparison_table)."""
+        from handover_abm.stats import comparison_table
+
         return comparison_table(self.summary(), metrics)
 
 
@@ -113,6 +116,8 @@ def run_replicates(
     on_done: Callable[[int, Outcomes], None] | None = None,
 ) -> Replicates:
     """Run every config with every seed (common random numbers) on the runner's process pool."""
+    from handover_abm.runner import Job, run_jobs
+
     jobs = [
         Job(s.model_dump(mode="json"), sd, r, log_events, warmup_days)
         for s in scenarios

@@ -18,23 +18,22 @@ import tempfile
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from handover_abm.config import ConfigError, Scenario
+from handover_abm.errors import OutputError
 from handover_abm.metrics import EXTRA, HEADLINE
-from handover_abm.simulate import Outcomes
+
+if TYPE_CHECKING:
+    from handover_abm.simulate import Outcomes
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
 Writer = Callable[[io.BufferedWriter], None]
-
-
-class OutputError(Exception):
-    """An output file that could not be written; the message names it, says why and what to do."""
 
 
 def output_error(path: Path, exc: OSError) -> OutputError:

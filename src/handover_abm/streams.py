@@ -26,6 +26,7 @@ PROCESSES = (
     "access",
     "referral",
 )
+MAX_REPLICATES = 10_000  # per config or design point (the seeds are allocated up front)
 
 
 class Stream:

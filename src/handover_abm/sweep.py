@@ -45,11 +45,10 @@ from handover_abm.dispatch import dispatch
 from handover_abm.metrics import EXTRA, HEADLINE, warmup_for
 from handover_abm.results import atomic_write, check_output_folder, manifest, write_manifest
 from handover_abm.simulate import simulate
-from handover_abm.streams import replicate_seeds
+from handover_abm.streams import MAX_REPLICATES, replicate_seeds
 from handover_abm.sweep_store import SweepStore
 
 CONFIG_AXIS = "config"  # reserved parameter name: its values are config files (team mixes) to sweep
-MAX_REPLICATES = 10_000  # per config or design point (the seeds are allocated up front)
 MAX_STEPS = 10_000  # grid points of one parameter
 MAX_RUNS = 10_000_000  # runs of one sweep or sensitivity analysis, checked before the design is built
 

@@ -8,9 +8,8 @@ import sys
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -18,6 +17,9 @@ from rich.table import Table
 
 from handover_abm.glossary import display_name, fmt, interval, interval_diff
 from handover_abm.verdict import BETTER, SAME, WORSE, calls, verdicts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WIDTH = 100
 

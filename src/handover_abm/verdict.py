@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from handover_abm.dates import Calendar
 from handover_abm.glossary import BOARD, METRICS, fmt, interval_diff
 from handover_abm.metrics import MIN_MEASURED_DAYS, MIN_REPLICATES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BETTER, WORSE, SAME = "better", "worse", "no detectable difference"
 
