@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
+
 from handover_abm.catalogue import load_catalogue
-from handover_abm.config import Routing
+from handover_abm.config import ConfigError, Routing
+from handover_abm.glossary import parameter_label
+from handover_abm.model import CONTACT_COLUMNS, HandoverModel
+from tests.conftest import small_scenario
 
 TREATMENT_ROOM = {
     "nurse_treatment": "nurse_procedure",
@@ -28,3 +36,41 @@ def test_care_navigation_books_treatment_room_work_with_nurses_and_hcas_before_g
         assert roles["salaried_gp"].scope[task].edge > limit
         assert roles["healthcare_assistant"].scope[task].edge <= limit
         assert roles["practice_nurse"].scope[task].edge <= limit
+
+
+def _procedures(**changes: object) -> int:
+    """Treatment-room procedures (a task only nurse_treatment episodes contain) in a small run."""
+    model = HandoverModel(small_scenario(days=20, **changes), rng=3, log_events=True)
+    model.run()
+    task = CONTACT_COLUMNS.index("task_type")
+    return sum(row[task] == "nurse_procedure" for row in model.contact_log)
+
+
+def test_a_config_sets_the_case_mix_of_its_scenario() -> None:
+    assert _procedures() > 0
+    assert _procedures(episodes={"nurse_treatment": {"weight": 0.0, "weight_per_ltc": 0.0}}) == 0
+    scenario = small_scenario(episodes={"blood_test": {"weight": 0.5}})
+    blood = scenario.catalogue().episode_types["blood_test"]
+    assert (
+        blood.weight == 0.5
+        and blood.weight_per_ltc == load_catalogue().episode_types["blood_test"].weight_per_ltc
+    )
+    assert parameter_label("episodes.blood_test.weight").startswith("Case mix, blood test: ")
+
+
+def test_a_case_mix_override_of_an_unknown_type_or_with_no_weight_is_refused() -> None:
+    with pytest.raises(ConfigError, match="unknown episode type 'flu'; allowed episode types: minor_illness"):
+        small_scenario(episodes={"flu": {"weight": 1.0}})
+    nothing = {name: {"weight": 0.0} for name in load_catalogue().episode_types}
+    with pytest.raises(ConfigError, match="every episode type's weight is 0"):
+        small_scenario(episodes=nothing)
+
+
+def test_every_case_mix_weight_is_varied_by_a_shipped_sensitivity_spec() -> None:
+    varied = set()
+    for spec in (Path(__file__).resolve().parents[1] / "experiments").glob("sensitivity_*.yaml"):
+        varied |= set((yaml.safe_load(spec.read_text(encoding="utf-8")) or {}).get("parameters", {}))
+    for name, ep in load_catalogue().episode_types.items():
+        for field in ("weight", "weight_per_ltc", "weight_social_need"):
+            if getattr(ep, field) > 0:
+                assert f"episodes.{name}.{field}" in varied, (name, field)

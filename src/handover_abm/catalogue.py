@@ -39,6 +39,7 @@ class TaskGroup(_Frozen):
 class EpisodeType(_Frozen):
     """A kind of episode of care: its arrival weight and its task sequence."""
 
+    label: str = Field(min_length=1, description="what a person reads (reports, parameter labels)")
     weight: float = Field(ge=0)
     weight_per_ltc: float = Field(0.0, ge=0)
     weight_social_need: float = Field(0.0, ge=0)
@@ -165,10 +166,12 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=64)
 def catalogue_with(overrides_json: str) -> Catalogue:
-    """The shipped catalogue with some roles' figures replaced (JSON: role -> partial role data).
+    """The shipped catalogue with some figures replaced (JSON: section -> name -> partial data, the
+    sections being `roles` and `episode_types`).
 
     Cached: a sweep builds many models from the same few sets of overrides.
     """
     data = load_catalogue().model_dump()
-    data["roles"] = _merge(data["roles"], json.loads(overrides_json))
+    for section, update in json.loads(overrides_json).items():
+        data[section] = _merge(data[section], update)
     return Catalogue.model_validate(data)

@@ -272,6 +272,29 @@ class RoleOverride(_Section):
     scope: dict[str, ScopeOverride] = Field(default_factory=dict, description="task type -> time/edge")
 
 
+CASE_MIX = "task catalogue, data/tasks.yaml (unset: the catalogue's value; an assumption, see docs/model.md)"
+
+
+class EpisodeOverride(_Section):
+    """Arrival weights of one episode type replaced for this scenario (the case mix; unset keys keep
+    the catalogue's). An arrival's type is drawn with probability proportional to weight +
+    weight_per_ltc x conditions + weight_social_need x social need."""
+
+    weight: float | None = param(
+        None,
+        "arrival weight for a patient with no condition and no social need",
+        unit="weight",
+        source=CASE_MIX,
+        ge=0,
+    )
+    weight_per_ltc: float | None = param(
+        None, "added weight per long-term condition", unit="weight/condition", source=CASE_MIX, ge=0
+    )
+    weight_social_need: float | None = param(
+        None, "added weight for a patient with a social need", unit="weight", source=CASE_MIX, ge=0
+    )
+
+
 class Work(_Section):
     """Clinical time and queues."""
 
@@ -973,6 +996,10 @@ class Scenario(_Section):
     continuity: Continuity = Field(default_factory=Continuity)
     referral: Referral = Field(default_factory=Referral)
     interventions: Interventions = Field(default_factory=Interventions)
+    episodes: dict[str, EpisodeOverride] = Field(
+        default_factory=dict,
+        description="episode type -> arrival weights replaced for this scenario (see episodes.<type> below)",
+    )
     roles: dict[str, RoleOverride] = Field(
         default_factory=dict,
         description="role -> catalogue figures replaced for this scenario (see roles.<role> below)",
@@ -1001,12 +1028,34 @@ class Scenario(_Section):
                 )
         return value
 
+    @field_validator("episodes")
+    @classmethod
+    def _overrides_name_known_episodes(cls, value: dict[str, EpisodeOverride]) -> dict[str, EpisodeOverride]:
+        types = load_catalogue().episode_types
+        for name in value:
+            if name not in types:
+                raise ValueError(f"unknown episode type {name!r}; allowed episode types: {', '.join(types)}")
+        return value
+
     def catalogue(self) -> Catalogue:
-        """The role catalogue with this scenario's `roles` overrides applied."""
-        if not self.roles:
+        """The catalogue with this scenario's `roles` and `episodes` overrides applied."""
+        if not self.roles and not self.episodes:
             return load_catalogue()
-        overrides = {k: v.model_dump(exclude_none=True) for k, v in self.roles.items()}
+        overrides = {
+            section: {k: v.model_dump(exclude_none=True) for k, v in table.items()}
+            for section, table in (("roles", self.roles), ("episode_types", self.episodes))
+            if table
+        }
         return catalogue_with(json.dumps(overrides, sort_keys=True))
+
+    @model_validator(mode="after")
+    def _case_mix_has_weight(self) -> Scenario:
+        if self.episodes and sum(e.weight for e in self.catalogue().episode_types.values()) <= 0:
+            raise ValueError(
+                "episodes: every episode type's weight is 0, so a patient with no condition and no "
+                "social need could have no episode; keep at least one weight above 0"
+            )
+        return self
 
     @model_validator(mode="after")
     def _team_is_workable(self) -> Scenario:

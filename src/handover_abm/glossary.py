@@ -456,6 +456,14 @@ def _field_text(model: type[BaseModel], parts: list[str]) -> tuple[str, str] | N
     return None
 
 
+def episode_label(episode_type: str) -> str:
+    """Catalogue label of an episode type ('blood_test' -> 'Blood test')."""
+    from handover_abm.catalogue import load_catalogue
+
+    types = load_catalogue().episode_types
+    return types[episode_type].label if episode_type in types else episode_type.replace("_", " ")
+
+
 def role_label(role: str) -> str:
     """Catalogue label of a role ('physician_associate' -> 'Physician associate')."""
     from handover_abm.catalogue import load_catalogue
@@ -479,6 +487,12 @@ def parameter_label(path: str, team_roles: list[str] | None = None) -> str:
         return f"{role_label(who)} {TEAM_FIELDS.get(parts[2], parts[2].replace('_', ' '))}"
     if parts[0] == "roles" and len(parts) >= 3:
         return f"{role_label(parts[1])}: {' '.join(parts[2:]).replace('_', ' ')}"
+    if parts[0] == "episodes" and len(parts) == 3:
+        from handover_abm.config import EpisodeOverride
+
+        found = _field_text(EpisodeOverride, parts[2:])
+        what = found[0] if found else parts[2].replace("_", " ")
+        return f"Case mix, {episode_label(parts[1]).lower()}: {what}"
     from handover_abm.config import Scenario
 
     found = _field_text(Scenario, parts)

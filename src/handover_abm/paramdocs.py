@@ -106,6 +106,8 @@ def experiments_by_parameter(folder: Path = EXPERIMENTS) -> dict[str, list[str]]
             parts = key.split(".")
             if parts[0] == "team" and len(parts) == 3:
                 key = f"team[].{parts[2]}"
+            elif parts[0] == "episodes" and len(parts) == 3:
+                key = f"episodes.<type>.{parts[2]}"
             elif parts[0] == "roles" and len(parts) >= 3:
                 rest = parts[2:]
                 if rest[0] == "scope" and len(rest) == 3:
@@ -128,7 +130,7 @@ def _section_rows(model: type[BaseModel], prefix: str, varied: dict[str, list[st
             default = "5 bands, table below"
         elif info.is_required():
             default = "(required)"
-        elif default is None and prefix.startswith("roles."):
+        elif default is None and prefix.startswith(("roles.", "episodes.")):
             default = "catalogue"
         where = ", ".join(varied.get(f"{prefix}{name}", [])) or "-"
         rows.append(
@@ -151,13 +153,20 @@ def parameters_markdown() -> str:
         ann = info.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             sections.append((f"{name}.", ann))
-    from handover_abm.config import RoleOverride, RoleSupervisionOverride, ScopeOverride, TeamEntry
+    from handover_abm.config import (
+        EpisodeOverride,
+        RoleOverride,
+        RoleSupervisionOverride,
+        ScopeOverride,
+        TeamEntry,
+    )
 
     sections.append(("team[].", TeamEntry))
     sections.append(("population.age_bands[].", AgeBand))
     sections.append(("roles.<role>.", RoleOverride))
     sections.append(("roles.<role>.supervision.", RoleSupervisionOverride))
     sections.append(("roles.<role>.scope.<task>.", ScopeOverride))
+    sections.append(("episodes.<type>.", EpisodeOverride))
     for prefix, model in sections:
         out.append(f"### `{prefix.rstrip('.') or 'top level'}`: {(model.__doc__ or '').strip()}\n")
         out.append(head)
@@ -238,6 +247,7 @@ def _catalogue_markdown() -> list[str]:
         "in General Practice, 2024, second-hand) with about nine in ten nurse and other-staff "
         "appointments planned rather than acute (Welsh general practice activity statistics 2023-24, "
         "transferred); their weights are an assumption (together 0.3-0.5 of the weight of a patient "
-        "with no condition).\n"
+        "with no condition). A config sets any of these weights (`episodes.<type>.weight`, above), and "
+        "`experiments/sensitivity_case_mix.yaml` varies every non-zero one.\n"
     )
     return out

@@ -201,7 +201,9 @@ def _path_exists(data: Any, path: list[str | int]) -> bool:
 def check_parameter_paths(base: Scenario, keys: list[str], spec_path: Path, base_path: Path) -> None:
     """Refuse a spec's parameter key path that names no value of the base config."""
     resolved = base.model_dump(mode="json")
-    resolved["roles"] = base.catalogue().model_dump(mode="json")["roles"]  # roles.<role>.<key> paths
+    catalogue = base.catalogue().model_dump(mode="json")
+    resolved["roles"] = catalogue["roles"]  # roles.<role>.<key> paths
+    resolved["episodes"] = catalogue["episode_types"]  # episodes.<type>.<weight> paths
     for key in keys:
         parts: list[str | int] = [int(x) if x.isdigit() else x for x in key.split(".")]
         if len(parts) > 2 and parts[0] == "team" and isinstance(parts[1], str):
