@@ -115,6 +115,16 @@ def test_a_single_differing_group_takes_the_whole_difference() -> None:
     assert (others.fillna(0) == 0).all()
 
 
+def test_a_case_mix_override_is_switched_with_population_and_demand() -> None:
+    a = scenario_from_dict({**B, "name": "a"})
+    b = scenario_from_dict({**B, "name": "b", "episodes": {"blood_test": {"weight": 0.3}}})
+    pair = pair_of(a, b, load_groups())
+    assert pair.keys == {"population": ["episodes.blood_test.weight"]}
+    assert pair.config(set())["episodes"] == {}  # every weight at A's: the catalogue's
+    assert pair.config({"population"})["episodes"] == {"blood_test": {"weight": 0.3}}
+    assert scenario_from_dict(pair.config({"population"})).catalogue() == b.catalogue()
+
+
 def test_keys_in_no_group_are_named_residual_and_stay_at_b() -> None:
     a = scenario_from_dict({**B, "name": "a"})
     b = scenario_from_dict(

@@ -50,6 +50,7 @@ from handover_abm.backends import Backend, open_backend
 from handover_abm.catalogue import load_catalogue
 from handover_abm.config import (
     ConfigError,
+    EpisodeOverride,
     RoleOverride,
     Scenario,
     TeamEntry,
@@ -74,7 +75,7 @@ METHOD = (
     "intervals: 95% t-interval of the paired per-replicate contributions"
 )
 MAX_GROUPS = 16  # 2^16 coalitions: beyond that exact Shapley values are out of reach
-_UNSWITCHED = ("name", "description", "team", "roles")  # labels, and the parts read entry by entry
+_UNSWITCHED = ("name", "description", "team", "roles", "episodes")  # labels, parts read entry by entry
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,15 @@ def _roles_state(s: Scenario, roles: Sequence[str]) -> dict[str, Any]:
     return state
 
 
+def _case_mix_state(s: Scenario) -> dict[str, Any]:
+    """episodes.<type>.<weight> as `s` uses them: the catalogue's, or the config's own."""
+    return {
+        f"episodes.{name}.{field}": getattr(ep, field)
+        for name, ep in s.catalogue().episode_types.items()
+        for field in EpisodeOverride.model_fields
+    }
+
+
 def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(data, dict) and data:
         out: dict[str, Any] = {}
@@ -269,7 +279,7 @@ class Pair:
                 chosen[path] = self.state_b[path]
         data = self.b.model_dump(mode="json")
         for path, value in chosen.items():
-            if not path.startswith(("team.", "roles.")):
+            if not path.startswith(("team.", "roles.", "episodes.")):
                 _put(data, path, value)
         data["name"] = f"{self.a.name}->{self.b.name}"
         data["description"] = "explain coalition: " + (", ".join(sorted(to_b)) or "none") + " from B"
@@ -294,6 +304,7 @@ class Pair:
                 team.append(entry)
         data["team"] = team
         data["roles"] = _overrides(chosen, {e["role"] for e in team})
+        data["episodes"] = _case_mix_overrides(chosen)
         return data
 
 
@@ -322,6 +333,18 @@ def _overrides(chosen: dict[str, Any], roles: set[str]) -> dict[str, Any]:
     return out
 
 
+def _case_mix_overrides(chosen: dict[str, Any]) -> dict[str, Any]:
+    """episodes.<type> overrides of the weights that differ from the shipped catalogue."""
+    shipped = load_catalogue().episode_types
+    out: dict[str, Any] = {}
+    for path, value in chosen.items():
+        if path.startswith("episodes."):
+            _, name, field = path.split(".")
+            if value != getattr(shipped[name], field):
+                _put(out, f"{name}.{field}", value)
+    return out
+
+
 def pair_of(a: Scenario, b: Scenario, groups: Sequence[Group]) -> Pair:
     """Read two configs as switchable states and sort the keys where they differ into groups."""
     role_a = dict(zip(_entry_keys(a), (e.role for e in a.team), strict=True))
@@ -332,8 +355,8 @@ def pair_of(a: Scenario, b: Scenario, groups: Sequence[Group]) -> Pair:
                 f"matches team entries by id (else role); give the two entries different ids"
             )
     roles = list(dict.fromkeys(e.role for s in (a, b) for e in s.team if e.count > 0))
-    state_a = {**_rest_state(a), **_team_state(a, b), **_roles_state(a, roles)}
-    state_b = {**_rest_state(b), **_team_state(b, a), **_roles_state(b, roles)}
+    state_a = {**_rest_state(a), **_case_mix_state(a), **_team_state(a, b), **_roles_state(a, roles)}
+    state_b = {**_rest_state(b), **_case_mix_state(b), **_team_state(b, a), **_roles_state(b, roles)}
     for path in set(state_a) | set(state_b):  # a key only one side has (None: no value there)
         state_a.setdefault(path, None)
         state_b.setdefault(path, None)
