@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from handover_abm.catalogue import load_catalogue
-from handover_abm.config import ConfigError, Routing
-from handover_abm.glossary import parameter_label
+from handover_abm.config import ConfigError, EpisodeOverride, Routing
+from handover_abm.glossary import CASE_MIX_FIELDS, parameter_label
 from handover_abm.model import CONTACT_COLUMNS, HandoverModel
 from tests.conftest import small_scenario
 
@@ -55,7 +55,8 @@ def test_a_config_sets_the_case_mix_of_its_scenario() -> None:
         blood.weight == 0.5
         and blood.weight_per_ltc == load_catalogue().episode_types["blood_test"].weight_per_ltc
     )
-    assert parameter_label("episodes.blood_test.weight").startswith("Case mix, blood test: ")
+    assert parameter_label("episodes.blood_test.weight") == "Case mix, blood test: base weight"
+    assert set(CASE_MIX_FIELDS) == set(EpisodeOverride.model_fields)  # every weight has a label
 
 
 def test_a_case_mix_override_of_an_unknown_type_or_with_no_weight_is_refused() -> None:

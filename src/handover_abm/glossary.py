@@ -456,6 +456,13 @@ def _field_text(model: type[BaseModel], parts: list[str]) -> tuple[str, str] | N
     return None
 
 
+CASE_MIX_FIELDS = {  # the arrival weights of an episode type (config `episodes.<type>.<field>`)
+    "weight": "base weight",
+    "weight_per_ltc": "weight per long-term condition",
+    "weight_social_need": "weight for social need",
+}
+
+
 def episode_label(episode_type: str) -> str:
     """Catalogue label of an episode type ('blood_test' -> 'Blood test')."""
     from handover_abm.catalogue import load_catalogue
@@ -488,10 +495,7 @@ def parameter_label(path: str, team_roles: list[str] | None = None) -> str:
     if parts[0] == "roles" and len(parts) >= 3:
         return f"{role_label(parts[1])}: {' '.join(parts[2:]).replace('_', ' ')}"
     if parts[0] == "episodes" and len(parts) == 3:
-        from handover_abm.config import EpisodeOverride
-
-        found = _field_text(EpisodeOverride, parts[2:])
-        what = found[0] if found else parts[2].replace("_", " ")
+        what = CASE_MIX_FIELDS.get(parts[2], parts[2].replace("_", " "))
         return f"Case mix, {episode_label(parts[1]).lower()}: {what}"
     from handover_abm.config import Scenario
 
