@@ -19,36 +19,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from handover_abm.state import K_ACSC, State, kernel
+
 if TYPE_CHECKING:
     from handover_abm.config import Continuity
-    from handover_abm.episodes import Episode
-    from handover_abm.model import HandoverModel
+
+
+@kernel
+def _expected(risk, rate_ratio, reference, upc_value):
+    return risk * rate_ratio ** ((upc_value - reference) / 0.2)
+
+
+@kernel
+def _upc(top_count, n, reference):
+    return top_count / n if n >= 2 else reference
 
 
 def acsc_risk(upc_value: float, params: Continuity) -> float:
     """Expected ACSC admissions of one episode of a patient with a long-term condition."""
-    return params.acsc_risk_per_episode * params.acsc_rate_ratio_per_0_2_upc ** (
-        (upc_value - params.upc_reference) / 0.2
+    return float(
+        _expected(
+            params.acsc_risk_per_episode, params.acsc_rate_ratio_per_0_2_upc, params.upc_reference, upc_value
+        )
     )
 
 
 def patient_upc(top_count: int, n: int, reference: float) -> float:
     """UPC of `n` contacts, `top_count` of them with the clinician seen most; `reference` when there
     are fewer than two contacts. The model keeps both counts as contacts happen (no scan per episode)."""
-    return top_count / n if n >= 2 else reference
+    return float(_upc(top_count, n, reference))
 
 
-class AvoidableAdmissions:
-    """Adds each completed episode's expected ACSC admission risk to the run's totals."""
-
-    def __init__(self, model: HandoverModel) -> None:
-        self.model = model
-        self.params = model.config.continuity
-
-    def at_arrival(self, ep: Episode) -> None:
-        """A new episode: its expected avoidable admissions, from the patient's continuity so far."""
-        patient = self.model.patients[ep.patient]
-        if patient.n_ltc < 1:
-            return
-        u = patient_upc(patient.top_count, len(patient.history), self.params.upc_reference)
-        self.model.totals["acsc_admissions"] += acsc_risk(u, self.params)
+@kernel
+def at_arrival(S: State, patient):
+    """A new episode of `patient`: its expected avoidable admissions, from their continuity so far."""
+    if S.pt_ltc[patient] < 1:
+        return
+    u = _upc(S.pt_top[patient], S.pt_contacts[patient], S.upc_reference)
+    S.tot[K_ACSC] += _expected(S.acsc_risk, S.acsc_rr, S.upc_reference, u)

@@ -1,22 +1,53 @@
-"""Mesa agents: patients, clinicians and supervising clinicians. State plus small behaviours."""
+"""Mesa agents: patients, clinicians and supervising clinicians, as views of the model's arrays.
+
+The compiled task life cycle (lifecycle.py) reads and writes the state as arrays (state.py); each
+agent's changing attributes are properties that read and write its row, so a user, the dashboard
+or a per-day mechanism sees and changes the same numbers the kernels do.
+"""
 
 from __future__ import annotations
 
-from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 from mesa.discrete_space import FixedAgent
 
 from handover_abm.catalogue import Role
-from handover_abm.episodes import Task
 
 if TYPE_CHECKING:
     from handover_abm.model import HandoverModel
 
 
+def _post_view(name: str, cast: type, doc: str) -> Any:
+    """A property reading and writing the post's entry of `model.posts.<name>`."""
+
+    def get(self: Clinician) -> Any:
+        return cast(getattr(self.model.posts, name)[self.post])
+
+    def put(self: Clinician, value: Any) -> None:
+        getattr(self.model.posts, name)[self.post] = value
+
+    return property(get, put, doc=doc)
+
+
+def _patient_view(name: str, cast: type, doc: str) -> Any:
+    """A property reading and writing the patient's entry of `model.state.<name>`."""
+
+    def get(self: Patient) -> Any:
+        return cast(getattr(self.model.pats, name)[self.index])
+
+    def put(self: Patient, value: Any) -> None:
+        getattr(self.model.pats, name)[self.index] = value
+
+    return property(get, put, doc=doc)
+
+
 class Patient(mesa.Agent):
     """A registered patient: attributes that drive demand, a usual clinician and a contact history."""
+
+    prefers = _patient_view("pt_prefers", bool, "Prefers to see the named clinician (preferences.py).")
+    top_count = _patient_view("pt_top", int, "Contacts with the clinician seen most (the numerator of UPC).")
+    open_episodes = _patient_view("pt_open", int, "Episodes of care not yet closed.")
 
     def __init__(
         self,
@@ -35,11 +66,16 @@ class Patient(mesa.Agent):
         self.social_need = social_need
         self.practice = practice
         self.usual_post = usual_post  # named clinician (post) or -1
-        self.prefers = False  # prefers to see the named clinician (preferences.py)
-        self.history: list[int] = []  # person ids of clinicians seen, in order (contacts only)
-        self.gp_history: list[int] = []  # the same, GP contacts only (Barker et al.'s continuity)
-        self.top_count = 0  # contacts with the clinician seen most (the numerator of UPC)
-        self.open_episodes = 0
+
+    @property
+    def history(self) -> list[int]:
+        """Person ids of the clinicians seen, in order (contacts only)."""
+        return self.model.history_of(self.index)
+
+    @property
+    def gp_history(self) -> list[int]:
+        """The same, GP contacts only (Barker et al.'s continuity)."""
+        return self.model.history_of(self.index, gp=True)
 
 
 class Clinician(FixedAgent):
@@ -48,6 +84,20 @@ class Clinician(FixedAgent):
     Appointments live in the model's appointment book (book.py); what the post holds itself is the
     queue of work without a slot (results, prescriptions, letters) and the minutes it owes to it.
     """
+
+    person = _post_view("p_person", int, "The person now in the post (a new one after turnover).")
+    supervisor = _post_view("p_supervisor", int, "The post that supervises this one, or -1.")
+    unbooked_minutes = _post_view("p_unbooked_minutes", float, "Minutes of work without a slot waiting.")
+    debt = _post_view("p_debt", float, "Minutes overrun (a task started late, supervision overflow), owed next day.")
+    unbooked_per_day = _post_view(
+        "p_unbooked_per_day", float, "Mean minutes per working day kept for work without a slot."
+    )
+    working_today = _post_view("p_working", bool, "Works today.")
+    debrief_minutes_pending = _post_view("p_debrief", float, "Debrief minutes owed at the next working day.")
+    interruptions_today = _post_view("p_interruptions", int, "Queries taken today (supervisors).")
+    minutes_worked = _post_view("p_worked", float, "Minutes of tasks done in the run.")
+    minutes_available = _post_view("p_available", float, "Working minutes in the run.")
+    tasks_done = _post_view("p_tasks_done", int, "Tasks done in the run.")
 
     def __init__(
         self,
@@ -79,21 +129,8 @@ class Clinician(FixedAgent):
         self.record = record
         self.base_capacity = base_capacity
         self.person = person
-        self.supervisor: int = -1
-        self.unbooked: deque[Task] = deque()
-        self.unbooked_minutes = 0.0  # minutes of work waiting in `unbooked`
-        self.debt = 0.0  # minutes overrun (a task started late, supervision overflow), owed next day
-        self.unbooked_per_day = 0.0  # mean minutes per working day kept for work without a slot
+        self.supervisor = -1
         self.sessions = [0] * 5  # sessions worked Monday..Friday
-        # today's state
-        self.working_today = False
-        self.debrief_minutes_pending = 0.0
-        self.interruptions_today = 0
-        # totals for the run
-        self.minutes_worked = 0.0
-        self.minutes_available = 0.0
-        self.tasks_done = 0
-        self.task_types_done: set[str] = set()
 
     @property
     def org_key(self) -> str:
@@ -102,29 +139,35 @@ class Clinician(FixedAgent):
             return f"practice{self.practice}"
         return self.organisation
 
+    @property
+    def task_types_done(self) -> set[str]:
+        """The task types this post has done in the run."""
+        names = self.model.task_type_names
+        return {names[k] for k in self.model.posts.p_types_done[self.post].nonzero()[0].tolist()}
+
+    @property
+    def unbooked(self) -> list[int]:
+        """The queue of work without a slot, as task rows of the state, first first."""
+        return self.model.queue_of(self.post)
+
     def unbooked_days(self) -> float:
         """Work without a slot waiting (and minutes owed), in days of this post's time for it."""
         if self.unbooked_per_day <= 0:
-            return 1e9 if self.unbooked else 0.0
+            return 1e9 if self.model.posts.p_qlen[self.post] else 0.0
         return (self.unbooked_minutes + self.debt) / self.unbooked_per_day
-
-    def enqueue(self, task: Task, day: int) -> None:
-        """Put a task without a slot in this clinician's queue."""
-        task.post = self.post
-        task.queued_day = day
-        self.unbooked.append(task)
-        self.unbooked_minutes += task.minutes
 
 
 class Supervisor(Clinician):
     """A senior clinician who also supervises; carries a cognitive-load state."""
 
+    supervision_minutes_today = _post_view("p_sup_today", float, "Supervision minutes taken today.")
+    open_cases = _post_view("p_open_cases", int, "Episodes of supervisees this supervisor is accountable for.")
+
     def __init__(self, *args: object, protected_minutes: float, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.supervisees: list[int] = []
         self.protected_minutes = protected_minutes
-        self.supervision_minutes_today = 0.0
-        self.open_cases = 0
+        self.model.posts.p_protected[self.post] = protected_minutes
         self.load_index_sum = 0.0
         self.overload_days = 0
         self.interruptions_total = 0

@@ -10,30 +10,85 @@ time multiplier), so a day cannot be overbooked: a booking needs that many minut
 
 from __future__ import annotations
 
-from array import array
 from typing import Any
 
 import numpy as np
 
+from handover_abm.state import kernel
+
 MIN_SLOT = 5.0  # minutes: a day with less pre-bookable time left than this is full for everyone
 
 
+@kernel
+def earliest(pre, otd, first_pre, post, need, start, end, today):
+    """The first day in [start, end] with `need` minutes free for `post`, or -1."""
+    if start > end:
+        return -1
+    if start == today and pre[post, today] + otd[post, today] >= need:
+        return today
+    d = max(start, today + 1, first_pre[post])
+    while d <= end:
+        if pre[post, d] >= need:
+            return d
+        d += 1
+    return -1
+
+
+@kernel
+def days_to_free(pre, first_pre, post, today):
+    """Working days from today to `post`'s first pre-bookable slot (how full the book is)."""
+    d = max(first_pre[post], today)
+    last = pre.shape[1] - 1
+    while d < last and pre[post, d] < MIN_SLOT:
+        d += 1
+    return d - today
+
+
+@kernel
+def take(pre, otd, first_pre, post, day, today, need, urgent):
+    """Take `need` minutes of `post`'s book on `day` (on-the-day time first for urgent requests).
+
+    Keeps `first_pre[post]` a lower bound of the first future day with a slot of MIN_SLOT: the
+    pre-bookable minutes of a future day only ever fall.
+    """
+    if day == today:
+        if urgent:
+            t = min(otd[post, day], need)
+            otd[post, day] -= t
+            pre[post, day] -= need - t
+        else:
+            t = min(pre[post, day], need)
+            pre[post, day] -= t
+            otd[post, day] -= need - t
+    else:
+        pre[post, day] -= need
+        d, last = max(first_pre[post], today + 1), pre.shape[1] - 1
+        while d < last and pre[post, d] < MIN_SLOT:  # amortised O(1): the pointer only moves forward
+            d += 1
+        first_pre[post] = d
+
+
+@kernel
+def unused(pre, otd, post, day):
+    """Appointment minutes nobody booked on `day` (they become time for work without a slot)."""
+    left = otd[post, day] + pre[post, day]
+    otd[post, day] = 0.0
+    pre[post, day] = 0.0
+    return max(0.0, left)
+
+
 class AppointmentBook:
-    """On-the-day and pre-bookable minutes left, per post and working day, and the day lists."""
+    """On-the-day and pre-bookable minutes left, per post and working day (arrays the kernels share)."""
 
     def __init__(self, appointment_minutes: np.ndarray, on_the_day_share: float, horizon: int) -> None:
         self.horizon = horizon
         self.n_days = appointment_minutes.shape[1]
-        # one contiguous row of doubles per post (array.array): a scan of a row reads neighbouring
-        # memory, where a list's floats end up scattered over the heap as bookings replace them
-        self.otd: list[array[float]] = [array("d", row) for row in appointment_minutes * on_the_day_share]
-        self.pre: list[array[float]] = [
-            array("d", row) for row in appointment_minutes * (1.0 - on_the_day_share)
-        ]
-        self.first_pre = [0] * appointment_minutes.shape[0]
+        self.otd = np.ascontiguousarray(appointment_minutes * on_the_day_share, dtype=np.float64)
+        self.pre = np.ascontiguousarray(appointment_minutes * (1.0 - on_the_day_share), dtype=np.float64)
+        self.first_pre = np.zeros(appointment_minutes.shape[0], dtype=np.int64)
         for post in range(len(self.first_pre)):
-            self.first_pre[post] = self.days_to_free(post, 0)
-        self.appointments: list[list[tuple[int, Any]]] = [[] for _ in range(self.n_days)]
+            self.first_pre[post] = days_to_free(self.pre, self.first_pre, post, 0)
+        self.booked: list[list[tuple[int, Any]]] = [[] for _ in range(self.n_days)]
 
     def last_day(self, today: int) -> int:
         """The last day open for booking today."""
@@ -41,54 +96,22 @@ class AppointmentBook:
 
     def room(self, post: int, day: int, today: int) -> float:
         """Minutes a new booking can take on `day`: on-the-day minutes count only today."""
-        pre = self.pre[post][day]
-        return pre + self.otd[post][day] if day == today else pre
+        pre = float(self.pre[post, day])
+        return pre + float(self.otd[post, day]) if day == today else pre
 
     def earliest(self, post: int, need: float, start: int, end: int, today: int) -> int:
         """The first day in [start, end] with `need` minutes free for this post, or -1."""
-        if start > end:
-            return -1
-        if start == today and self.pre[post][today] + self.otd[post][today] >= need:
-            return today
-        pre = self.pre[post]
-        d = max(start, today + 1, self.first_pre[post])
-        while d <= end:
-            if pre[d] >= need:
-                return d
-            d += 1
-        return -1
+        return int(earliest(self.pre, self.otd, self.first_pre, post, need, start, end, today))
 
     def days_to_free(self, post: int, today: int) -> int:
-        """Working days from today to this post's first pre-bookable slot (how full the book is)."""
-        d = max(self.first_pre[post], today)
-        pre, last = self.pre[post], self.n_days - 1
-        while d < last and pre[d] < MIN_SLOT:
-            d += 1
-        return d - today
+        """Working days from today to this post's first pre-bookable slot."""
+        return int(days_to_free(self.pre, self.first_pre, post, today))
 
     def book(self, post: int, day: int, today: int, need: float, urgent: bool, item: Any) -> None:
-        """Take `need` minutes of `post`'s book on `day` (on-the-day time first for urgent requests).
-
-        Keeps `first_pre[post]` a lower bound of the first future day with a slot of MIN_SLOT: the
-        pre-bookable minutes of a future day only ever fall.
-        """
-        if day == today:
-            otd, pre = self.otd[post], self.pre[post]
-            first, second = (otd, pre) if urgent else (pre, otd)
-            take = min(first[day], need)
-            first[day] -= take
-            second[day] -= need - take
-        else:
-            pre = self.pre[post]
-            pre[day] -= need
-            d, last = max(self.first_pre[post], today + 1), self.n_days - 1
-            while d < last and pre[d] < MIN_SLOT:  # amortised O(1): the pointer only moves forward
-                d += 1
-            self.first_pre[post] = d
-        self.appointments[day].append((post, item))
+        """Take `need` minutes of `post`'s book on `day` and list `item` as booked with `post`."""
+        take(self.pre, self.otd, self.first_pre, post, day, today, need, urgent)
+        self.booked[day].append((post, item))
 
     def unused(self, post: int, day: int) -> float:
-        """Appointment minutes nobody booked on `day` (they become time for work without a slot)."""
-        left = self.otd[post][day] + self.pre[post][day]
-        self.otd[post][day] = self.pre[post][day] = 0.0
-        return max(0.0, left)
+        """Appointment minutes nobody booked on `day` (they are zeroed)."""
+        return float(unused(self.pre, self.otd, post, day))

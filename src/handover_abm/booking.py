@@ -19,176 +19,149 @@ least such work waiting, in days of their time for it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
-from handover_abm.agents import Clinician, Patient
-from handover_abm.book import AppointmentBook
-from handover_abm.episodes import Episode
+from handover_abm.book import earliest
+from handover_abm.state import State, kernel
 
-Eligible = dict[int, float]  # post -> time multiplier for the task type
-
-
-@dataclass(slots=True)
-class Request:
-    """A contact to book: for whom, what, from which day, how long they will wait for their choice."""
-
-    episode: Episode
-    patient: Patient
-    eligible: Eligible
-    minutes: float  # reference (GP) minutes of the task
-    today: int
-    start: int
-    urgent: bool
-    willingness: int  # working days a patient will wait for the clinician they want
+POLICIES = ("first_available", "preferred_within", "personal_list", "continuity_first", "specialist_first")
+FIRST_AVAILABLE, PREFERRED_WITHIN, PERSONAL_LIST, CONTINUITY_FIRST, SPECIALIST_FIRST = range(5)
+ANYONE = 1e300  # a multiplier bound that keeps every eligible post
 
 
+@dataclass(frozen=True)
 class BookingRule:
-    """First available: the earliest slot with anyone in scope."""
+    """The booking rule named in the config (`routing.policy`): its name and its code in the kernels."""
 
-    name: ClassVar[str] = "first_available"
-    prefers_named: ClassVar[bool] = False
+    name: str
 
-    def __init__(self, book: AppointmentBook, clinicians: Sequence[Clinician]) -> None:
-        self.book = book
-        self.clinicians = clinicians
-        self.jitter: list[float] = [0.0] * len(clinicians)
+    @property
+    def code(self) -> int:
+        """Index of the rule in POLICIES."""
+        return POLICIES.index(self.name)
 
-    def set_tiebreak(self, jitter: Sequence[float]) -> None:
-        """Today's tiny per-post offsets that break ties between equally free clinicians."""
-        self.jitter = list(jitter)
+    @property
+    def prefers_named(self) -> bool:
+        """Whether the rule tries a patient's named (or last) clinician first."""
+        return self.code in (PREFERRED_WITHIN, PERSONAL_LIST, CONTINUITY_FIRST)
 
-    def earliest(
-        self, eligible: Eligible, minutes: float, start: int, end: int, today: int
-    ) -> tuple[int, int]:
-        """(post, day) of the earliest slot with anyone in `eligible`, or (-1, -1).
 
-        The hot path of booking: one pass over the eligible posts reading the book's rows directly.
-        """
-        book, jit = self.book, self.jitter
-        pre, otd, first = book.pre, book.otd, book.first_pre
-        best, best_day, best_room = -1, end + 1, -1.0
-        from_today = start == today
-        begin = today + 1 if from_today else start  # the first future day to look at
-        for post, mult in eligible.items():
-            need = minutes * mult
-            row = pre[post]
-            if from_today:
-                room = row[today] + otd[post][today]
-                if room >= need:
-                    room += jit[post]
-                    if today < best_day or room > best_room:
-                        best, best_day, best_room = post, today, room
-                    continue
-                if best_day == today:  # someone is free today: no later day can win
-                    continue
-            d = first[post]
-            if d < begin:
-                d = begin
-            last = end if end < best_day else best_day
-            while d <= last and row[d] < need:
-                d += 1
-            if d > last:
+def make_rule(name: str) -> BookingRule:
+    """The booking rule named in the config (`routing.policy`)."""
+    if name not in POLICIES:
+        raise ValueError(f"unknown booking rule {name!r}; allowed: {', '.join(POLICIES)}")
+    return BookingRule(name)
+
+
+@kernel
+def earliest_any(S: State, posts, mults, lo, hi, max_mult, minutes, start, end, today):
+    """(post, day) of the earliest slot with anyone in posts[lo:hi] (multiplier at most `max_mult`),
+    or (-1, -1). Among posts free on the same day, the one with most minutes left (plus jitter)."""
+    pre, otd, first, jit = S.pre, S.otd, S.first_pre, S.p_jitter
+    best, best_day, best_room = -1, end + 1, -1.0
+    from_today = start == today
+    begin = today + 1 if from_today else start  # the first future day to look at
+    for i in range(lo, hi):
+        mult = mults[i]
+        if mult > max_mult:
+            continue
+        post = posts[i]
+        need = minutes * mult
+        if from_today:
+            room = pre[post, today] + otd[post, today]
+            if room >= need:
+                room += jit[post]
+                if today < best_day or room > best_room:
+                    best, best_day, best_room = post, today, room
                 continue
-            room = row[d] + jit[post]
-            if d < best_day or room > best_room:
-                best, best_day, best_room = post, d, room
-        return (best, best_day) if best >= 0 else (-1, -1)
-
-    def within(self, post: int, req: Request, days: int) -> tuple[int, int]:
-        """(post, day) if `post` has a slot within `days` of the request's start, else (-1, -1)."""
-        end = min(self.book.last_day(req.today), req.start + days)
-        d = self.book.earliest(post, req.minutes * req.eligible[post], req.start, end, req.today)
-        return (post, d) if d >= 0 else (-1, -1)
-
-    def wanted(self, req: Request) -> list[int]:
-        """Clinicians this rule tries first, in order, before the earliest with anyone."""
-        return []
-
-    def choose(self, req: Request) -> tuple[int, int]:
-        """(post, day) for the request, or (-1, -1) when nobody has a slot within the horizon."""
-        today = req.today
-        end = today if req.urgent else min(self.book.n_days - 1, today + self.book.horizon)
-        for post in self.wanted(req):
-            if post in req.eligible:
-                got = self.within(post, req, 0 if req.urgent else req.willingness)
-                if got[0] >= 0:
-                    return got
-        return self.earliest(req.eligible, req.minutes, req.start, end, req.today)
-
-    def choose_unbooked(self, episode: Episode, eligible: Eligible) -> int:
-        """The post that does a task without a slot: least such work waiting, in days."""
-        cl, jit = self.clinicians, self.jitter
-        best, best_days = -1, float("inf")
-        for p in eligible:
-            c = cl[p]  # inline of Clinician.unbooked_days (hot path)
-            days = (c.unbooked_minutes + c.debt) / c.unbooked_per_day if c.unbooked_per_day > 0 else 1e9
-            days += jit[p]
-            if days < best_days:
-                best, best_days = p, days
-        return best
+            if best_day == today:  # someone is free today: no later day can win
+                continue
+        d = first[post]
+        if d < begin:
+            d = begin
+        last = end if end < best_day else best_day
+        while d <= last and pre[post, d] < need:
+            d += 1
+        if d > last:
+            continue
+        room = pre[post, d] + jit[post]
+        if d < best_day or room > best_room:
+            best, best_day, best_room = post, d, room
+    if best >= 0:
+        return best, best_day
+    return -1, -1
 
 
-class PreferredWithin(BookingRule):
-    """The preferred named clinician within the patient's willingness to wait, else the earliest."""
-
-    name = "preferred_within"
-    prefers_named = True
-
-    def wanted(self, req: Request) -> list[int]:
-        """The named clinician of a patient who prefers them."""
-        return [req.patient.usual_post] if req.patient.prefers else []
+@kernel
+def _fastest(mults, lo, hi):
+    best = ANYONE
+    for i in range(lo, hi):
+        if mults[i] < best:
+            best = mults[i]
+    return best + 1e-9
 
 
-class PersonalList(PreferredWithin):
-    """Every patient is on a named GP's list and books into it first (personal-list practices)."""
-
-    name = "personal_list"
-
-
-class ContinuityFirst(BookingRule):
-    """The episode's last clinician, then the preferred named clinician, else the earliest."""
-
-    name = "continuity_first"
-    prefers_named = True
-
-    def wanted(self, req: Request) -> list[int]:
-        """Last clinician of the episode, then the named clinician of a patient who prefers them."""
-        out = [req.episode.last_post] if req.episode.last_post >= 0 else []
-        return out + ([req.patient.usual_post] if req.patient.prefers else [])
-
-    def choose_unbooked(self, episode: Episode, eligible: Eligible) -> int:
-        """The episode's last clinician when in scope."""
-        if episode.last_post in eligible:
-            return episode.last_post
-        return super().choose_unbooked(episode, eligible)
+@kernel
+def _within(S: State, posts, mults, lo, hi, post, minutes, today, start, days):
+    """(post, day) if `post` is eligible and has a slot within `days` of `start`, else (-1, -1)."""
+    for i in range(lo, hi):
+        if posts[i] == post:
+            end = min(S.n_days - 1, today + S.horizon, start + days)
+            d = earliest(S.pre, S.otd, S.first_pre, post, minutes * mults[i], start, end, today)
+            if d >= 0:
+                return post, d
+            return -1, -1
+    return -1, -1
 
 
-class SpecialistFirst(BookingRule):
-    """The earliest slot among the quickest roles for the task; anyone when none has a slot."""
+@kernel
+def choose(S: State, last_post, usual, prefers, posts, mults, lo, hi, minutes, today, start, urgent, willing):
+    """(post, day) for a contact, or (-1, -1) when nobody in posts[lo:hi] has a slot in the horizon.
 
-    name = "specialist_first"
+    `last_post` is the episode's last clinician, `usual` the patient's named clinician and
+    `prefers` whether the patient prefers them; `willing` the working days they will wait.
+    """
+    policy = S.policy
+    last_day = min(S.n_days - 1, today + S.horizon)
+    if policy == SPECIALIST_FIRST:
+        end = today if urgent else last_day
+        got = earliest_any(S, posts, mults, lo, hi, _fastest(mults, lo, hi), minutes, start, end, today)
+        if got[0] >= 0:
+            return got
+        return earliest_any(S, posts, mults, lo, hi, ANYONE, minutes, start, end, today)
+    end = today if urgent else last_day
+    wait = 0 if urgent else willing
+    if policy == CONTINUITY_FIRST and last_post >= 0:
+        got = _within(S, posts, mults, lo, hi, last_post, minutes, today, start, wait)
+        if got[0] >= 0:
+            return got
+    if policy != FIRST_AVAILABLE and prefers:
+        got = _within(S, posts, mults, lo, hi, usual, minutes, today, start, wait)
+        if got[0] >= 0:
+            return got
+    return earliest_any(S, posts, mults, lo, hi, ANYONE, minutes, start, end, today)
 
-    def choose(self, req: Request) -> tuple[int, int]:
-        """Earliest among the posts with the smallest time multiplier, then anyone."""
-        best = min(req.eligible.values())
-        fastest = {p: m for p, m in req.eligible.items() if m <= best + 1e-9}
-        end = self.book.last_day(req.today) if not req.urgent else req.today
-        got = self.earliest(fastest, req.minutes, req.start, end, req.today)
-        return got if got[0] >= 0 else self.earliest(req.eligible, req.minutes, req.start, end, req.today)
 
-    def choose_unbooked(self, episode: Episode, eligible: Eligible) -> int:
-        """The least-loaded among the quickest roles."""
-        best = min(eligible.values())
-        return super().choose_unbooked(episode, {p: m for p, m in eligible.items() if m <= best + 1e-9})
-
-
-RULES: dict[str, type[BookingRule]] = {
-    cls.name: cls for cls in (BookingRule, PreferredWithin, PersonalList, ContinuityFirst, SpecialistFirst)
-}
-
-
-def make_rule(name: str, book: AppointmentBook, clinicians: Sequence[Clinician]) -> BookingRule:
-    """Build the booking rule named in the config (`routing.policy`)."""
-    return RULES[name](book, clinicians)
+@kernel
+def choose_unbooked(S: State, last_post, posts, mults, lo, hi):
+    """The post that does a task without a slot: least such work waiting, in days of its time for
+    it (continuity_first: the episode's last clinician when in scope; specialist_first: among the
+    quickest roles)."""
+    max_mult = ANYONE
+    if S.policy == CONTINUITY_FIRST:
+        for i in range(lo, hi):
+            if posts[i] == last_post:
+                return last_post
+    elif S.policy == SPECIALIST_FIRST:
+        max_mult = _fastest(mults, lo, hi)
+    best, best_days = -1, 1e308 * 10.0
+    for i in range(lo, hi):
+        if mults[i] > max_mult:
+            continue
+        p = posts[i]
+        per_day = S.p_unbooked_per_day[p]
+        days = (S.p_unbooked_minutes[p] + S.p_debt[p]) / per_day if per_day > 0 else 1e9
+        days += S.p_jitter[p]
+        if days < best_days:
+            best, best_days = p, days
+    return best

@@ -73,14 +73,19 @@ class DemandGenerator:
     ) -> None:
         self.stream = stream
         self.population = population
+        self.max_ltc = scenario.population.max_ltc
+        codes = {name: k for k, name in enumerate(catalogue.task_types)}  # task type -> code
+        self.follow_up = codes["follow_up"]
         self.extra_follow_up = scenario.demand.extra_follow_up_per_ltc
         self.types = list(catalogue.episode_types.items())
         self.urgent_share = scenario.access.urgent_share
         self.planned = np.array([ep.planned for _, ep in self.types])
-        self._planned_names = {name for name, ep in self.types if ep.planned}
         # each episode type's sequence as (tasks, probability of the group; None = always)
         self._steps = [
-            [((item,), None) if isinstance(item, str) else (item.tasks, item.p) for item in ep.tasks]
+            [
+                ((codes[item],), None) if isinstance(item, str) else (tuple(codes[t] for t in item.tasks), item.p)
+                for item in ep.tasks
+            ]
             for _, ep in self.types
         ]
         self.cum_rate = np.cumsum(population.daily_rate)
@@ -99,20 +104,16 @@ class DemandGenerator:
             raise ValueError("episode type weights are zero for some patients")
         self.cum_type = np.cumsum(table / sums, axis=2)
 
-    def is_planned(self, kind: str) -> bool:
-        """Whether episodes of this type are planned reviews (always routine, booked ahead)."""
-        return kind in self._planned_names
-
     def expected_per_day(self) -> float:
         """Expected number of new episodes per day."""
         return self.total_rate
 
-    def draw_day(self) -> list[tuple[int, str, list[str], bool]]:
-        """The day's arrivals as (patient index, episode type, task sequence, urgent)."""
+    def draw_day(self) -> Arrivals:
+        """The day's new episodes: patients, episode types, urgency and task sequences (as codes)."""
         rng = self.stream.rng
         n = int(rng.poisson(self.total_rate))
         if n == 0:
-            return []
+            return Arrivals.none()
         patients = np.searchsorted(self.cum_rate, rng.random(n) * self.total_rate, side="right")
         patients = np.minimum(patients, self.cum_rate.size - 1)
         ltc = self.population.n_ltc[patients]
@@ -121,18 +122,59 @@ class DemandGenerator:
         kinds = (self.cum_type[ltc, social] < u[:, None]).sum(axis=1)
         kinds = np.minimum(kinds, len(self.types) - 1)
         urgent = (rng.random(n) < self.urgent_share) & ~self.planned[kinds]
-        out = []
-        uniform, extra = self.stream.uniform, self.extra_follow_up
-        for p, k, conditions, urg in zip(
-            patients.tolist(), kinds.tolist(), ltc.tolist(), urgent.tolist(), strict=True
-        ):
-            name = self.types[k][0]
-            tasks: list[str] = []
+        tasks: list[int] = []
+        offsets = [0]
+        uniform, extra, follow_up = self.stream.uniform, self.extra_follow_up, self.follow_up
+        for k, conditions in zip(kinds.tolist(), ltc.tolist(), strict=True):
             for group, prob in self._steps[k]:
                 if prob is None or uniform() < prob:
                     tasks.extend(group)
             for _ in range(conditions):
                 if uniform() < extra:
-                    tasks.append("follow_up")
-            out.append((p, name, tasks, urg))
-        return out
+                    tasks.append(follow_up)
+            offsets.append(len(tasks))
+        return Arrivals(
+            patients.astype(np.int64),
+            kinds.astype(np.int64),
+            urgent,
+            self.planned[kinds],
+            np.array(tasks, dtype=np.int64),
+            np.array(offsets, dtype=np.int64),
+        )
+
+    def longest_episode(self) -> int:
+        """The most tasks an episode can start with (every optional group, every extra follow-up)."""
+        return max(sum(len(g) for g, _ in steps) for steps in self._steps) + self.max_ltc
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """A day's new episodes as arrays: episode i's task types are tasks[offsets[i]:offsets[i + 1]]."""
+
+    patients: np.ndarray
+    kinds: np.ndarray
+    urgent: np.ndarray
+    planned: np.ndarray
+    tasks: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def none(cls) -> Arrivals:
+        """No arrivals."""
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), empty, np.zeros(1, dtype=np.int64))
+
+    def urgent_first(self) -> Arrivals:
+        """The same episodes, urgent ones first (each group in its order): on-the-day slots go to them."""
+        order = np.concatenate([np.flatnonzero(self.urgent), np.flatnonzero(~self.urgent)])
+        lengths = np.diff(self.offsets)[order]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        tasks = (
+            np.concatenate([self.tasks[self.offsets[i] : self.offsets[i + 1]] for i in order.tolist()])
+            if self.tasks.size
+            else self.tasks
+        )
+        return Arrivals(
+            self.patients[order], self.kinds[order], self.urgent[order], self.planned[order],
+            tasks.astype(np.int64), offsets,
+        )

@@ -30,19 +30,45 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from handover_abm import familiarity
 from handover_abm.config import Continuity, Handover
-from handover_abm.episodes import Episode, Task, TaskKind
+from handover_abm.network import strengthen, tie
+from handover_abm.state import D_HANDOVERS, D_MISCOMMUNICATIONS, RH, S_HANDOVER, State, kernel, uniform
 
 if TYPE_CHECKING:
     from handover_abm.agents import Clinician
-    from handover_abm.model import HandoverModel
+
+
+# log odds ratios of the loss model and the backlog cap, in this order, in `LossModel.coef`
+COEFFICIENTS = ("record", "employer", "tie", "backlog", "interrupt", "holistic", "site", "knows", "both", "cap")
+B_RECORD, B_EMPLOYER, B_TIE, B_BACKLOG, B_INTERRUPT, B_HOLISTIC, B_SITE, B_KNOWS, B_BOTH, CAP = range(10)
 
 
 def logit(p: float) -> float:
     """log(p / (1 - p))."""
     return math.log(p / (1.0 - p))
+
+
+@kernel
+def loss_probability(coef, base_logit, same_record, other_employer, tie, backlog_s, backlog_r,
+                     interruptions, holistic, same_site, familiar_s, familiar_r):
+    """The loss probability of one transfer: logistic in the factors of the module docstring."""
+    cap = coef[CAP]
+    structural = base_logit + coef[B_RECORD] * same_record + coef[B_EMPLOYER] * other_employer
+    state = (
+        coef[B_TIE] * tie
+        + coef[B_BACKLOG] * ((backlog_s if backlog_s < cap else cap) + (backlog_r if backlog_r < cap else cap))
+        + coef[B_INTERRUPT] * interruptions
+        + coef[B_HOLISTIC] * holistic
+        + coef[B_SITE] * same_site
+        + coef[B_KNOWS] * familiar_r
+        + coef[B_BOTH] * (familiar_s if familiar_s < familiar_r else familiar_r)
+    )
+    return 1.0 / (1.0 + math.exp(-(structural + state)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,64 +88,35 @@ class TransferFactors:
 
 
 class LossModel:
-    """Computes loss probabilities from a Handover parameter set (log odds ratios cached)."""
+    """Loss probabilities from a Handover parameter set (log odds ratios in `coef`, as the kernels use)."""
 
     def __init__(self, params: Handover, continuity: Continuity | None = None) -> None:
         continuity = continuity or Continuity()
         self.params = params
-        self.b_tie = math.log(params.or_full_tie)
-        self.b_record = math.log(params.or_shared_record)
-        self.b_employer = math.log(params.or_different_employer)
-        self.b_site = math.log(params.or_colocated)
-        self.b_backlog = math.log(params.or_per_backlog_day)
-        self.b_interrupt = math.log(params.or_per_interruption)
-        self.b_holistic = math.log(params.or_holistic)
-        self.b_knows = math.log(continuity.or_receiver_knows_patient)
-        self.b_both = math.log(continuity.or_both_know_patient)
-        self.cap = params.backlog_cap_days
-
-    def structural_logit(self, base: float, same_record: bool, other_employer: bool) -> float:
-        """The part of logit p fixed by who the two posts are (record, employer)."""
-        return logit(base) + self.b_record * same_record + self.b_employer * other_employer
-
-    def state_logit(
-        self,
-        tie: float,
-        backlog_s: float,
-        backlog_r: float,
-        interruptions: int,
-        holistic: bool,
-        same_site: bool = False,
-        familiar_s: float = 0.0,
-        familiar_r: float = 0.0,
-    ) -> float:
-        """The part of logit p that changes from day to day (tie, load, interruptions, holistic
-        view, where the two work today, what they know of the patient)."""
-        cap = self.cap
-        return (
-            self.b_tie * tie
-            + self.b_backlog
-            * ((backlog_s if backlog_s < cap else cap) + (backlog_r if backlog_r < cap else cap))
-            + self.b_interrupt * interruptions
-            + self.b_holistic * holistic
-            + self.b_site * same_site
-            + self.b_knows * familiar_r
-            + self.b_both * (familiar_s if familiar_s < familiar_r else familiar_r)
+        self.coef = np.array(
+            [
+                math.log(params.or_shared_record),
+                math.log(params.or_different_employer),
+                math.log(params.or_full_tie),
+                math.log(params.or_per_backlog_day),
+                math.log(params.or_per_interruption),
+                math.log(params.or_holistic),
+                math.log(params.or_colocated),
+                math.log(continuity.or_receiver_knows_patient),
+                math.log(continuity.or_both_know_patient),
+                float(params.backlog_cap_days),
+            ]
         )
 
     def probability(self, base: float, f: TransferFactors) -> float:
         """Loss probability of a transfer with base probability `base` and factors `f`."""
-        z = self.structural_logit(base, f.same_record, f.other_employer) + self.state_logit(
-            f.tie,
-            f.backlog_sender,
-            f.backlog_receiver,
-            f.interruptions,
-            f.holistic,
-            f.same_site,
-            f.familiar_sender,
-            f.familiar_receiver,
+        return float(
+            loss_probability(
+                self.coef, logit(base), float(f.same_record), float(f.other_employer), float(f.tie),
+                float(f.backlog_sender), float(f.backlog_receiver), float(f.interruptions),
+                float(f.holistic), float(f.same_site), float(f.familiar_sender), float(f.familiar_receiver),
+            )
         )
-        return 1.0 / (1.0 + math.exp(-z))
 
 
 def session_sites(c: Clinician, practices: int, per_pcn: int) -> list[int]:
@@ -132,142 +129,83 @@ def session_sites(c: Clinician, practices: int, per_pcn: int) -> list[int]:
     return [ours[(c.post + w) % len(ours)] for w in range(5)]
 
 
-class Handovers:
-    """A change of person within an episode: counted, loss drawn, and the loss's consequences.
-
-    Consequences: a noticed loss makes a rework task for the receiver after `rework_delay_days`
-    and the task waits behind it; a hidden loss stays with the episode until a usual clinician or
-    care coordinator finds it (`p_reconcile`) or the episode closes (`p_harm_per_unresolved`).
-    """
-
-    def __init__(self, model: HandoverModel) -> None:
-        self.model = model
-        self.params = model.config.handover
-        self.loss_model = LossModel(self.params, model.config.continuity)
-        self.stream = model.streams["handover"]
-        self._structural: dict[tuple[int, int], float] = {}  # (sender post, receiver post) -> logit part
-        pop = model.config.population
-        self.sites = [session_sites(c, pop.practices, pop.practices_per_pcn) for c in model.clinicians]
-        self.weekday = model.calendar.weekday.tolist()
-
-    def same_site_today(self, a: Clinician, b: Clinician, day: int) -> bool:
-        """Whether `a` and `b` work on the same site on `day` (network staff move between practices)."""
-        w = self.weekday[day]
-        return self.sites[a.post][w] == self.sites[b.post][w]
-
-    def factors(self, ep: Episode, a: Clinician, b: Clinician, day: int) -> TransferFactors:
-        """What is known about a transfer of `ep` from `a` to `b` on `day`."""
-        fam = self.model.familiarity
-        return TransferFactors(
-            tie=self.model.network.tie(a.post, b.post),
-            same_record=a.record == b.record,
-            other_employer=a.org_key != b.org_key,
-            same_site=self.same_site_today(a, b, day),
-            backlog_sender=a.unbooked_days(),
-            backlog_receiver=b.unbooked_days(),
-            interruptions=a.interruptions_today + b.interruptions_today,
-            holistic=ep.holistic,
-            familiar_sender=fam.get(ep.patient, a.person, day),
-            familiar_receiver=fam.get(ep.patient, b.person, day),
-        )
-
-    def transfer(self, ep: Episode, sender: Clinician, receiver: Clinician, task: Task, day: int) -> bool:
-        """Count a handover and draw its loss. True when the task now waits behind a rework task."""
-        model = self.model
-        ep.handovers += 1
-        model.today["handovers"] += 1
-        key = (sender.post, receiver.post)
-        structural = self._structural.get(key)
-        if structural is None:
-            structural = self._structural[key] = self.loss_model.structural_logit(
-                self.params.base_loss_probability,
-                sender.record == receiver.record,
-                sender.org_key != receiver.org_key,
-            )
-        tie = model.network.tie(sender.post, receiver.post)
-        fam = model.familiarity
-        z = structural + self.loss_model.state_logit(
-            tie,
-            sender.unbooked_days(),
-            receiver.unbooked_days(),
-            sender.interruptions_today + receiver.interruptions_today,
-            ep.holistic,
-            self.same_site_today(sender, receiver, day),
-            fam.get(ep.patient, sender.person, day),
-            fam.get(ep.patient, receiver.person, day),
-        )
-        p = 1.0 / (1.0 + math.exp(-z))
-        lost = self.stream.uniform() < p
-        model.network.record_handover(sender.post, receiver.post)
-        outcome = self.lose(ep, receiver.post, task, day, blocking=True) if lost else "none"
-        if model.log_events:
-            model.events.append(_event(day, ep, task, sender, receiver, tie, p, lost, outcome))
-        return outcome == "rework"
-
-    def lose(self, ep: Episode, post: int, task: Task, day: int, blocking: bool) -> str:
-        """Information was lost: noticed (rework after a delay) or hidden (harm risk later)."""
-        ep.losses += 1
-        self.model.today["miscommunications"] += 1
-        if self.stream.uniform() >= self.params.p_detect:
-            ep.hidden_losses += 1
-            return "hidden"
-        when = day + self.params.rework_delay_days
-        self.rework(ep, post, task.type, day, when)
-        if blocking:
-            self.model.defer(task, day, when, post)
-        return "rework"
-
-    def rework(self, ep: Episode, post: int, ttype: str, day: int, when: int) -> None:
-        """A rework task for `post`: the lost step done again (a re-contact when it is a contact)."""
-        ep.rework += 1
-        self.model.today["rework_tasks"] += 1
-        task = Task(ep, ttype, TaskKind.REWORK, day)
-        task.checked = True
-        self.model.create(task, day, when, pinned=post)
-
-    def rebuild_holistic_view(self, ep: Episode, post: int, ttype: str, day: int) -> None:
-        """A usual clinician or care coordinator sees the whole episode: hidden losses may surface."""
-        ep.holistic = True
-        for _ in range(ep.hidden_losses):
-            if self.stream.uniform() < self.params.p_reconcile:
-                ep.hidden_losses -= 1
-                self.rework(ep, post, ttype, day, day)
-
-    def harm_at_close(self, ep: Episode) -> int:
-        """Hidden losses left when the episode closes that become harm-risk events."""
-        if not ep.hidden_losses:
-            return 0
-        p = self.params.p_harm_per_unresolved
-        return sum(self.stream.uniform() < p for _ in range(ep.hidden_losses))
+@kernel
+def unbooked_days(S: State, post):
+    """Work without a slot waiting (and minutes owed), in days of the post's time for it."""
+    per_day = S.p_unbooked_per_day[post]
+    if per_day <= 0:
+        return 1e9 if S.p_qlen[post] > 0 else 0.0
+    return (S.p_unbooked_minutes[post] + S.p_debt[post]) / per_day
 
 
-def _event(
-    day: int,
-    ep: Episode,
-    task: Task,
-    a: Clinician,
-    b: Clinician,
-    tie: float,
-    p: float,
-    lost: bool,
-    outcome: str,
-) -> dict[str, Any]:
-    return {
-        "day": day,
-        "episode": ep.id,
-        "patient": ep.patient,
-        "kind": "handover",
-        "task_type": task.type,
-        "from_post": a.post,
-        "from_person": a.person,
-        "from_role": a.role_name,
-        "from_org": a.org_key,
-        "to_post": b.post,
-        "to_person": b.person,
-        "to_role": b.role_name,
-        "to_org": b.org_key,
-        "tie_strength": tie,
-        "loss_probability": p,
-        "information_lost": lost,
-        "outcome": outcome,
-    }
+@kernel
+def transfer_probability(S: State, base_logit, ep, a, b, day):
+    """(loss probability, tie) of a transfer of episode `ep` from post `a` to post `b` on `day`."""
+    t = tie(S.nw_floor, S.nw_x, S.nw_s, a, b)
+    w = S.weekday[day]
+    n = S.pt_band.size
+    patient = S.e_patient[ep]
+    fs = familiarity.get(S.hk, S.hv, S.pair_f, S.ic, S.fam_retention, S.p_person[a] * n + patient, day)
+    fr = familiarity.get(S.hk, S.hv, S.pair_f, S.ic, S.fam_retention, S.p_person[b] * n + patient, day)
+    p = loss_probability(
+        S.loss_coef,
+        base_logit,
+        1.0 if S.p_record[a] == S.p_record[b] else 0.0,
+        1.0 if S.p_org[a] != S.p_org[b] else 0.0,
+        t,
+        unbooked_days(S, a),
+        unbooked_days(S, b),
+        float(S.p_interruptions[a] + S.p_interruptions[b]),
+        1.0 if S.e_holistic[ep] else 0.0,
+        1.0 if S.p_sites[a, w] == S.p_sites[b, w] else 0.0,
+        fs,
+        fr,
+    )
+    return p, t
+
+
+@kernel
+def transfer(S: State, ep, sender, receiver, day):
+    """Count a handover and draw its loss: (lost, loss probability, tie)."""
+    S.e_handovers[ep] += 1
+    S.today[D_HANDOVERS] += 1
+    p, t = transfer_probability(S, S.lg_base, ep, sender, receiver, day)
+    lost = uniform(S, S_HANDOVER) < p
+    S.nw_handovers[sender, receiver] += 1
+    k = S.ic[RH]
+    S.rh[k, 0] = sender
+    S.rh[k, 1] = receiver
+    S.ic[RH] = k + 1
+    strengthen(S.nw_floor, S.nw_x, S.nw_s, S.tie_growth, sender, receiver)
+    return lost, p, t
+
+
+@kernel
+def lose(S: State, ep):
+    """Information was lost: True when it is noticed (the caller books rework), else it stays hidden."""
+    S.e_losses[ep] += 1
+    S.today[D_MISCOMMUNICATIONS] += 1
+    if uniform(S, S_HANDOVER) >= S.p_detect:
+        S.e_hidden[ep] += 1
+        return False
+    return True
+
+
+@kernel
+def reconcile_one(S: State, ep):
+    """A usual clinician or care coordinator looks at one hidden loss: True when it is found (it
+    becomes a rework task today)."""
+    if uniform(S, S_HANDOVER) < S.p_reconcile:
+        S.e_hidden[ep] -= 1
+        return True
+    return False
+
+
+@kernel
+def harm_at_close(S: State, ep):
+    """Hidden losses left when the episode closes that become harm-risk events."""
+    harm = 0
+    for _ in range(S.e_hidden[ep]):
+        if uniform(S, S_HANDOVER) < S.p_harm:
+            harm += 1
+    return harm

@@ -10,18 +10,18 @@ Daily schedule (see docs/ODD.md):
  5. the day's books close: time nobody booked joins the time kept for work without a slot
     (results, prescriptions, letters), which each clinician works in order;
  6. supervisor load and the day's counts are recorded.
-Only episodes with open work are touched: there is no loop over patients.
+Steps 2-5 are compiled kernels (lifecycle.py) over the state's arrays (state.py); the agents are
+views of those arrays. Only episodes with open work are touched: there is no loop over patients.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from operator import itemgetter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import mesa
@@ -31,25 +31,45 @@ from mesa.datacollection import DataCollector
 from mesa.discrete_space import Network
 from mesa.time import Schedule
 
-from handover_abm.admissions import AvoidableAdmissions
+from handover_abm import lifecycle
 from handover_abm.agents import Clinician, Patient, Supervisor
 from handover_abm.book import AppointmentBook
-from handover_abm.booking import Request, make_rule
+from handover_abm.booking import make_rule
 from handover_abm.config import Scenario, apply_override, load_scenario, scenario_from_dict
 from handover_abm.dates import Calendar
 from handover_abm.demand import DemandGenerator, build_population
-from handover_abm.episodes import Episode, Task, TaskKind
 from handover_abm.familiarity import Familiarity
-from handover_abm.handover import Handovers
+from handover_abm.handover import LossModel, logit, session_sites
 from handover_abm.network import TeamNetwork
-from handover_abm.preferences import Willingness, named_clinicians, who_prefers
-from handover_abm.referral import Referrals
+from handover_abm.preferences import named_clinicians, who_prefers
+from handover_abm.referral import referral_probability
 from handover_abm.rota import capacity_table
+from handover_abm.state import (
+    AVAILABLE,
+    BEYOND,
+    CONTACTS,
+    CUR,
+    CX,
+    D_WAITING,
+    E_FREE,
+    E_USED,
+    HX,
+    KERNEL_TOTALS,
+    N_FC,
+    N_FREE,
+    N_IC,
+    N_USED,
+    RH,
+    STREAMS,
+    T_FREE,
+    T_USED,
+    WAITING,
+    pack,
+)
 from handover_abm.streams import RandomStreams
-from handover_abm.supervision import SupervisionMechanism, assign_supervisors
+from handover_abm.supervision import SupervisionMechanism, assign_supervisors, query_probability
 from handover_abm.turnover import StaffTurnover
 
-NORMAL, REWORK, ESCALATION = TaskKind.NORMAL, TaskKind.REWORK, TaskKind.ESCALATION
 # Day counts whose run totals are added up at the end of each day rather than per event.
 SUMMED_DAILY = (
     "tasks_created",
@@ -163,18 +183,13 @@ class HandoverModel(mesa.Model):
         self.contact_log: list[tuple[Any, ...]] = []
         cfg = self.config
         self.task_types = self.catalogue.task_types
-        self._contact = {name: t.contact for name, t in self.task_types.items()}
-        # task type -> (contact, lead days, reference minutes): one lookup on the hot path
-        self._type_info = {name: (t.contact, t.lead_days, t.minutes) for name, t in self.task_types.items()}
-        self._access_stream = self.streams["access"]
-        self._prebooked_share = cfg.access.follow_up_prebooked_share
-        self._same_session = cfg.routing.same_session_continuation
-        self._rework_fraction = cfg.handover.rework_time_fraction
+        self.task_type_names = list(self.task_types)
         self.escalation_type = self.catalogue.escalation_task
 
         self.population = build_population(cfg, self.streams["population"])
         self.demand = DemandGenerator(cfg, self.catalogue, self.population, self.streams["demand"])
         self.next_person = 0
+        self.posts = _post_arrays(sum(e.count for e in cfg.team), len(self.task_types))
         self.clinicians: list[Clinician] = []
         self._build_team()
         self.person_post = {c.person: c.post for c in self.clinicians}
@@ -184,6 +199,7 @@ class HandoverModel(mesa.Model):
             if c.supervisor >= 0:
                 self.clinicians[c.supervisor].supervisees.append(c.post)
         self.supervisors = [c for c in self.clinicians if isinstance(c, Supervisor) and c.active]
+        self._supervisor_posts = np.array([c.post for c in self.clinicians if isinstance(c, Supervisor)], np.int64)
         self.network = TeamNetwork(
             [c.site for c in self.clinicians], [c.record for c in self.clinicians], supervisor_of, cfg.network
         )
@@ -199,24 +215,15 @@ class HandoverModel(mesa.Model):
         ]
         self.calendar = Calendar(cfg.calendar.start_date, cfg.days + cfg.access.horizon_days + 1)
         self.book = self._build_book()
-        self.rule = make_rule(cfg.routing.policy, self.book, self.clinicians)
+        self.rule = make_rule(cfg.routing.policy)
         self.patients = self._build_patients()
-        self.willingness = Willingness(cfg, self.streams["preference"])
-        self.handovers = Handovers(self)
         self.supervision = SupervisionMechanism(self)
-        self.familiarity = Familiarity(cfg.continuity, len(self.patients))
-        self.admissions = AvoidableAdmissions(self)
-        self.referrals = Referrals(self)
         self.staff_turnover = StaffTurnover(self)
-
-        self.due: dict[int, list[tuple[Task, int]]] = defaultdict(list)
-        self.next_episode = 0
-        self.totals: dict[str, float] = defaultdict(float)
-        self.waits: Counter[int] = Counter()  # calendar days from request to contact -> contacts
-        self.unmet_by_band: Counter[int] = Counter()
+        self.py_totals: dict[str, float] = defaultdict(float)  # totals counted outside the kernels
         self.today: dict[str, float] = dict.fromkeys(DAILY_COLUMNS, 0.0)
-        self.waiting = 0
-        self._available_today = 0.0
+        self.A = SimpleNamespace(**self._build_state())  # the state's arrays, for Python
+        self.S = pack(self.A)  # the same, as the kernels' record
+        self._peak_created = 0
         self.datacollector = DataCollector(model_reporters={name: _reporter(name) for name in DAILY_COLUMNS})
         if any(c.role.supervision.debrief_minutes_per_week for c in self.clinicians if c.supervisor >= 0):
             interval = cfg.supervision.debrief_interval_days
@@ -329,9 +336,9 @@ class HandoverModel(mesa.Model):
             c.unbooked_per_day = float(unbooked[c.post][worked].mean()) if worked.any() else 0.0
             if isinstance(c, Supervisor) and c.active:
                 appointments[c.post] = np.maximum(0.0, appointments[c.post] - c.protected_minutes * worked)
-        self.day_minutes: list[list[float]] = minutes.tolist()
-        self.unbooked_minutes: list[list[float]] = unbooked.tolist()
-        self.appointment_minutes: list[list[float]] = appointments.tolist()
+        self.day_minutes = minutes  # post x day
+        self.unbooked_minutes = np.ascontiguousarray(unbooked)
+        self.appointment_minutes = np.ascontiguousarray(appointments)
         return AppointmentBook(appointments, cfg.access.on_the_day_share, cfg.access.horizon_days)
 
     def _build_patients(self) -> list[Patient]:
@@ -347,8 +354,19 @@ class HandoverModel(mesa.Model):
         ]
         named = named_clinicians(self.config, pop, holders, everyone, self.streams["allocation"].rng)
         prefers = who_prefers(self.config, pop, named, everyone, self.streams["preference"].rng)
+        self.pats = SimpleNamespace(
+            pt_band=pop.age_band.astype(np.int64),
+            pt_ltc=pop.n_ltc.astype(np.int64),
+            pt_practice=pop.practice.astype(np.int64),
+            pt_usual=named.astype(np.int64),
+            pt_prefers=np.asarray(prefers, dtype=np.bool_),
+            pt_top=np.zeros(pop.size, dtype=np.int64),
+            pt_contacts=np.zeros(pop.size, dtype=np.int64),
+            pt_gp_contacts=np.zeros(pop.size, dtype=np.int64),
+            pt_open=np.zeros(pop.size, dtype=np.int64),
+        )
         with _no_cycle_collection():
-            patients = [
+            return [
                 Patient(self, i, int(a), int(n), bool(s), int(pr), int(u))
                 for i, (a, n, s, pr, u) in enumerate(
                     zip(
@@ -361,9 +379,264 @@ class HandoverModel(mesa.Model):
                     )
                 )
             ]
-        for i in np.flatnonzero(prefers).tolist():
-            patients[i].prefers = True
-        return patients
+
+    def _slices(self, table: list[dict[str, dict[int, float]]]) -> tuple[np.ndarray, ...]:
+        """(start, end, posts, multipliers): practice x task type -> a slice of the flat arrays."""
+        n_practices, n_types = len(table), len(self.task_type_names)
+        start = np.zeros((n_practices, n_types), dtype=np.int64)
+        end = np.zeros((n_practices, n_types), dtype=np.int64)
+        posts: list[int] = []
+        mults: list[float] = []
+        for p, per_type in enumerate(table):
+            for k, name in enumerate(self.task_type_names):
+                start[p, k] = len(posts)
+                for post, mult in per_type.get(name, {}).items():
+                    posts.append(post)
+                    mults.append(mult)
+                end[p, k] = len(posts)
+        return start, end, np.array(posts, dtype=np.int64), np.array(mults, dtype=np.float64)
+
+    def _build_state(self) -> dict[str, Any]:
+        """The arrays the compiled life cycle works on (state.py); pools start small and grow."""
+        cfg, cl, posts = self.config, self.clinicians, self.posts
+        n_posts, names = len(cl), self.task_type_names
+        code = {name: k for k, name in enumerate(names)}
+        types = [self.task_types[n] for n in names]
+        groups = sorted({c.role.contact_group for c in cl})
+        contact_total = {g: len(KERNEL_TOTALS) + i for i, g in enumerate(groups)}
+        self._total_names = list(KERNEL_TOTALS) + [f"contacts_{g}" for g in groups]
+        records = {r: i for i, r in enumerate(sorted({c.record for c in cl}))}
+        orgs = {o: i for i, o in enumerate(sorted({c.org_key for c in cl}))}
+        pop = cfg.population
+        sup, ref = cfg.supervision, cfg.referral
+        scope_mult = np.full((n_posts, len(names)), np.nan)
+        query_p = np.zeros((n_posts, len(names)))
+        referral_p = np.zeros((n_posts, len(names)))
+        for c in cl:
+            for t, (mult, edge) in c.scope.items():
+                scope_mult[c.post, code[t]] = mult
+                query_p[c.post, code[t]] = query_probability(
+                    c.role.supervision.query_rate, edge, sup.edge_query_factor
+                )
+                at_edge = 0.0 if t == ref.task or c.is_gp else ref.probability_at_edge
+                referral_p[c.post, code[t]] = referral_probability(edge, at_edge)
+            posts.p_is_gp[c.post] = c.is_gp
+            posts.p_holistic[c.post] = c.role.holistic
+            posts.p_contact_total[c.post] = contact_total[c.role.contact_group]
+            posts.p_record[c.post] = records[c.record]
+            posts.p_org[c.post] = orgs[c.org_key]
+            posts.p_sites[c.post] = session_sites(c, pop.practices, pop.practices_per_pcn)
+            needs = c.role.supervision
+            posts.review_minutes[c.post] = needs.review_minutes if needs.case_review else 0.0
+        el = self._slices(self.eligible)
+        nv = self._slices(self.navigated)
+        ordinal = self.calendar.ordinal_list
+        n_days = self.book.n_days
+        loss = LossModel(cfg.handover, cfg.continuity)
+        self.familiarity = Familiarity(cfg.continuity, len(self.patients), np.zeros(N_IC, dtype=np.int64))
+        fam = self.familiarity
+        width = self.demand.longest_episode() + 1
+        access, h, cont = cfg.access, cfg.handover, cfg.continuity
+        i8, f8, b1 = np.int64, np.float64, np.bool_
+        return dict(
+            n_days=n_days,
+            horizon=self.book.horizon,
+            esc_type=code[self.escalation_type],
+            ref_type=code.get(ref.task, 0),
+            policy=self.rule.code,
+            prefers_named=self.rule.prefers_named,
+            log_events=self.log_events,
+            prebooked_share=access.follow_up_prebooked_share,
+            same_session=cfg.routing.same_session_continuation,
+            rework_fraction=h.rework_time_fraction,
+            planned_lead_mean=float(access.planned_lead_days),
+            p_elsewhere_urgent=access.p_elsewhere_urgent,
+            p_elsewhere_routine=access.p_elsewhere_routine,
+            max_attempts=access.max_attempts,
+            retry_days=access.retry_days_routine,
+            abandon_days=cfg.work.abandon_after_days,
+            wait_base=float(access.wait_for_preferred_days),
+            wait_per_ltc=float(access.wait_for_preferred_days_per_ltc),
+            lg_base=logit(h.base_loss_probability),
+            lg_signoff=logit(sup.signoff_base_loss_probability),
+            loss_coef=loss.coef,
+            p_detect=h.p_detect,
+            rework_delay=h.rework_delay_days,
+            p_reconcile=h.p_reconcile,
+            p_harm=h.p_harm_per_unresolved,
+            escalation_share=sup.escalation_share,
+            answer_delay=sup.overload_answer_delay_days,
+            query_minutes=float(sup.query_minutes),
+            acsc_risk=cont.acsc_risk_per_episode,
+            acsc_rr=cont.acsc_rate_ratio_per_0_2_upc,
+            upc_reference=cont.upc_reference,
+            fam_growth=fam.growth,
+            fam_retention=fam.retention,
+            fam_horizon=float(fam.horizon),
+            tie_growth=self.network.growth,
+            weekday=self.calendar.weekday.astype(i8),
+            ordinal=np.asarray(ordinal, dtype=i8),
+            tt_contact=np.array([t.contact for t in types], dtype=b1),
+            tt_lead=np.array([t.lead_days for t in types], dtype=i8),
+            tt_minutes=np.array([t.minutes for t in types], dtype=f8),
+            el_start=el[0],
+            el_end=el[1],
+            el_post=el[2],
+            el_mult=el[3],
+            nv_start=nv[0],
+            nv_end=nv[1],
+            nv_post=nv[2],
+            nv_mult=nv[3],
+            scope_mult=scope_mult,
+            query_p=query_p,
+            referral_p=referral_p,
+            unbooked_day=self.unbooked_minutes,
+            appointment_day=self.appointment_minutes,
+            pre=self.book.pre,
+            otd=self.book.otd,
+            first_pre=self.book.first_pre,
+            ap_head=np.full(n_days, -1, dtype=i8),
+            ap_tail=np.full(n_days, -1, dtype=i8),
+            du_head=np.full(n_days, -1, dtype=i8),
+            du_tail=np.full(n_days, -1, dtype=i8),
+            **_task_pool(1024),
+            **_episode_pool(512, width),
+            **_node_pool(1024),
+            **vars(posts),
+            **vars(self.pats),
+            cl_patient=np.zeros(1024, dtype=i8),
+            cl_person=np.zeros(1024, dtype=i8),
+            cl_gp=np.zeros(1024, dtype=b1),
+            cx=np.zeros((1024 if self.log_events else 0, 9), dtype=i8),
+            hx=np.zeros((1024 if self.log_events else 0, 9), dtype=i8),
+            hxf=np.zeros((1024 if self.log_events else 0, 2), dtype=f8),
+            rh=np.zeros((1024, 2), dtype=i8),
+            nw_floor=self.network.floor,
+            nw_x=self.network._x,
+            nw_handovers=self.network.handovers,
+            nw_s=self.network.s,
+            hk=fam.hk,
+            hv=fam.hv,
+            pair_f=fam.pair_f,
+            pair_n=fam.pair_n,
+            u=np.zeros((len(STREAMS), 0)),
+            today=np.zeros(len(DAILY_COLUMNS)),
+            tot=np.zeros(len(self._total_names)),
+            waits=np.zeros(ordinal[-1] - ordinal[0] + 1, dtype=i8),
+            unmet_band=np.zeros(len(pop.age_bands), dtype=i8),
+            ic=fam.ic,
+            fc=np.zeros(N_FC),
+        )
+
+    def _reserve(self, arrivals: int) -> None:
+        """Room for a day's work in every pool, log and random-number block (grown between days)."""
+        S = self.A
+        ic = S.ic
+        need = 10_000 + 4 * max(self._peak_created, 30 * arrivals) + int(ic[WAITING])
+        grow: dict[str, np.ndarray] = {}
+        if ic[T_FREE] + S.t_ep.size - ic[T_USED] < need:
+            grow.update(_grown(S, _task_pool(0), max(2 * S.t_ep.size, int(ic[T_USED]) + need)))
+        if ic[E_FREE] + S.e_id.size - ic[E_USED] < need:
+            grow.update(_grown(S, _episode_pool(0, S.e_rem.shape[1]), max(2 * S.e_id.size, int(ic[E_USED]) + need)))
+        if ic[N_FREE] + S.n_person.size - ic[N_USED] < need:
+            grow.update(_grown(S, _node_pool(0), max(2 * S.n_person.size, int(ic[N_USED]) + need)))
+        if S.cl_patient.size - ic[CONTACTS] < need:
+            size = max(2 * S.cl_patient.size, int(ic[CONTACTS]) + need)
+            grow.update(_grown(S, {k: getattr(S, k)[:0] for k in ("cl_patient", "cl_person", "cl_gp")}, size))
+        for name in ("rh", "cx", "hx", "hxf") if self.log_events else ("rh",):
+            rows = getattr(S, name)
+            if rows.shape[0] < need:
+                grow[name] = np.zeros((max(2 * rows.shape[0], need), rows.shape[1]), dtype=rows.dtype)
+        if self.familiarity.reserve(need):
+            fam = self.familiarity
+            grow.update(hk=fam.hk, hv=fam.hv, pair_f=fam.pair_f, pair_n=fam.pair_n)
+        draws = 8 * need
+        u = S.u
+        if any(u.shape[1] - ic[CUR + k] < draws for k in range(len(STREAMS))):
+            width = max(2 * draws, u.shape[1])
+            fresh = np.empty((len(STREAMS), width))
+            for k, name in enumerate(STREAMS):
+                rest = u[k, ic[CUR + k] :]
+                fresh[k, : rest.size] = rest
+                fresh[k, rest.size :] = self.streams[name].rng.random(width - rest.size)
+                ic[CUR + k] = 0
+            grow["u"] = fresh
+        if grow:
+            vars(S).update(grow)
+            self.S = pack(S)
+
+    # ------------------------------------------------------------------ views for people and tests
+
+    @property
+    def totals(self) -> dict[str, float]:
+        """Run totals by name (those counted in the kernels and those counted per day)."""
+        out: dict[str, float] = defaultdict(float, self.py_totals)
+        out.update(zip(self._total_names, self.A.tot.tolist(), strict=True))
+        return out
+
+    @property
+    def waits(self) -> Counter[int]:
+        """Calendar days from request to contact -> contacts."""
+        w = self.A.waits
+        return Counter({int(d): int(w[d]) for d in np.flatnonzero(w)})
+
+    @property
+    def unmet_by_band(self) -> Counter[int]:
+        """Requests that went elsewhere, by age band."""
+        u = self.A.unmet_band
+        return Counter({int(b): int(u[b]) for b in np.flatnonzero(u)})
+
+    @property
+    def waiting(self) -> int:
+        """Tasks created and not yet done or dropped."""
+        return int(self.A.ic[WAITING])
+
+    def histories(self, gp: bool = False) -> list[list[int]]:
+        """Each patient's contacts as person ids, in order (GP contacts only when `gp`)."""
+        S = self.A
+        n = int(S.ic[CONTACTS])
+        patient, person = S.cl_patient[:n], S.cl_person[:n]
+        if gp:
+            keep = S.cl_gp[:n]
+            patient, person = patient[keep], person[keep]
+        order = np.argsort(patient, kind="stable")
+        counts = np.bincount(patient, minlength=len(self.patients))
+        return [h.tolist() for h in np.split(person[order], np.cumsum(counts)[:-1])]
+
+    def history_of(self, patient: int, gp: bool = False) -> list[int]:
+        """One patient's contacts as person ids, in order (a scan of the contact log: for inspection)."""
+        S = self.A
+        n = int(S.ic[CONTACTS])
+        mine = S.cl_patient[:n] == patient
+        if gp:
+            mine &= S.cl_gp[:n]
+        return S.cl_person[:n][mine].tolist()
+
+    def queue_of(self, post: int) -> list[int]:
+        """The task rows waiting in a post's queue of work without a slot, first first."""
+        out, t = [], int(self.posts.p_qhead[post])
+        while t >= 0:
+            out.append(t)
+            t = int(self.A.t_next[t])
+        return out
+
+    def booked(self, day: int) -> list[int]:
+        """The task rows booked into appointments on `day`, in booking order."""
+        out, t = [], int(self.A.ap_head[day])
+        while t >= 0:
+            out.append(t)
+            t = int(self.A.t_next[t])
+        return out
+
+    def due_count(self) -> int:
+        """Tasks waiting for a future day: retries, follow-ups, work deferred behind rework."""
+        S, n = self.A, int(self.A.ic[BEYOND])
+        for day in np.flatnonzero(S.du_head >= 0).tolist():
+            t = int(S.du_head[day])
+            while t >= 0:
+                n += 1
+                t = int(S.t_next[t])
+        return n
 
     def team_graph(self) -> nx.Graph:
         """The team network now: posts with role and organisation; ties, handovers, supervision."""
@@ -386,10 +659,17 @@ class HandoverModel(mesa.Model):
         """One working day."""
         day = self.steps
         self._start_day(day)
-        self._book_due(day)
-        self._arrivals(day)
-        self._see_patients(day)
-        self._work_without_slots(day)
+        arrivals = self.demand.draw_day().urgent_first()
+        self._reserve(arrivals.patients.size)
+        S = self.S
+        lifecycle.book_due(S, day)
+        lifecycle.arrivals(
+            S, day, arrivals.patients, arrivals.kinds, arrivals.urgent, arrivals.planned,
+            arrivals.tasks, arrivals.offsets,
+        )
+        lifecycle.see_patients(S, day)
+        order = self.streams["routing"].rng.permutation(len(self.clinicians)).astype(np.int64)
+        lifecycle.work_without_slots(S, day, order)
         self._end_day(day)
         self.datacollector.collect(self)
         if day >= self.config.days:
@@ -405,359 +685,93 @@ class HandoverModel(mesa.Model):
             super().run_for(duration)
 
     def _start_day(self, day: int) -> None:
-        self.today = dict.fromkeys(DAILY_COLUMNS, 0.0)
-        self._available_today = 0.0
+        S, posts = self.A, self.posts
+        S.today[:] = 0.0
+        S.fc[AVAILABLE] = 0.0
+        S.ic[RH] = S.ic[CX] = S.ic[HX] = 0
         self.staff_turnover.start_day(day)  # turnover.py: overload memory, leavers replaced
         self.supervision.start_day(day)  # supervision.py: today's learning-curve multipliers
         self.network.decay()
-        self.rule.set_tiebreak((self.streams["routing"].rng.random(len(self.clinicians)) * 1e-6).tolist())
-        for c in self.clinicians:
-            c.interruptions_today = 0
-            c.working_today = self.day_minutes[c.post][day] > 0
-            if isinstance(c, Supervisor):
-                c.supervision_minutes_today = 0.0
-                if c.working_today:
-                    c.supervision_minutes_today = c.debrief_minutes_pending
-                    c.debrief_minutes_pending = 0.0
-
-    def _book_due(self, day: int) -> None:
-        """Requests whose day has come: retries, follow-ups due, tasks deferred behind rework."""
-        for task, pinned in self.due.pop(day, []):
-            self._route(task, day, pinned)
-
-    def _arrivals(self, day: int) -> None:
-        """New episodes: urgent requests are booked first (on-the-day slots go to them)."""
-        arrivals = self.demand.draw_day()
-        arrivals.sort(key=itemgetter(3), reverse=True)  # urgent first; stable (reverse keeps ties' order)
-        patients, is_planned, advance = self.patients, self.demand.is_planned, self._advance
-        for patient_index, kind, tasks, urgent in arrivals:
-            self.next_episode += 1
-            patient = patients[patient_index]
-            ep = Episode(
-                self.next_episode, patient_index, kind, tasks[::-1], day, len(tasks), patient.practice
-            )
-            patient.open_episodes += 1
-            self.admissions.at_arrival(ep)  # admissions.py: expected avoidable admissions
-            advance(ep, day, True, urgent, is_planned(kind))
-        self.today["episodes_arrived"] += len(arrivals)
-
-    def _see_patients(self, day: int) -> None:
-        """Every appointment booked for today, in booking order (same-day bookings join the end)."""
-        clinicians, worked, complete = self.clinicians, 0.0, self._complete
-        for post, task in self.book.appointments[day]:  # a for loop also sees items appended
-            if task.episode.dropped:  # the patient went elsewhere: the slot's time is not used
-                self.book.pre[post][day] += task.minutes
-                self._drop(task, day)
-                continue
-            c = clinicians[post]
-            c.minutes_worked += task.minutes
-            worked += task.minutes
-            complete(c, task, day)
-        self.today["utilisation"] += worked
-        self.book.appointments[day] = []
-
-    def _work_without_slots(self, day: int) -> None:
-        """Close today's books, then each clinician works results, prescriptions and letters.
-
-        A task is started while any time is left; what it overruns is owed from the post's next
-        working day, so no task blocks a queue.
-        """
-        cl = self.clinicians
-        time = {}
-        for c in cl:
-            if c.working_today:
-                time[c.post] = self.unbooked_minutes[c.post][day] + self.book.unused(c.post, day)
-                available = self.unbooked_minutes[c.post][day] + self.appointment_minutes[c.post][day]
-                c.minutes_available += available
-                self._available_today += available
-        abandon = self.config.work.abandon_after_days
-        order = self.streams["routing"].rng.permutation(len(cl)).tolist()
-        for k in order:
-            c = cl[k]
-            if not c.working_today:
-                continue
-            left = time[c.post] - c.debt - c.debrief_minutes_pending
-            c.debt = c.debrief_minutes_pending = 0.0
-            queue, worked = c.unbooked, 0.0
-            while queue and left > 0:
-                task = queue.popleft()
-                c.unbooked_minutes -= task.minutes
-                if task.episode.dropped or day - task.queued_day > abandon:
-                    self._drop(task, day)
-                    continue
-                left -= task.minutes
-                worked += task.minutes
-                self._complete(c, task, day)
-            c.debt = max(0.0, -left)
-            c.minutes_worked += worked
-            self.today["utilisation"] += worked
-
-    # ------------------------------------------------------------------ tasks
-
-    def create(self, task: Task, day: int, when: int, pinned: int = -1) -> None:
-        """A new task exists: book or route it now, or when its day comes."""
-        self.today["tasks_created"] += 1
-        self.waiting += 1
-        if when <= day:
-            self._route(task, day, pinned)
-        else:
-            self.due[when].append((task, pinned))
-
-    def defer(self, task: Task, day: int, when: int, pinned: int) -> None:
-        """Book or route `task` on day `when` (now if `when` is today)."""
-        if when <= day:
-            self._route(task, day, pinned)
-        else:
-            self.due[when].append((task, pinned))
-
-    def _advance(
-        self, ep: Episode, day: int, first: bool = False, urgent: bool = False, planned: bool = False
-    ) -> None:
-        """Create the episode's next task, or close the episode when none is left.
-
-        A planned review's first contact is booked ahead (`access.planned_lead_days`); a follow-up
-        is booked at its lead time, now (pre-booked) or by the patient when it is due.
-        """
-        remaining = ep.remaining
-        if not remaining:
-            self._close(ep, day, completed=True)
-            return
-        ttype = remaining.pop()
-        contact, lead_days, _ = self._type_info[ttype]
-        lead = (self._planned_lead() if planned and contact else 0) if first else lead_days + ep.delay
-        ep.delay = 0
-        task = Task(ep, ttype, NORMAL, day, urgent=urgent, start_day=day + lead)
-        pinned = -1
-        if (
-            lead == 0
-            and not first
-            and not contact
-            and self._same_session
-            and ep.last_post in self.eligible[ep.practice].get(ttype, ())
-        ):
-            pinned = ep.last_post  # done at the same consultation
-        if contact and lead > 0 and self._access_stream.uniform() < self._prebooked_share:
-            task.requested_day = day  # booked now for its due date
-            self.create(task, day, day, pinned)
-            return
-        self.create(task, day, day + lead, pinned)
-
-    def _planned_lead(self) -> int:
-        mean = self.config.access.planned_lead_days
-        return int(-mean * math.log1p(-self._access_stream.uniform())) if mean > 0 else 0
-
-    def _route(self, task: Task, day: int, pinned: int) -> None:
-        """Give a task a clinician (and a slot when it is a contact); a change of person is a handover."""
-        ep = task.episode
-        if ep.dropped:
-            self._drop(task, day)
-            return
-        ttype = task.type
-        contact, _, minutes = self._type_info[ttype]
-        if task.requested_day < 0:
-            task.requested_day = day
-        eligible = self.eligible[ep.practice].get(ttype)
-        if pinned < 0 and not eligible:
-            self._drop(task, day)
-            return
-        rework = task.kind == REWORK
-        if rework:
-            minutes *= self._rework_fraction
-        slot_day = day
-        if contact:
-            post, slot_day = self._find_slot(task, day, minutes, eligible or {}, pinned)
-            if post < 0:
-                self._no_slot(task, day, pinned)
-                return
-        else:
-            post = pinned if pinned >= 0 else self.rule.choose_unbooked(ep, eligible or {})
-        receiver = self.clinicians[post]
-        task.minutes = minutes * receiver.scope[ttype][0]
-        if not rework and not task.checked and ep.last_person >= 0 and receiver.person != ep.last_person:
-            task.checked = True
-            if self.handovers.transfer(ep, self.clinicians[ep.last_post], receiver, task, day):
-                return  # deferred behind a rework task
-        task.checked = True
-        if contact:
-            task.post = post
-            self.book.book(post, slot_day, day, task.minutes, task.urgent, task)
-        else:
-            receiver.enqueue(task, day)
-
-    def _find_slot(
-        self, task: Task, day: int, minutes: float, eligible: dict[int, float], pinned: int
-    ) -> tuple[int, int]:
-        """(post, day) of the appointment for a contact, or (-1, -1) when there is none."""
-        start = task.start_day if task.start_day > day else day
-        if pinned >= 0:
-            need = minutes * self.clinicians[pinned].scope[task.type][0]
-            d = self.book.earliest(pinned, need, start, self.book.last_day(day), day)
-            return (pinned, d) if d >= 0 else (-1, -1)
-        patient = self.patients[task.episode.patient]
-        willing = 0
-        if not task.urgent and self.rule.prefers_named:
-            willing = self.willingness.draw(patient.n_ltc)
-        navigated = self.navigated[task.episode.practice].get(task.type)
-        if navigated:  # care navigation first
-            got = self.rule.choose(
-                Request(task.episode, patient, navigated, minutes, day, start, task.urgent, willing)
-            )
-            if got[0] >= 0:
-                return got
-        request = Request(task.episode, patient, eligible, minutes, day, start, task.urgent, willing)
-        return self.rule.choose(request)
-
-    def _no_slot(self, task: Task, day: int, pinned: int) -> None:
-        """No slot: the patient tries again later or goes elsewhere (unmet demand)."""
-        access = self.config.access
-        task.attempts += 1
-        p = access.p_elsewhere_urgent if task.urgent else access.p_elsewhere_routine
-        if task.attempts >= access.max_attempts or self._access_stream.uniform() < p:
-            self._elsewhere(task, day)
-            return
-        self.due[day + (1 if task.urgent else access.retry_days_routine)].append((task, pinned))
-
-    def _elsewhere(self, task: Task, day: int) -> None:
-        """The patient goes to NHS 111, an urgent treatment centre or A&E: the episode ends here."""
-        ep = task.episode
-        self.today["requests_unmet"] += 1
-        self.unmet_by_band[self.patients[ep.patient].age_band] += 1
-        ep.elsewhere = True
-        self._drop(task, day)
-
-    def _drop(self, task: Task, day: int) -> None:
-        self.waiting -= 1
-        self.today["tasks_dropped"] += 1
-        ep = task.episode
-        if not ep.dropped and not ep.closed:
-            ep.dropped = True
-            self._close(ep, day, completed=False)
-
-    def _complete(self, c: Clinician, task: Task, day: int) -> None:
-        """A task is done: record the contact, supervision demand, then move the episode on."""
-        self.waiting -= 1
-        self.today["tasks_completed"] += 1
-        c.tasks_done += 1
-        ttype = task.type
-        c.task_types_done.add(ttype)
-        ep = task.episode
-        patient = self.patients[ep.patient]
-        if self._contact[ttype]:
-            self._record_contact(c, task, patient, day)
-        if ep.closed:  # late rework on a finished episode: the contact still happened
-            return
-        if ep.first_contact_day < 0:
-            ep.first_contact_day = day
-        ep.tasks_done += 1
-        if c.person not in ep.persons:
-            ep.persons.append(c.person)
-        post = c.post
-        ep.last_post, ep.last_person = post, c.person
-        if ep.accountable != c.supervisor:
-            self._set_accountable(ep, c.supervisor)
-        if c.role.holistic or post == patient.usual_post:
-            self.handovers.rebuild_holistic_view(ep, post, ttype, day)
-        kind = task.kind
-        if kind == REWORK:
-            return
-        if c.supervisor >= 0 and kind != ESCALATION and self.supervision.after_task(c, task, ep, day):
-            return
-        self.referrals.after_task(c, task, ep)  # referral.py: back to a GP from the edge of scope
-        self._advance(ep, day)
-
-    def _record_contact(self, c: Clinician, task: Task, patient: Patient, day: int) -> None:
-        """Count a patient contact: its wait in calendar days, who was seen, and with whom."""
-        person, history = c.person, patient.history
-        history.append(person)
-        seen = history.count(person)  # a C scan of a short list
-        if seen > patient.top_count:
-            patient.top_count = seen
-        self.familiarity.contact(patient.index, person, day)  # familiarity.py
-        if c.is_gp:
-            patient.gp_history.append(person)
-        ordinal = self.calendar.ordinal_list
-        wait = ordinal[day] - ordinal[task.requested_day]
-        self.waits[wait] += 1
-        t = self.totals
-        self.today["contacts"] += 1
-        t[c.contact_key] += 1
-        if task.episode.first_contact_day < 0 and task.kind == NORMAL:
-            t["new_problem_contacts"] += 1
-            t["new_problem_same_day"] += wait == 0
-        with_preferred = c.post == patient.usual_post
-        if patient.prefers:
-            t["preferred_contacts"] += 1
-            t["preferred_contacts_with"] += with_preferred
-        if self.log_events:
-            dates = self.calendar.dates
-            self.contact_log.append(
-                (
-                    patient.index,
-                    self.config.population.age_bands[patient.age_band].name,
-                    patient.n_ltc,
-                    patient.practice,
-                    task.episode.id,
-                    task.type,
-                    "urgent" if task.urgent else "routine",
-                    task.requested_day,
-                    dates[task.requested_day].isoformat(),
-                    day,
-                    dates[day].isoformat(),
-                    c.post,
-                    c.person,
-                    c.role_name,
-                    c.role.contact_group,
-                    patient.usual_post if patient.prefers else -1,
-                    with_preferred and patient.prefers,
-                )
-            )
-
-    def _set_accountable(self, ep: Episode, supervisor: int) -> None:
-        if ep.accountable == supervisor:
-            return
-        if ep.accountable >= 0:
-            self.clinicians[ep.accountable].open_cases -= 1
-        if supervisor >= 0:
-            self.clinicians[supervisor].open_cases += 1
-        ep.accountable = supervisor
-
-    def _close(self, ep: Episode, day: int, completed: bool) -> None:
-        """Episode finished (or dropped): hidden losses may become harm-risk events."""
-        ep.closed = True
-        self.patients[ep.patient].open_episodes -= 1
-        if ep.accountable >= 0:
-            self._set_accountable(ep, -1)
-        harm = self.handovers.harm_at_close(ep) if ep.hidden_losses else 0
-        self.today["harm_risk_events"] += harm
-        t = self.totals
-        if not completed:
-            t["episodes_dropped"] += 1
-            t["episodes_elsewhere"] += ep.elsewhere
-            t["harm_risk_events_dropped"] += harm
-            return
-        t["episodes_completed"] += 1
-        t["ep_tasks"] += ep.tasks_done
-        t["ep_handovers"] += ep.handovers
-        t["ep_losses"] += ep.losses
-        t["ep_rework"] += ep.rework
-        t["ep_escalations"] += ep.escalations
-        t["ep_harm"] += harm
-        t["ep_wait_days"] += ep.first_contact_day - ep.arrival_day
-        t["ep_days"] += day - ep.arrival_day
-        if ep.tasks_done >= 2:
-            t["frag_sum"] += (len(ep.persons) - 1) / (ep.tasks_done - 1)
-            t["frag_n"] += 1
+        posts.p_jitter[:] = self.streams["routing"].rng.random(len(self.clinicians)) * 1e-6
+        posts.p_interruptions[:] = 0
+        posts.p_working[:] = self.day_minutes[:, day] > 0
+        sups = self._supervisor_posts
+        posts.p_sup_today[sups] = 0.0
+        working = sups[posts.p_working[sups]]
+        posts.p_sup_today[working] = posts.p_debrief[working]
+        posts.p_debrief[working] = 0.0
 
     def _end_day(self, day: int) -> None:
-        today = self.today
-        today["tasks_waiting"] = self.waiting
+        S = self.A
+        lifecycle.end_of_day(self.S)
+        S.today[D_WAITING] = S.ic[WAITING]
+        self._peak_created = max(self._peak_created, int(S.today[DAILY_COLUMNS.index("tasks_created")]))
+        today = self.today = dict(zip(DAILY_COLUMNS, S.today.tolist(), strict=True))
         self.supervision.end_day()
         today["mean_tie_strength"] = self.network.mean_tie()
-        available = self._available_today
+        available = float(S.fc[AVAILABLE])
         today["utilisation"] = today["utilisation"] / available if available else 0.0
-        totals = self.totals
+        totals = self.py_totals
         for name in SUMMED_DAILY:
             totals[name] += today[name]
+        self.network.record_day(S.rh[: S.ic[RH]].copy())
+        if self.log_events:
+            self._log_day(day)
+
+    def _log_day(self, day: int) -> None:
+        """Today's contacts and handovers as rows of the contact log and the event log."""
+        S, cl, names = self.A, self.clinicians, self.task_type_names
+        dates, bands = self.calendar.dates, self.config.population.age_bands
+        patients = self.patients
+        for patient, ep, ttype, urgent, requested, seen, post, person, preferred in S.cx[: S.ic[CX]].tolist():
+            p, c = patients[patient], cl[post]
+            self.contact_log.append(
+                (
+                    patient,
+                    bands[p.age_band].name,
+                    p.n_ltc,
+                    p.practice,
+                    ep,
+                    names[ttype],
+                    "urgent" if urgent else "routine",
+                    requested,
+                    dates[requested].isoformat(),
+                    seen,
+                    dates[seen].isoformat(),
+                    post,
+                    person,
+                    c.role_name,
+                    c.role.contact_group,
+                    p.usual_post if p.prefers else -1,
+                    bool(preferred) and p.prefers,
+                )
+            )
+        outcomes = ("none", "hidden", "rework")
+        rows = S.hx[: S.ic[HX]].tolist()
+        for (d, ep, patient, ttype, a, pa, b, pb, outcome), (tie, p) in zip(
+            rows, S.hxf[: S.ic[HX]].tolist(), strict=True
+        ):
+            self.events.append(
+                {
+                    "day": d,
+                    "episode": ep,
+                    "patient": patient,
+                    "kind": "handover",
+                    "task_type": names[ttype],
+                    "from_post": a,
+                    "from_person": pa,
+                    "from_role": cl[a].role_name,
+                    "from_org": cl[a].org_key,
+                    "to_post": b,
+                    "to_person": pb,
+                    "to_role": cl[b].role_name,
+                    "to_org": cl[b].org_key,
+                    "tie_strength": tie,
+                    "loss_probability": p,
+                    "information_lost": outcome > 0,
+                    "outcome": outcomes[outcome],
+                }
+            )
 
 
 @contextmanager
@@ -786,3 +800,79 @@ def _reporter(name: str) -> Any:
 
     report.__name__ = f"report_{name}"
     return report
+
+
+def _post_arrays(n: int, n_types: int) -> SimpleNamespace:
+    """Each post's row of the state (state.py), before the posts exist (the agents view them)."""
+    i8, f8, b1 = np.int64, np.float64, np.bool_
+    z = np.zeros
+    return SimpleNamespace(
+        p_person=z(n, i8),
+        p_supervisor=np.full(n, -1, i8),
+        p_is_gp=z(n, b1),
+        p_holistic=z(n, b1),
+        p_contact_total=z(n, i8),
+        p_unbooked_per_day=z(n, f8),
+        p_unbooked_minutes=z(n, f8),
+        p_qhead=np.full(n, -1, i8),
+        p_qtail=np.full(n, -1, i8),
+        p_qlen=z(n, i8),
+        p_debt=z(n, f8),
+        p_debrief=z(n, f8),
+        p_interruptions=z(n, i8),
+        p_working=z(n, b1),
+        p_worked=z(n, f8),
+        p_available=z(n, f8),
+        p_tasks_done=z(n, i8),
+        p_types_done=z((n, n_types), b1),
+        p_protected=z(n, f8),
+        p_sup_today=z(n, f8),
+        p_open_cases=z(n, i8),
+        p_record=z(n, i8),
+        p_org=z(n, i8),
+        p_sites=z((n, 5), i8),
+        p_need=np.ones(n, f8),
+        p_jitter=z(n, f8),
+        review_minutes=z(n, f8),
+    )
+
+
+def _task_pool(n: int) -> dict[str, np.ndarray]:
+    i8 = np.int64
+    fields = ("t_ep", "t_type", "t_kind", "t_created", "t_post", "t_queued", "t_requested", "t_start")
+    pool = {name: np.zeros(n, i8) for name in fields}
+    pool.update(
+        t_attempts=np.zeros(n, i8),
+        t_pinned=np.zeros(n, i8),
+        t_next=np.zeros(n, i8),
+        t_minutes=np.zeros(n),
+        t_checked=np.zeros(n, np.bool_),
+        t_urgent=np.zeros(n, np.bool_),
+        t_free=np.zeros(n, i8),
+        t_dead=np.zeros(n, i8),
+    )
+    return pool
+
+
+def _episode_pool(n: int, width: int) -> dict[str, np.ndarray]:
+    i8 = np.int64
+    ints = ["e_id", "e_patient", "e_kind", "e_nrem", "e_arrival", "e_planned", "e_practice", "e_first", "e_last_post", "e_last_person", "e_done", "e_phead", "e_npersons", "e_handovers", "e_losses", "e_hidden", "e_rework", "e_escalations", "e_delay", "e_accountable", "e_refs", "e_free", "e_dead"]
+    pool = {name: np.zeros(n, i8) for name in ints}
+    pool.update({name: np.zeros(n, np.bool_) for name in ("e_holistic", "e_dropped", "e_closed", "e_elsewhere")})
+    pool["e_rem"] = np.zeros((n, width), i8)
+    return pool
+
+
+def _node_pool(n: int) -> dict[str, np.ndarray]:
+    return {name: np.zeros(n, np.int64) for name in ("n_person", "n_next", "n_free")}
+
+
+def _grown(S: SimpleNamespace, fields: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """Copies of `S`'s arrays named in `fields`, `size` rows long (the old rows first)."""
+    out = {}
+    for name in fields:
+        old = getattr(S, name)
+        new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
+        new[: old.shape[0]] = old
+        out[name] = new
+    return out

@@ -21,9 +21,32 @@ import networkx as nx
 import numpy as np
 
 from handover_abm.config import Network as NetworkParams
+from handover_abm.state import kernel
 
 RECENT_DAYS = 7
 RENORMALISE_BELOW = 1e-100  # fold the decay factor into the stored excess before it underflows
+SCALE, XSUM = 0, 1  # the lazy decay factor and the sum of the stored excess, in `TeamNetwork.s`
+
+
+@kernel
+def tie(floor, x, s, i, j):
+    """Current tie strength between posts i and j."""
+    return floor[i, j] + x[i, j] * s[SCALE]
+
+
+@kernel
+def strengthen(floor, x, s, growth, i, j):
+    """Shared work between i and j closes part of the gap to a full tie."""
+    if i == j:
+        return
+    scale = s[SCALE]
+    old = x[i, j]
+    value = floor[i, j] + old * scale
+    value += growth * (1.0 - value)
+    new = (value - floor[i, j]) / scale
+    x[i, j] = new
+    x[j, i] = new
+    s[XSUM] += 2.0 * (new - old)
 
 
 class TeamNetwork:
@@ -43,69 +66,58 @@ class TeamNetwork:
         np.fill_diagonal(self.floor, 0.0)
         self._x = params.initial_tie_strength * (1.0 - self.floor)  # excess over the floor / scale
         np.fill_diagonal(self._x, 0.0)
-        self._scale = 1.0
-        self._x_sum = float(self._x.sum())
+        self.s = np.array([1.0, float(self._x.sum())])  # [SCALE, XSUM], shared with the kernels
         self._floor_sum = float(self.floor.sum())
         self.growth = params.tie_growth
         self.daily_retention = math.exp(-math.log(2.0) / params.tie_half_life_days)
         self.handovers = np.zeros((n, n), dtype=np.int64)
         self.supervisors = list(supervisors)
-        self.recent: deque[Counter[tuple[int, int]]] = deque([Counter()], maxlen=RECENT_DAYS)
+        # the last RECENT_DAYS days' handovers, as arrays of (from post, to post) pairs
+        self.recent: deque[np.ndarray] = deque([np.zeros((0, 2), dtype=np.int64)], maxlen=RECENT_DAYS)
 
     @property
     def w(self) -> np.ndarray:
         """The matrix of tie strengths now (a copy: change ties through the methods)."""
-        return self.floor + self._x * self._scale
+        return self.floor + self._x * self.s[SCALE]
 
     def tie(self, i: int, j: int) -> float:
         """Current tie strength between posts i and j."""
-        return self.floor.item(i, j) + self._x.item(i, j) * self._scale  # .item: a Python float
+        return float(tie(self.floor, self._x, self.s, i, j))
 
     def strengthen(self, i: int, j: int) -> None:
         """Shared work between i and j closes part of the gap to a full tie."""
-        if i == j:
-            return
-        x, scale = self._x, self._scale
-        floor, old = self.floor.item(i, j), x.item(i, j)  # Python floats: scalar maths without numpy
-        value = floor + old * scale
-        value += self.growth * (1.0 - value)
-        new = (value - floor) / scale
-        x[i, j] = new
-        x[j, i] = new
-        self._x_sum += 2.0 * (new - old)
-
-    def record_handover(self, i: int, j: int) -> None:
-        """Count a handover from i to j and strengthen their tie."""
-        self.handovers[i, j] += 1
-        self.recent[-1][(i, j) if i < j else (j, i)] += 1
-        self.strengthen(i, j)
+        strengthen(self.floor, self._x, self.s, self.growth, i, j)
 
     def decay(self) -> None:
         """One day without shared work: the excess over the floor shrinks (O(1): lazy)."""
-        self._scale *= self.daily_retention
-        if self._scale < RENORMALISE_BELOW:
-            self._x *= self._scale
-            self._x_sum = float(self._x.sum())
-            self._scale = 1.0
-        self.recent.append(Counter())
+        self.s[SCALE] *= self.daily_retention
+        if self.s[SCALE] < RENORMALISE_BELOW:
+            self._x *= self.s[SCALE]
+            self.s[XSUM] = float(self._x.sum())
+            self.s[SCALE] = 1.0
+        self.recent.append(np.zeros((0, 2), dtype=np.int64))
+
+    def record_day(self, pairs: np.ndarray) -> None:
+        """The day's handovers as (from post, to post) pairs (counted by the kernels), for live views."""
+        self.recent[-1] = pairs
 
     def recent_handovers(self) -> Counter[tuple[int, int]]:
         """Handovers per pair of posts over the last RECENT_DAYS days (for live views)."""
         total: Counter[tuple[int, int]] = Counter()
         for day in self.recent:
-            total.update(day)
+            total.update((i, j) if i < j else (j, i) for i, j in day.tolist())
         return total
 
     def reset_post(self, i: int) -> None:
         """A new post-holder starts with floor-level ties only."""
-        self._x_sum -= 2.0 * float(self._x[i, :].sum())
+        self.s[XSUM] -= 2.0 * float(self._x[i, :].sum())
         self._x[i, :] = 0.0
         self._x[:, i] = 0.0
 
     def mean_tie(self) -> float:
         """Mean tie strength over all pairs of posts."""
         n = self.floor.shape[0]
-        return (self._floor_sum + self._x_sum * self._scale) / (n * (n - 1)) if n > 1 else 0.0
+        return (self._floor_sum + float(self.s[XSUM]) * float(self.s[SCALE])) / (n * (n - 1)) if n > 1 else 0.0
 
     def graph(self, attrs: Sequence[dict[str, object]] | None = None) -> nx.Graph:
         """A networkx snapshot: nodes are posts; an edge where two posts have built a tie above the

@@ -18,7 +18,7 @@ import numpy as np
 
 from handover_abm.config import Scenario
 from handover_abm.demand import Population
-from handover_abm.streams import Stream
+from handover_abm.state import S_PREFERENCE, State, kernel, uniform
 
 
 def named_clinicians(
@@ -53,17 +53,11 @@ def who_prefers(
     return (named >= 0) & (everyone | (draws < np.minimum(p, 1.0)))
 
 
-class Willingness:
-    """Working days a patient will wait for their preferred clinician on a routine request."""
-
-    def __init__(self, scenario: Scenario, stream: Stream) -> None:
-        self.base = scenario.access.wait_for_preferred_days
-        self.per_ltc = scenario.access.wait_for_preferred_days_per_ltc
-        self.stream = stream
-
-    def draw(self, n_ltc: int) -> int:
-        """One request's willingness to wait (inverse-CDF exponential from the stream's uniforms)."""
-        mean = self.base + self.per_ltc * n_ltc
-        if mean <= 0:
-            return 0
-        return int(-mean * math.log1p(-self.stream.uniform()))
+@kernel
+def willingness(S: State, n_ltc):
+    """Working days a patient will wait for their preferred clinician on a routine request:
+    floor(Exponential(mean)) by inverse CDF from the preference stream."""
+    mean = S.wait_base + S.wait_per_ltc * n_ltc
+    if mean <= 0:
+        return 0
+    return int(-mean * math.log1p(-uniform(S, S_PREFERENCE)))

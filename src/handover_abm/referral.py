@@ -14,14 +14,7 @@ tasks: one more task and usually one more handover. Each is counted as failure d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from handover_abm.episodes import TaskKind
-
-if TYPE_CHECKING:
-    from handover_abm.agents import Clinician
-    from handover_abm.episodes import Episode, Task
-    from handover_abm.model import HandoverModel
+from handover_abm.state import K_FAILURE, NORMAL, S_REFERRAL, State, kernel, uniform
 
 
 def referral_probability(edge: float, at_edge: float) -> float:
@@ -29,27 +22,20 @@ def referral_probability(edge: float, at_edge: float) -> float:
     return at_edge * edge
 
 
-class Referrals:
-    """Draws referrals back to a GP and queues the re-consultation."""
+@kernel
+def after_task(S: State, c, ttype, kind, ep):
+    """A normal task is done: perhaps the patient must see a GP again (before what is left).
 
-    def __init__(self, model: HandoverModel) -> None:
-        self.model = model
-        self.params = model.config.referral
-        self.stream = model.streams["referral"]
-        self._p: dict[tuple[int, str], float] = {}  # (post, task type) -> referral probability
-
-    def after_task(self, c: Clinician, task: Task, ep: Episode) -> None:
-        """A normal task is done: perhaps the patient must see a GP again (before what is left)."""
-        if task.kind != TaskKind.NORMAL:
-            return
-        key = (c.post, task.type)
-        p = self._p.get(key)
-        if p is None:
-            at_edge = 0.0 if task.type == self.params.task or c.is_gp else self.params.probability_at_edge
-            p = self._p[key] = referral_probability(c.scope[task.type][1], at_edge)
-        if p <= 0.0 or self.stream.uniform() >= p:
-            return
-        if not self.model.eligible[ep.practice].get(self.params.task):
-            return  # no GP in reach: nobody to refer to
-        ep.remaining.append(self.params.task)  # next (the list's end is its front)
-        self.model.totals["failure_demand"] += 1
+    `S.referral_p[c, ttype]` is `referral_probability` for the post and task type."""
+    if kind != NORMAL:
+        return
+    p = S.referral_p[c, ttype]
+    if p <= 0.0 or uniform(S, S_REFERRAL) >= p:
+        return
+    practice = S.e_practice[ep]
+    if S.el_end[practice, S.ref_type] <= S.el_start[practice, S.ref_type]:
+        return  # no GP in reach: nobody to refer to
+    n = S.e_nrem[ep]
+    S.e_rem[ep, n] = S.ref_type  # next (the stack's end is its front)
+    S.e_nrem[ep] = n + 1
+    S.tot[K_FAILURE] += 1

@@ -27,7 +27,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from handover_abm.agents import Clinician, Supervisor
-from handover_abm.episodes import Episode, Task, TaskKind
+from handover_abm.handover import lose, transfer_probability
+from handover_abm.network import strengthen
+from handover_abm.state import K_QUERIES, K_SIGNOFF_LOSSES, K_SIGNOFFS, S_SUPERVISION, State, kernel, uniform
 
 if TYPE_CHECKING:
     from handover_abm.model import HandoverModel
@@ -117,15 +119,12 @@ class SupervisionMechanism:
     def __init__(self, model: HandoverModel) -> None:
         self.model = model
         self.params = model.config.supervision
-        self.stream = model.streams["supervision"]
-        self._query_p: dict[tuple[int, str], float] = {}  # (post, task type) -> query probability
         # the working day each post's current holder started (learning curve; reset on turnover)
         self.started = [-self.params.initial_tenure_days] * len(model.clinicians)
-        self.need_today = [1.0] * len(model.clinicians)  # need(post, today), set each morning
 
     def start_day(self, day: int) -> None:
-        """Today's learning-curve multiplier of every post (read per task on the hot path)."""
-        self.need_today = [self.need(post, day) for post in range(len(self.started))]
+        """Today's learning-curve multiplier of every post (state.p_need, read per task)."""
+        self.model.posts.p_need[:] = [self.need(post, day) for post in range(len(self.started))]
 
     def need(self, post: int, day: int) -> float:
         """Learning-curve multiplier of the supervision needs of the current holder of `post`."""
@@ -137,7 +136,7 @@ class SupervisionMechanism:
     def new_post_holder(self, post: int, day: int) -> None:
         """A new person starts in `post`: their supervision needs start high again."""
         self.started[post] = day
-        self.need_today[post] = self.need(post, day)
+        self.model.posts.p_need[post] = self.need(post, day)
 
     def debriefs(self) -> None:
         """Scheduled supervision (a recurring Mesa event): minutes from both sides, ties grow."""
@@ -152,48 +151,7 @@ class SupervisionMechanism:
                 c.debrief_minutes_pending += minutes
                 model.clinicians[c.supervisor].debrief_minutes_pending += minutes
                 model.network.strengthen(c.post, c.supervisor)
-                model.totals["debrief_minutes"] += minutes
-
-    def after_task(self, c: Clinician, task: Task, ep: Episode, day: int) -> bool:
-        """Queries, per-case review and escalation of a finished task. True when it was escalated."""
-        params, model = self.params, self.model
-        sup = model.clinicians[c.supervisor]  # a Supervisor
-        key = (c.post, task.type)
-        p = self._query_p.get(key)
-        if p is None:
-            p = self._query_p[key] = query_probability(
-                c.role.supervision.query_rate, c.scope[task.type][1], params.edge_query_factor
-            )
-        need = self.need_today[c.post]
-        query = self.stream.uniform() < p * need
-        escalate = query and self.stream.uniform() < params.escalation_share
-        needs = c.role.supervision
-        if query:
-            if sup.supervision_minutes_today >= sup.protected_minutes:
-                ep.delay += params.overload_answer_delay_days
-            sup.supervision_minutes_today += params.query_minutes
-            sup.interruptions_today += 1
-            model.network.strengthen(c.post, sup.post)
-            model.totals["queries"] += 1
-        if needs.case_review and needs.review_minutes:
-            sup.supervision_minutes_today += needs.review_minutes * need
-            model.totals["signoffs"] += 1
-            model.network.strengthen(c.post, sup.post)
-            handovers = model.handovers
-            p = handovers.loss_model.probability(
-                params.signoff_base_loss_probability, handovers.factors(ep, c, sup, day)
-            )
-            if self.stream.uniform() < p:
-                model.totals["signoff_losses"] += 1
-                handovers.lose(ep, c.post, task, day, blocking=False)
-        if escalate:
-            ep.escalations += 1
-            model.today["escalations"] += 1
-            escalation = Task(ep, model.escalation_type, TaskKind.ESCALATION, day)
-            escalation.urgent = True
-            model.create(escalation, day, day, pinned=sup.post)
-            return True
-        return False
+                model.py_totals["debrief_minutes"] += minutes
 
     def end_day(self) -> None:
         """Record each supervisor's load; minutes beyond protected time are owed from tomorrow."""
@@ -214,3 +172,41 @@ class SupervisionMechanism:
         today["supervisor_interruptions"] = sum(s.interruptions_today for s in sups) / n
         today["supervisors_overloaded"] = sum(load > 1.0 for load in loads)
         today["supervisor_open_cases"] = sum(s.open_cases for s in sups) / n
+
+
+QUERY, ESCALATE, SIGNOFF_LOSS_NOTICED = 1, 2, 4  # what `after_task` reports (bits)
+
+
+@kernel
+def after_task(S: State, c, ttype, ep, day):
+    """Queries, per-case review and escalation of a task post `c` finished (bits of the result:
+    ESCALATE when the supervisor must see the case, SIGNOFF_LOSS_NOTICED when a sign-off lost
+    information that was noticed and must be done again)."""
+    sup = S.p_supervisor[c]
+    need = S.p_need[c]
+    query = uniform(S, S_SUPERVISION) < S.query_p[c, ttype] * need
+    escalate = False
+    if query:
+        escalate = uniform(S, S_SUPERVISION) < S.escalation_share
+    out = 0
+    if query:
+        if S.p_sup_today[sup] >= S.p_protected[sup]:
+            S.e_delay[ep] += S.answer_delay
+        S.p_sup_today[sup] += S.query_minutes
+        S.p_interruptions[sup] += 1
+        strengthen(S.nw_floor, S.nw_x, S.nw_s, S.tie_growth, c, sup)
+        S.tot[K_QUERIES] += 1
+        out |= QUERY
+    review = S.review_minutes[c]
+    if review:
+        S.p_sup_today[sup] += review * need
+        S.tot[K_SIGNOFFS] += 1
+        strengthen(S.nw_floor, S.nw_x, S.nw_s, S.tie_growth, c, sup)
+        p, _ = transfer_probability(S, S.lg_signoff, ep, c, sup, day)
+        if uniform(S, S_SUPERVISION) < p:
+            S.tot[K_SIGNOFF_LOSSES] += 1
+            if lose(S, ep):
+                out |= SIGNOFF_LOSS_NOTICED
+    if escalate:
+        out |= ESCALATE
+    return out

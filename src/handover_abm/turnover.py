@@ -22,6 +22,7 @@ import math
 from typing import TYPE_CHECKING
 
 from handover_abm.agents import Supervisor
+from handover_abm.state import D_TURNOVER
 
 if TYPE_CHECKING:
     from handover_abm.model import HandoverModel
@@ -87,4 +88,4 @@ class StaffTurnover:
         model.network.reset_post(post)
         model.supervision.new_post_holder(post, day)
         self.overload[post] = 0.0
-        model.today["staff_turnover"] += 1
+        model.A.today[D_TURNOVER] += 1

@@ -1,0 +1,722 @@
+"""The life cycle of a task, compiled: created, booked or queued, handed over, done, and what follows.
+
+`HandoverModel.step` calls four kernels a day, in this order: `book_due` (retries, follow-ups due,
+work deferred behind rework), `arrivals` (new episodes, urgent first), `see_patients` (today's
+appointments, in booking order; same-day bookings join the end) and `work_without_slots` (each
+clinician works results, prescriptions and letters in the time nobody booked). Each finished task
+calls the mechanisms in their own modules: the booking rules (booking.py) and the book (book.py),
+handover loss (handover.py), supervision (supervision.py), referral back to a GP (referral.py),
+avoidable admissions (admissions.py), familiarity (familiarity.py) and ties (network.py).
+
+Tasks and episodes are rows of the state's pools (state.py). A task that is done or dropped is
+freed at the end of the day (`end_of_day`), so a list being walked never meets a reused row;
+an episode row is freed once it is closed and none of its tasks is left.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from handover_abm import familiarity, handover, referral, supervision
+from handover_abm.admissions import at_arrival
+from handover_abm.book import earliest, take, unused
+from handover_abm.booking import choose, choose_unbooked
+from handover_abm.preferences import willingness
+from handover_abm.state import (
+    AVAILABLE,
+    BEYOND,
+    CONTACTS,
+    CX,
+    D_ARRIVED,
+    D_COMPLETED,
+    D_CONTACTS,
+    D_CREATED,
+    D_DROPPED,
+    D_ESCALATIONS,
+    D_HARM,
+    D_REWORK,
+    D_UNMET,
+    D_UTILISATION,
+    E_DEAD,
+    E_FREE,
+    E_USED,
+    ESCALATION,
+    HIDDEN,
+    HX,
+    K_EP_COMPLETED,
+    K_EP_DAYS,
+    K_EP_DROPPED,
+    K_EP_ELSEWHERE,
+    K_EP_ESCALATIONS,
+    K_EP_HANDOVERS,
+    K_EP_HARM,
+    K_EP_LOSSES,
+    K_EP_REWORK,
+    K_EP_TASKS,
+    K_EP_WAIT,
+    K_FRAG_N,
+    K_FRAG_SUM,
+    K_HARM_DROPPED,
+    K_NEW_PROBLEM,
+    K_NEW_SAME_DAY,
+    K_PREFERRED,
+    K_PREFERRED_WITH,
+    N_FREE,
+    N_USED,
+    NEXT_EPISODE,
+    NONE,
+    NORMAL,
+    REWORK,
+    REWORKED,
+    S_ACCESS,
+    T_DEAD,
+    T_FREE,
+    T_USED,
+    WAITING,
+    State,
+    kernel,
+    uniform,
+)
+
+# ------------------------------------------------------------------ pools
+
+
+@kernel
+def new_task(S: State, ep, ttype, kind, day):
+    """A fresh task row of episode `ep`."""
+    top = S.ic[T_FREE]
+    if top > 0:
+        t = S.t_free[top - 1]
+        S.ic[T_FREE] = top - 1
+    else:
+        t = S.ic[T_USED]
+        if t >= S.t_ep.size:
+            raise RuntimeError("the task pool is full (HandoverModel._reserve keeps room for a day)")
+        S.ic[T_USED] = t + 1
+    S.t_ep[t] = ep
+    S.t_type[t] = ttype
+    S.t_kind[t] = kind
+    S.t_created[t] = day
+    S.t_post[t] = -1
+    S.t_minutes[t] = 0.0
+    S.t_queued[t] = -1
+    S.t_checked[t] = False
+    S.t_urgent[t] = False
+    S.t_requested[t] = -1
+    S.t_start[t] = -1
+    S.t_attempts[t] = 0
+    S.t_pinned[t] = -1
+    S.t_next[t] = -1
+    S.e_refs[ep] += 1
+    return t
+
+
+@kernel
+def _finished(S: State, t):
+    """A task is done or dropped: its row is freed tonight."""
+    k = S.ic[T_DEAD]
+    S.t_dead[k] = t
+    S.ic[T_DEAD] = k + 1
+
+
+@kernel
+def new_episode(S: State, patient, kind, tasks, lo, hi, day):
+    """A fresh episode row for `patient` whose task types are tasks[lo:hi], in order."""
+    top = S.ic[E_FREE]
+    if top > 0:
+        ep = S.e_free[top - 1]
+        S.ic[E_FREE] = top - 1
+    else:
+        ep = S.ic[E_USED]
+        if ep >= S.e_id.size:
+            raise RuntimeError("the episode pool is full (HandoverModel._reserve keeps room for a day)")
+        S.ic[E_USED] = ep + 1
+    S.ic[NEXT_EPISODE] += 1
+    S.e_id[ep] = S.ic[NEXT_EPISODE]
+    S.e_patient[ep] = patient
+    S.e_kind[ep] = kind
+    n = hi - lo
+    for i in range(n):  # the next task last
+        S.e_rem[ep, i] = tasks[hi - 1 - i]
+    S.e_nrem[ep] = n
+    S.e_arrival[ep] = day
+    S.e_planned[ep] = n
+    S.e_practice[ep] = S.pt_practice[patient]
+    S.e_first[ep] = -1
+    S.e_last_post[ep] = -1
+    S.e_last_person[ep] = -1
+    S.e_done[ep] = 0
+    S.e_phead[ep] = -1
+    S.e_npersons[ep] = 0
+    S.e_handovers[ep] = 0
+    S.e_losses[ep] = 0
+    S.e_hidden[ep] = 0
+    S.e_rework[ep] = 0
+    S.e_escalations[ep] = 0
+    S.e_holistic[ep] = False
+    S.e_delay[ep] = 0
+    S.e_accountable[ep] = -1
+    S.e_dropped[ep] = False
+    S.e_closed[ep] = False
+    S.e_elsewhere[ep] = False
+    S.e_refs[ep] = 0
+    return ep
+
+
+@kernel
+def _add_person(S: State, ep, person):
+    """Add `person` to the people who did the episode's tasks, once."""
+    node = S.e_phead[ep]
+    while node >= 0:
+        if S.n_person[node] == person:
+            return
+        node = S.n_next[node]
+    top = S.ic[N_FREE]
+    if top > 0:
+        node = S.n_free[top - 1]
+        S.ic[N_FREE] = top - 1
+    else:
+        node = S.ic[N_USED]
+        if node >= S.n_person.size:
+            raise RuntimeError("the person-list pool is full (HandoverModel._reserve keeps room for a day)")
+        S.ic[N_USED] = node + 1
+    S.n_person[node] = person
+    S.n_next[node] = S.e_phead[ep]
+    S.e_phead[ep] = node
+    S.e_npersons[ep] += 1
+
+
+@kernel
+def _free_episode(S: State, ep):
+    node = S.e_phead[ep]
+    while node >= 0:
+        nxt = S.n_next[node]
+        S.n_free[S.ic[N_FREE]] = node
+        S.ic[N_FREE] += 1
+        node = nxt
+    S.e_phead[ep] = -1
+    S.e_free[S.ic[E_FREE]] = ep
+    S.ic[E_FREE] += 1
+
+
+@kernel
+def end_of_day(S: State):
+    """Free the rows of tasks finished today, and of episodes closed with no task left."""
+    for k in range(S.ic[T_DEAD]):
+        t = S.t_dead[k]
+        ep = S.t_ep[t]
+        S.e_refs[ep] -= 1
+        if S.e_refs[ep] == 0 and S.e_closed[ep]:
+            _free_episode(S, ep)
+        S.t_free[S.ic[T_FREE]] = t
+        S.ic[T_FREE] += 1
+    S.ic[T_DEAD] = 0
+    for k in range(S.ic[E_DEAD]):
+        _free_episode(S, S.e_dead[k])
+    S.ic[E_DEAD] = 0
+
+
+# ------------------------------------------------------------------ lists of tasks
+
+
+@kernel
+def _append(head, tail, nxt, i, t):
+    """Append task `t` to list `i` of (head, tail), linked through `nxt`."""
+    nxt[t] = -1
+    if tail[i] < 0:
+        head[i] = t
+    else:
+        nxt[tail[i]] = t
+    tail[i] = t
+
+
+@kernel
+def _due(S: State, when, t, pinned):
+    """Book or route `t` on day `when` (a day the run never reaches: it waits for ever)."""
+    S.t_pinned[t] = pinned
+    if when >= S.du_head.size:
+        S.ic[BEYOND] += 1
+        return
+    _append(S.du_head, S.du_tail, S.t_next, when, t)
+
+
+@kernel
+def _enqueue(S: State, post, t, day):
+    """Put a task without a slot in the post's queue."""
+    S.t_post[t] = post
+    S.t_queued[t] = day
+    _append(S.p_qhead, S.p_qtail, S.t_next, post, t)
+    S.p_qlen[post] += 1
+    S.p_unbooked_minutes[post] += S.t_minutes[t]
+
+
+# ------------------------------------------------------------------ creating and routing
+
+
+@kernel
+def create(S: State, t, day, when, pinned):
+    """A new task exists: book or route it now, or when its day comes."""
+    S.today[D_CREATED] += 1
+    S.ic[WAITING] += 1
+    if when <= day:
+        route(S, t, day, pinned)
+    else:
+        _due(S, when, t, pinned)
+
+
+@kernel
+def _new_rework(S: State, ep, ttype, day):
+    """A rework task: the lost step done again (a re-contact when it is a contact)."""
+    S.e_rework[ep] += 1
+    S.today[D_REWORK] += 1
+    t = new_task(S, ep, ttype, REWORK, day)
+    S.t_checked[t] = True
+    return t
+
+
+@kernel
+def _rework(S: State, ep, post, ttype, day, when):
+    """A rework task for `post`, booked or routed on day `when`."""
+    create(S, _new_rework(S, ep, ttype, day), day, when, post)
+
+
+@kernel
+def _in_scope(S: State, practice, ttype, post):
+    for i in range(S.el_start[practice, ttype], S.el_end[practice, ttype]):
+        if S.el_post[i] == post:
+            return True
+    return False
+
+
+@kernel
+def advance(S: State, ep, day, first, urgent, planned):
+    """Create the episode's next task, or close the episode when none is left.
+
+    A planned review's first contact is booked ahead (`access.planned_lead_days`); a follow-up
+    is booked at its lead time, now (pre-booked) or by the patient when it is due.
+    """
+    n = S.e_nrem[ep]
+    if n == 0:
+        _close(S, ep, day, True)
+        return
+    ttype = S.e_rem[ep, n - 1]
+    S.e_nrem[ep] = n - 1
+    contact = S.tt_contact[ttype]
+    if first:
+        lead = 0
+        if planned and contact and S.planned_lead_mean > 0:
+            lead = int(-S.planned_lead_mean * math.log1p(-uniform(S, S_ACCESS)))
+    else:
+        lead = S.tt_lead[ttype] + S.e_delay[ep]
+    S.e_delay[ep] = 0
+    t = new_task(S, ep, ttype, NORMAL, day)
+    S.t_urgent[t] = urgent
+    S.t_start[t] = day + lead
+    pinned = -1
+    last = S.e_last_post[ep]
+    if lead == 0 and not first and not contact and S.same_session and _in_scope(S, S.e_practice[ep], ttype, last):
+        pinned = last  # done at the same consultation
+    if contact and lead > 0:
+        if uniform(S, S_ACCESS) < S.prebooked_share:
+            S.t_requested[t] = day  # booked now for its due date
+            create(S, t, day, day, pinned)
+            return
+    create(S, t, day, day + lead, pinned)
+
+
+@kernel
+def route(S: State, t, day, pinned):
+    """Give a task a clinician (and a slot when it is a contact); a change of person is a handover."""
+    post, slot_day = _place(S, t, day, pinned)
+    if post < 0:
+        return
+    ep = S.t_ep[t]
+    last_person = S.e_last_person[ep]
+    if S.t_kind[t] != REWORK and not S.t_checked[t] and last_person >= 0 and S.p_person[post] != last_person:
+        S.t_checked[t] = True
+        if _handover(S, t, ep, S.e_last_post[ep], post, day):
+            return  # deferred behind a rework task
+    _book(S, t, post, slot_day, day)
+
+
+@kernel
+def _route_checked(S: State, t, day, pinned):
+    """`route` for a task whose handover is already counted (rework, or deferred behind rework)."""
+    post, slot_day = _place(S, t, day, pinned)
+    if post >= 0:
+        _book(S, t, post, slot_day, day)
+
+
+@kernel
+def _place(S: State, t, day, pinned):
+    """(post, day) a task goes to, with its minutes set; (-1, -1) when it was dropped or found no slot."""
+    ep = S.t_ep[t]
+    if S.e_dropped[ep]:
+        _drop(S, t, day)
+        return -1, -1
+    ttype = S.t_type[t]
+    minutes = S.tt_minutes[ttype]
+    if S.t_requested[t] < 0:
+        S.t_requested[t] = day
+    practice = S.e_practice[ep]
+    lo, hi = S.el_start[practice, ttype], S.el_end[practice, ttype]
+    if pinned < 0 and hi <= lo:
+        _drop(S, t, day)
+        return -1, -1
+    if S.t_kind[t] == REWORK:
+        minutes *= S.rework_fraction
+    slot_day = day
+    if S.tt_contact[ttype]:
+        post, slot_day = _find_slot(S, t, day, minutes, lo, hi, pinned)
+        if post < 0:
+            _no_slot(S, t, day, pinned)
+            return -1, -1
+    elif pinned >= 0:
+        post = pinned
+    else:
+        post = choose_unbooked(S, S.e_last_post[ep], S.el_post, S.el_mult, lo, hi)
+    S.t_minutes[t] = minutes * S.scope_mult[post, ttype]
+    return post, slot_day
+
+
+@kernel
+def _book(S: State, t, post, slot_day, day):
+    """The task takes its slot (a contact) or joins the post's queue of work without a slot."""
+    S.t_checked[t] = True
+    if S.tt_contact[S.t_type[t]]:
+        S.t_post[t] = post
+        take(S.pre, S.otd, S.first_pre, post, slot_day, day, S.t_minutes[t], S.t_urgent[t])
+        _append(S.ap_head, S.ap_tail, S.t_next, slot_day, t)
+    else:
+        _enqueue(S, post, t, day)
+
+
+@kernel
+def _handover(S: State, t, ep, sender, receiver, day):
+    """A change of person: count it and draw its loss (handover.py). True when the task now waits
+    behind a rework task (booked with the receiver after `rework_delay_days`)."""
+    lost, p, tie = handover.transfer(S, ep, sender, receiver, day)
+    outcome = NONE
+    if lost:
+        outcome = HIDDEN
+        if handover.lose(S, ep):
+            outcome = REWORKED
+            when = day + S.rework_delay
+            r = _new_rework(S, ep, S.t_type[t], day)
+            S.today[D_CREATED] += 1
+            S.ic[WAITING] += 1
+            if when <= day:  # routed now, as `create` would; neither is a handover again
+                _route_checked(S, r, day, receiver)
+                _route_checked(S, t, day, receiver)
+            else:
+                _due(S, when, r, receiver)
+                _due(S, when, t, receiver)
+    if S.log_events:
+        k = S.ic[HX]
+        S.hx[k, 0] = day
+        S.hx[k, 1] = S.e_id[ep]
+        S.hx[k, 2] = S.e_patient[ep]
+        S.hx[k, 3] = S.t_type[t]
+        S.hx[k, 4] = sender
+        S.hx[k, 5] = S.p_person[sender]
+        S.hx[k, 6] = receiver
+        S.hx[k, 7] = S.p_person[receiver]
+        S.hx[k, 8] = outcome
+        S.hxf[k, 0] = tie
+        S.hxf[k, 1] = p
+        S.ic[HX] = k + 1
+    return outcome == REWORKED
+
+
+@kernel
+def _find_slot(S: State, t, day, minutes, lo, hi, pinned):
+    """(post, day) of the appointment for a contact, or (-1, -1) when there is none."""
+    start = S.t_start[t] if S.t_start[t] > day else day
+    ttype = S.t_type[t]
+    if pinned >= 0:
+        need = minutes * S.scope_mult[pinned, ttype]
+        d = earliest(S.pre, S.otd, S.first_pre, pinned, need, start, min(S.n_days - 1, day + S.horizon), day)
+        if d >= 0:
+            return pinned, d
+        return -1, -1
+    ep = S.t_ep[t]
+    patient = S.e_patient[ep]
+    urgent = S.t_urgent[t]
+    willing = 0
+    if not urgent and S.prefers_named:
+        willing = willingness(S, S.pt_ltc[patient])
+    last, usual, prefers = S.e_last_post[ep], S.pt_usual[patient], S.pt_prefers[patient]
+    practice = S.e_practice[ep]
+    nlo, nhi = S.nv_start[practice, ttype], S.nv_end[practice, ttype]
+    if nhi > nlo:  # care navigation first
+        got = choose(S, last, usual, prefers, S.nv_post, S.nv_mult, nlo, nhi, minutes, day, start, urgent, willing)
+        if got[0] >= 0:
+            return got
+    return choose(S, last, usual, prefers, S.el_post, S.el_mult, lo, hi, minutes, day, start, urgent, willing)
+
+
+@kernel
+def _no_slot(S: State, t, day, pinned):
+    """No slot: the patient tries again later or goes elsewhere (unmet demand)."""
+    S.t_attempts[t] += 1
+    urgent = S.t_urgent[t]
+    p = S.p_elsewhere_urgent if urgent else S.p_elsewhere_routine
+    if S.t_attempts[t] >= S.max_attempts or uniform(S, S_ACCESS) < p:
+        _elsewhere(S, t, day)
+        return
+    _due(S, day + (1 if urgent else S.retry_days), t, pinned)
+
+
+@kernel
+def _elsewhere(S: State, t, day):
+    """The patient goes to NHS 111, an urgent treatment centre or A&E: the episode ends here."""
+    ep = S.t_ep[t]
+    S.today[D_UNMET] += 1
+    S.unmet_band[S.pt_band[S.e_patient[ep]]] += 1
+    S.e_elsewhere[ep] = True
+    _drop(S, t, day)
+
+
+@kernel
+def _drop(S: State, t, day):
+    S.ic[WAITING] -= 1
+    S.today[D_DROPPED] += 1
+    _finished(S, t)
+    ep = S.t_ep[t]
+    if not S.e_dropped[ep] and not S.e_closed[ep]:
+        S.e_dropped[ep] = True
+        _close(S, ep, day, False)
+
+
+# ------------------------------------------------------------------ finishing
+
+
+@kernel
+def complete(S: State, c, t, day):
+    """A task is done: record the contact, supervision demand, then move the episode on."""
+    S.ic[WAITING] -= 1
+    S.today[D_COMPLETED] += 1
+    S.p_tasks_done[c] += 1
+    ttype = S.t_type[t]
+    S.p_types_done[c, ttype] = True
+    ep = S.t_ep[t]
+    patient = S.e_patient[ep]
+    _finished(S, t)
+    if S.tt_contact[ttype]:
+        _record_contact(S, c, t, patient, day)
+    if S.e_closed[ep]:  # late rework on a finished episode: the contact still happened
+        return
+    if S.e_first[ep] < 0:
+        S.e_first[ep] = day
+    S.e_done[ep] += 1
+    person = S.p_person[c]
+    _add_person(S, ep, person)
+    S.e_last_post[ep] = c
+    S.e_last_person[ep] = person
+    sup = S.p_supervisor[c]
+    if S.e_accountable[ep] != sup:
+        _set_accountable(S, ep, sup)
+    if S.p_holistic[c] or c == S.pt_usual[patient]:
+        S.e_holistic[ep] = True  # a usual clinician or care coordinator sees the whole episode
+        for _ in range(S.e_hidden[ep]):
+            if handover.reconcile_one(S, ep):
+                _rework(S, ep, c, ttype, day, day)
+    kind = S.t_kind[t]
+    if kind == REWORK:
+        return
+    if sup >= 0 and kind != ESCALATION:
+        out = supervision.after_task(S, c, ttype, ep, day)
+        if out & supervision.SIGNOFF_LOSS_NOTICED:
+            _rework(S, ep, c, ttype, day, day + S.rework_delay)
+        if out & supervision.ESCALATE:
+            S.e_escalations[ep] += 1
+            S.today[D_ESCALATIONS] += 1
+            esc = new_task(S, ep, S.esc_type, ESCALATION, day)
+            S.t_urgent[esc] = True
+            create(S, esc, day, day, sup)
+            return
+    referral.after_task(S, c, ttype, kind, ep)  # back to a GP from the edge of scope
+    advance(S, ep, day, False, False, False)
+
+
+@kernel
+def _record_contact(S: State, c, t, patient, day):
+    """Count a patient contact: its wait in calendar days, who was seen, and with whom."""
+    person = S.p_person[c]
+    k = S.ic[CONTACTS]
+    S.cl_patient[k] = patient
+    S.cl_person[k] = person
+    S.cl_gp[k] = S.p_is_gp[c]
+    S.ic[CONTACTS] = k + 1
+    S.pt_contacts[patient] += 1
+    key = person * S.pt_band.size + patient
+    seen = familiarity.contact(
+        S.hk, S.hv, S.pair_f, S.pair_n, S.ic, S.fam_growth, S.fam_retention, S.fam_horizon, key, day
+    )
+    if seen > S.pt_top[patient]:
+        S.pt_top[patient] = seen
+    if S.p_is_gp[c]:
+        S.pt_gp_contacts[patient] += 1
+    wait = S.ordinal[day] - S.ordinal[S.t_requested[t]]
+    S.waits[wait] += 1
+    S.today[D_CONTACTS] += 1
+    S.tot[S.p_contact_total[c]] += 1
+    ep = S.t_ep[t]
+    if S.e_first[ep] < 0 and S.t_kind[t] == NORMAL:
+        S.tot[K_NEW_PROBLEM] += 1
+        if wait == 0:
+            S.tot[K_NEW_SAME_DAY] += 1
+    with_preferred = c == S.pt_usual[patient]
+    if S.pt_prefers[patient]:
+        S.tot[K_PREFERRED] += 1
+        if with_preferred:
+            S.tot[K_PREFERRED_WITH] += 1
+    if S.log_events:
+        k = S.ic[CX]
+        S.cx[k, 0] = patient
+        S.cx[k, 1] = S.e_id[ep]
+        S.cx[k, 2] = S.t_type[t]
+        S.cx[k, 3] = S.t_urgent[t]
+        S.cx[k, 4] = S.t_requested[t]
+        S.cx[k, 5] = day
+        S.cx[k, 6] = c
+        S.cx[k, 7] = person
+        S.cx[k, 8] = with_preferred
+        S.ic[CX] = k + 1
+
+
+@kernel
+def _set_accountable(S: State, ep, sup):
+    acc = S.e_accountable[ep]
+    if acc == sup:
+        return
+    if acc >= 0:
+        S.p_open_cases[acc] -= 1
+    if sup >= 0:
+        S.p_open_cases[sup] += 1
+    S.e_accountable[ep] = sup
+
+
+@kernel
+def _close(S: State, ep, day, completed):
+    """Episode finished (or dropped): hidden losses may become harm-risk events."""
+    S.e_closed[ep] = True
+    S.pt_open[S.e_patient[ep]] -= 1
+    if S.e_refs[ep] == 0:
+        S.e_dead[S.ic[E_DEAD]] = ep
+        S.ic[E_DEAD] += 1
+    if S.e_accountable[ep] >= 0:
+        _set_accountable(S, ep, -1)
+    harm = handover.harm_at_close(S, ep) if S.e_hidden[ep] else 0
+    S.today[D_HARM] += harm
+    tot = S.tot
+    if not completed:
+        tot[K_EP_DROPPED] += 1
+        if S.e_elsewhere[ep]:
+            tot[K_EP_ELSEWHERE] += 1
+        tot[K_HARM_DROPPED] += harm
+        return
+    done = S.e_done[ep]
+    tot[K_EP_COMPLETED] += 1
+    tot[K_EP_TASKS] += done
+    tot[K_EP_HANDOVERS] += S.e_handovers[ep]
+    tot[K_EP_LOSSES] += S.e_losses[ep]
+    tot[K_EP_REWORK] += S.e_rework[ep]
+    tot[K_EP_ESCALATIONS] += S.e_escalations[ep]
+    tot[K_EP_HARM] += harm
+    tot[K_EP_WAIT] += S.e_first[ep] - S.e_arrival[ep]
+    tot[K_EP_DAYS] += day - S.e_arrival[ep]
+    if done >= 2:
+        tot[K_FRAG_SUM] += (S.e_npersons[ep] - 1) / (done - 1)
+        tot[K_FRAG_N] += 1
+
+
+# ------------------------------------------------------------------ the day's kernels
+
+
+@kernel
+def book_due(S: State, day):
+    """Requests whose day has come: retries, follow-ups due, tasks deferred behind rework."""
+    t = S.du_head[day]
+    S.du_head[day] = -1
+    S.du_tail[day] = -1
+    while t >= 0:
+        nxt = S.t_next[t]
+        route(S, t, day, S.t_pinned[t])
+        t = nxt
+
+
+@kernel
+def arrivals(S: State, day, patients, kinds, urgent, planned, tasks, offsets):
+    """New episodes, in the order given (urgent first: on-the-day slots go to them); episode i's
+    task types are tasks[offsets[i]:offsets[i + 1]]."""
+    for i in range(patients.size):
+        patient = patients[i]
+        ep = new_episode(S, patient, kinds[i], tasks, offsets[i], offsets[i + 1], day)
+        S.pt_open[patient] += 1
+        at_arrival(S, patient)  # admissions.py: expected avoidable admissions
+        advance(S, ep, day, True, urgent[i], planned[i])
+    S.today[D_ARRIVED] += patients.size
+
+
+@kernel
+def see_patients(S: State, day):
+    """Every appointment booked for today, in booking order (same-day bookings join the end)."""
+    worked = 0.0
+    t = S.ap_head[day]
+    while t >= 0:
+        post = S.t_post[t]
+        if S.e_dropped[S.t_ep[t]]:  # the patient went elsewhere: the slot's time is not used
+            S.pre[post, day] += S.t_minutes[t]
+            _drop(S, t, day)
+        else:
+            S.p_worked[post] += S.t_minutes[t]
+            worked += S.t_minutes[t]
+            complete(S, post, t, day)
+        t = S.t_next[t]  # read after: a booking made for today joins the end
+    S.ap_head[day] = -1
+    S.ap_tail[day] = -1
+    S.today[D_UTILISATION] += worked
+
+
+@kernel
+def work_without_slots(S: State, day, order):
+    """Close today's books, then each clinician (in `order`) works results, prescriptions and letters.
+
+    A task is started while any time is left; what it overruns is owed from the post's next
+    working day, so no task blocks a queue.
+    """
+    n = S.p_person.size
+    time = np.zeros(n)
+    for c in range(n):
+        if S.p_working[c]:
+            time[c] = S.unbooked_day[c, day] + unused(S.pre, S.otd, c, day)
+            available = S.unbooked_day[c, day] + S.appointment_day[c, day]
+            S.p_available[c] += available
+            S.fc[AVAILABLE] += available
+    for i in range(order.size):
+        c = order[i]
+        if not S.p_working[c]:
+            continue
+        left = time[c] - S.p_debt[c] - S.p_debrief[c]
+        S.p_debt[c] = 0.0
+        S.p_debrief[c] = 0.0
+        worked = 0.0
+        while S.p_qhead[c] >= 0 and left > 0:
+            t = S.p_qhead[c]
+            S.p_qhead[c] = S.t_next[t]
+            if S.p_qhead[c] < 0:
+                S.p_qtail[c] = -1
+            S.p_qlen[c] -= 1
+            S.p_unbooked_minutes[c] -= S.t_minutes[t]
+            if S.e_dropped[S.t_ep[t]] or day - S.t_queued[t] > S.abandon_days:
+                _drop(S, t, day)
+                continue
+            left -= S.t_minutes[t]
+            worked += S.t_minutes[t]
+            complete(S, c, t, day)
+        S.p_debt[c] = max(0.0, -left)
+        S.p_worked[c] += worked
+        S.today[D_UTILISATION] += worked

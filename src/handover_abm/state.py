@@ -1,0 +1,343 @@
+"""The run's state as typed arrays: what the compiled task life cycle reads and writes.
+
+One flat record of arrays (a NamedTuple, so that numba compiles one type for it): posts, tasks,
+episodes, patients, the appointment book, ties, familiarity, random-number blocks and the day's
+counters. Mesa agents (agents.py) are views of their rows. Tasks and episodes live in pools whose
+rows are reused once they are finished; the pools, the contact log and the random-number blocks
+are grown between days (`HandoverModel._reserve`) so that a day never runs out of room.
+
+Mutable scalars live in two small arrays, `ic` (integers) and `fc` (floats), at the indices below.
+"""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+from numba.core import types
+from numba.experimental import structref
+
+# Every compiled function of the model: cached on disk, bounds-checked when NUMBA_BOUNDSCHECK=1.
+kernel = njit(cache=True, nogil=True, boundscheck=os.environ.get("NUMBA_BOUNDSCHECK") == "1")
+
+# ic: integer scalars
+T_USED, T_FREE, T_DEAD = 0, 1, 2  # task rows ever used, free rows on the stack, rows to free tonight
+E_USED, E_FREE = 3, 4  # episode rows ever used, free rows on the stack
+N_USED, N_FREE = 5, 6  # person-list nodes
+NEXT_EPISODE = 7  # the last episode id given
+WAITING = 8  # tasks created and not yet done or dropped
+CONTACTS = 9  # rows of the contact log (patient, person, GP)
+CX, HX, RH = 10, 11, 12  # today's rows of the detailed contact log, handover events, handover pairs
+PAIRS, H_COUNT = 13, 14  # familiarity pairs, and keys in their hash table
+F_ORIGIN = 15  # familiarity's origin day
+CUR = 16  # 16..20: cursors of the random-number blocks, in the order of STREAMS
+BEYOND = 21  # tasks due after the last day the run can reach
+E_DEAD = 22  # closed episodes with no task left, to free tonight
+N_IC = 23
+
+# fc: float scalars
+AVAILABLE = 0  # minutes available today
+N_FC = 1
+
+STREAMS = ("access", "handover", "supervision", "referral", "preference")  # drawn in the kernels
+S_ACCESS, S_HANDOVER, S_SUPERVISION, S_REFERRAL, S_PREFERENCE = range(5)
+
+# task kinds (episodes.TaskKind) and handover outcomes
+NORMAL, REWORK, ESCALATION = 0, 1, 2
+NONE, HIDDEN, REWORKED = 0, 1, 2
+
+# the totals the kernels add to (model.totals reads them by name)
+KERNEL_TOTALS = (
+    "new_problem_contacts",
+    "new_problem_same_day",
+    "preferred_contacts",
+    "preferred_contacts_with",
+    "episodes_dropped",
+    "episodes_elsewhere",
+    "harm_risk_events_dropped",
+    "episodes_completed",
+    "ep_tasks",
+    "ep_handovers",
+    "ep_losses",
+    "ep_rework",
+    "ep_escalations",
+    "ep_harm",
+    "ep_wait_days",
+    "ep_days",
+    "frag_sum",
+    "frag_n",
+    "queries",
+    "signoffs",
+    "signoff_losses",
+    "failure_demand",
+    "acsc_admissions",
+)
+(
+    K_NEW_PROBLEM,
+    K_NEW_SAME_DAY,
+    K_PREFERRED,
+    K_PREFERRED_WITH,
+    K_EP_DROPPED,
+    K_EP_ELSEWHERE,
+    K_HARM_DROPPED,
+    K_EP_COMPLETED,
+    K_EP_TASKS,
+    K_EP_HANDOVERS,
+    K_EP_LOSSES,
+    K_EP_REWORK,
+    K_EP_ESCALATIONS,
+    K_EP_HARM,
+    K_EP_WAIT,
+    K_EP_DAYS,
+    K_FRAG_SUM,
+    K_FRAG_N,
+    K_QUERIES,
+    K_SIGNOFFS,
+    K_SIGNOFF_LOSSES,
+    K_FAILURE,
+    K_ACSC,
+) = range(len(KERNEL_TOTALS))
+# then one total per contact group (contacts_<group>), from len(KERNEL_TOTALS) on
+
+# the day's counters the kernels add to (model.DAILY_COLUMNS, in that order)
+(
+    D_ARRIVED,
+    D_CREATED,
+    D_COMPLETED,
+    D_WAITING,
+    D_DROPPED,
+    D_CONTACTS,
+    D_UNMET,
+    D_HANDOVERS,
+    D_MISCOMMUNICATIONS,
+    D_REWORK,
+    D_HARM,
+    D_ESCALATIONS,
+) = range(12)
+D_UTILISATION, D_TURNOVER = 17, 18
+
+
+class StateFields(NamedTuple):
+    """Every field of the state, with its type: the arrays the task life cycle touches."""
+
+    # constants of the run
+    n_days: int  # days in the book (the run, the horizon and one)
+    horizon: int
+    esc_type: int  # the supervisor's escalation task type
+    ref_type: int  # the GP re-consultation task of a referral (-1: none)
+    policy: int  # booking rule (booking.POLICIES)
+    prefers_named: bool
+    log_events: bool
+    prebooked_share: float
+    same_session: bool
+    rework_fraction: float
+    planned_lead_mean: float
+    p_elsewhere_urgent: float
+    p_elsewhere_routine: float
+    max_attempts: int
+    retry_days: int
+    abandon_days: int
+    wait_base: float
+    wait_per_ltc: float
+    # handover loss model (log odds)
+    lg_base: float
+    lg_signoff: float
+    loss_coef: np.ndarray  # handover.COEFFICIENTS
+    p_detect: float
+    rework_delay: int
+    p_reconcile: float
+    p_harm: float
+    # supervision, admissions, familiarity, ties
+    escalation_share: float
+    answer_delay: int
+    query_minutes: float
+    acsc_risk: float
+    acsc_rr: float
+    upc_reference: float
+    fam_growth: float
+    fam_retention: float
+    fam_horizon: float
+    tie_growth: float
+    # calendar and task types
+    weekday: np.ndarray  # day -> 0..4
+    ordinal: np.ndarray  # day -> calendar ordinal
+    tt_contact: np.ndarray
+    tt_lead: np.ndarray
+    tt_minutes: np.ndarray
+    # eligibility: practice x task type -> a slice of (post, multiplier); navigation likewise
+    el_start: np.ndarray
+    el_end: np.ndarray
+    el_post: np.ndarray
+    el_mult: np.ndarray
+    nv_start: np.ndarray
+    nv_end: np.ndarray
+    nv_post: np.ndarray
+    nv_mult: np.ndarray
+    # posts
+    p_person: np.ndarray
+    p_supervisor: np.ndarray
+    p_is_gp: np.ndarray
+    p_holistic: np.ndarray
+    p_contact_total: np.ndarray  # index of the post's contacts_<group> total
+    p_unbooked_per_day: np.ndarray
+    p_unbooked_minutes: np.ndarray
+    p_qhead: np.ndarray  # queue of work without a slot (linked through t_next)
+    p_qtail: np.ndarray
+    p_qlen: np.ndarray
+    p_debt: np.ndarray
+    p_debrief: np.ndarray
+    p_interruptions: np.ndarray
+    p_working: np.ndarray
+    p_worked: np.ndarray
+    p_available: np.ndarray
+    p_tasks_done: np.ndarray
+    p_types_done: np.ndarray  # post x task type
+    p_protected: np.ndarray
+    p_sup_today: np.ndarray
+    p_open_cases: np.ndarray
+    p_record: np.ndarray
+    p_org: np.ndarray
+    p_sites: np.ndarray  # post x weekday
+    p_need: np.ndarray  # today's learning-curve multiplier of supervision needs
+    p_jitter: np.ndarray  # today's tie-break offsets
+    scope_mult: np.ndarray  # post x task type (NaN: out of scope)
+    query_p: np.ndarray  # post x task type
+    referral_p: np.ndarray  # post x task type
+    review_minutes: np.ndarray  # per post (0: no per-case review)
+    # minutes per post and day: kept for work without a slot, and for appointments (rota.py)
+    unbooked_day: np.ndarray
+    appointment_day: np.ndarray
+    # book (book.py) and the day lists
+    pre: np.ndarray  # post x day: pre-bookable minutes left
+    otd: np.ndarray  # post x day: on-the-day minutes left
+    first_pre: np.ndarray
+    ap_head: np.ndarray  # day -> first appointment (task row), linked through t_next
+    ap_tail: np.ndarray
+    du_head: np.ndarray  # day -> first task due (retries, follow-ups, deferred)
+    du_tail: np.ndarray
+    # tasks
+    t_ep: np.ndarray
+    t_type: np.ndarray
+    t_kind: np.ndarray
+    t_created: np.ndarray
+    t_post: np.ndarray
+    t_minutes: np.ndarray
+    t_queued: np.ndarray
+    t_checked: np.ndarray
+    t_urgent: np.ndarray
+    t_requested: np.ndarray
+    t_start: np.ndarray
+    t_attempts: np.ndarray
+    t_pinned: np.ndarray
+    t_next: np.ndarray
+    t_free: np.ndarray
+    t_dead: np.ndarray
+    # episodes
+    e_id: np.ndarray
+    e_patient: np.ndarray
+    e_kind: np.ndarray
+    e_rem: np.ndarray  # episode x slot: task types still to do, the next one last
+    e_nrem: np.ndarray
+    e_arrival: np.ndarray
+    e_planned: np.ndarray
+    e_practice: np.ndarray
+    e_first: np.ndarray
+    e_last_post: np.ndarray
+    e_last_person: np.ndarray
+    e_done: np.ndarray
+    e_phead: np.ndarray  # people who did its tasks: a list of nodes
+    e_npersons: np.ndarray
+    e_handovers: np.ndarray
+    e_losses: np.ndarray
+    e_hidden: np.ndarray
+    e_rework: np.ndarray
+    e_escalations: np.ndarray
+    e_holistic: np.ndarray
+    e_delay: np.ndarray
+    e_accountable: np.ndarray
+    e_dropped: np.ndarray
+    e_closed: np.ndarray
+    e_elsewhere: np.ndarray
+    e_refs: np.ndarray  # live tasks of the episode (a row is reused when closed and none left)
+    e_free: np.ndarray
+    e_dead: np.ndarray
+    n_person: np.ndarray
+    n_next: np.ndarray
+    n_free: np.ndarray
+    # patients
+    pt_band: np.ndarray
+    pt_ltc: np.ndarray
+    pt_practice: np.ndarray
+    pt_usual: np.ndarray
+    pt_prefers: np.ndarray
+    pt_top: np.ndarray
+    pt_contacts: np.ndarray
+    pt_gp_contacts: np.ndarray
+    pt_open: np.ndarray
+    # contact log (every contact: patient, person, GP or not)
+    cl_patient: np.ndarray
+    cl_person: np.ndarray
+    cl_gp: np.ndarray
+    # today's detailed records (log_events): contacts and handovers
+    cx: np.ndarray  # contact x 9 ints: patient, episode id, type, urgent, requested, day, post, person, preferred
+    hx: np.ndarray  # handover x 9 ints: day, episode id, patient, type, from post, from person, to post, to person, lost+outcome
+    hxf: np.ndarray  # handover x 2 floats: tie, loss probability
+    rh: np.ndarray  # today's handovers x 2: pairs of posts
+    # ties (network.py)
+    nw_floor: np.ndarray
+    nw_x: np.ndarray
+    nw_handovers: np.ndarray
+    nw_s: np.ndarray  # [lazy decay factor, sum of the stored excess]
+    # familiarity (familiarity.py): a hash table of pairs (person, patient) -> pair row
+    hk: np.ndarray
+    hv: np.ndarray
+    pair_f: np.ndarray
+    pair_n: np.ndarray  # contacts of the pair (the patient's count of that person)
+    # random-number blocks: one row of pre-drawn uniforms per stream of STREAMS (streams.py)
+    u: np.ndarray
+    # counters
+    today: np.ndarray
+    tot: np.ndarray
+    waits: np.ndarray
+    unmet_band: np.ndarray
+    ic: np.ndarray
+    fc: np.ndarray
+
+
+@structref.register
+class StateType(types.StructRef):
+    """numba's type of the state: one record passed by reference to every kernel."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class State(structref.StructRefProxy):
+    """The state as the kernels see it (fields as in StateFields); built by `pack`."""
+
+
+FIELDS = StateFields._fields
+structref.define_proxy(State, StateType, list(FIELDS))
+
+
+@njit(cache=True)
+def _new_state(fields):  # noqa: ANN001, ANN202
+    return State(*fields)
+
+
+def pack(arrays: SimpleNamespace) -> State:
+    """The compiled record holding `arrays`' fields (the same buffers: no copy)."""
+    return _new_state(tuple(getattr(arrays, name) for name in FIELDS))
+
+
+@kernel
+def uniform(S: State, k: int) -> float:
+    """One U(0, 1) draw from stream `k` of STREAMS: the next of its block (streams.py fills it)."""
+    c = S.ic[CUR + k]
+    if c >= S.u.shape[1]:
+        raise RuntimeError("a random-number block was used up within a day")
+    S.ic[CUR + k] = c + 1
+    return S.u[k, c]
