@@ -88,7 +88,9 @@ class Clinician(FixedAgent):
     person = _post_view("p_person", int, "The person now in the post (a new one after turnover).")
     supervisor = _post_view("p_supervisor", int, "The post that supervises this one, or -1.")
     unbooked_minutes = _post_view("p_unbooked_minutes", float, "Minutes of work without a slot waiting.")
-    debt = _post_view("p_debt", float, "Minutes overrun (a task started late, supervision overflow), owed next day.")
+    debt = _post_view(
+        "p_debt", float, "Minutes overrun (a task started late, supervision overflow), owed next day."
+    )
     unbooked_per_day = _post_view(
         "p_unbooked_per_day", float, "Mean minutes per working day kept for work without a slot."
     )
@@ -161,7 +163,9 @@ class Supervisor(Clinician):
     """A senior clinician who also supervises; carries a cognitive-load state."""
 
     supervision_minutes_today = _post_view("p_sup_today", float, "Supervision minutes taken today.")
-    open_cases = _post_view("p_open_cases", int, "Episodes of supervisees this supervisor is accountable for.")
+    open_cases = _post_view(
+        "p_open_cases", int, "Episodes of supervisees this supervisor is accountable for."
+    )
 
     def __init__(self, *args: object, protected_minutes: float, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

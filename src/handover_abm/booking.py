@@ -19,21 +19,48 @@ least such work waiting, in days of their time for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from handover_abm.book import earliest
-from handover_abm.state import State, kernel
+import numpy as np
+
+from handover_abm.book import AppointmentBook, earliest
+from handover_abm.state import kernel
 
 POLICIES = ("first_available", "preferred_within", "personal_list", "continuity_first", "specialist_first")
 FIRST_AVAILABLE, PREFERRED_WITHIN, PERSONAL_LIST, CONTINUITY_FIRST, SPECIALIST_FIRST = range(5)
 ANYONE = 1e300  # a multiplier bound that keeps every eligible post
 
 
-@dataclass(frozen=True)
+@dataclass
+class Request:
+    """A contact to book: who is wanted, who is eligible, from which day, how long they will wait."""
+
+    eligible: dict[int, float]  # post -> time multiplier for the task type
+    minutes: float  # reference (GP) minutes of the task
+    today: int
+    start: int
+    urgent: bool = False
+    willingness: int = 0  # working days a patient will wait for the clinician they want
+    last_post: int = -1  # the episode's last clinician
+    usual_post: int = -1  # the patient's named clinician
+    prefers: bool = False  # the patient prefers their named clinician
+
+
+@dataclass
 class BookingRule:
-    """The booking rule named in the config (`routing.policy`): its name and its code in the kernels."""
+    """The booking rule named in the config (`routing.policy`), on a book and the posts' queues.
+
+    The model's kernels call `choose` and `choose_unbooked` directly on its arrays; this class is
+    the same rule for a person or a test: one request at a time, on `book`.
+    """
 
     name: str
+    book: AppointmentBook | None = None
+    jitter: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    unbooked_per_day: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    unbooked_minutes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    debt: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def code(self) -> int:
@@ -45,19 +72,76 @@ class BookingRule:
         """Whether the rule tries a patient's named (or last) clinician first."""
         return self.code in (PREFERRED_WITHIN, PERSONAL_LIST, CONTINUITY_FIRST)
 
+    def set_tiebreak(self, jitter: Sequence[float]) -> None:
+        """Today's tiny per-post offsets that break ties between equally free clinicians."""
+        self.jitter[:] = jitter
 
-def make_rule(name: str) -> BookingRule:
-    """The booking rule named in the config (`routing.policy`)."""
+    def _eligible(self, eligible: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+        return np.fromiter(eligible, np.int64, len(eligible)), np.fromiter(eligible.values(), np.float64)
+
+    def choose(self, req: Request) -> tuple[int, int]:
+        """(post, day) for the request, or (-1, -1) when nobody has a slot within the horizon."""
+        book = self.book
+        assert book is not None
+        posts, mults = self._eligible(req.eligible)
+        jitter = self.jitter if self.jitter.size else np.zeros(book.pre.shape[0])
+        post, day = choose(
+            self.code,
+            book.horizon,
+            book.pre,
+            book.otd,
+            book.first_pre,
+            jitter,
+            req.last_post,
+            req.usual_post,
+            req.prefers,
+            posts,
+            mults,
+            0,
+            posts.size,
+            req.minutes,
+            req.today,
+            req.start,
+            req.urgent,
+            req.willingness,
+        )
+        return int(post), int(day)
+
+    def choose_unbooked(self, last_post: int, eligible: dict[int, float]) -> int:
+        """The post that does a task without a slot."""
+        posts, mults = self._eligible(eligible)
+        return int(
+            choose_unbooked(
+                self.code,
+                self.jitter,
+                self.unbooked_per_day,
+                self.unbooked_minutes,
+                self.debt,
+                last_post,
+                posts,
+                mults,
+                0,
+                posts.size,
+            )
+        )
+
+
+def make_rule(name: str, book: AppointmentBook | None = None, posts: object | None = None) -> BookingRule:
+    """The booking rule named in the config (`routing.policy`); `posts` holds the model's arrays of
+    jitter and work without a slot (model.posts), when the rule is the model's."""
     if name not in POLICIES:
         raise ValueError(f"unknown booking rule {name!r}; allowed: {', '.join(POLICIES)}")
-    return BookingRule(name)
+    if posts is None:
+        return BookingRule(name, book)
+    return BookingRule(
+        name, book, posts.p_jitter, posts.p_unbooked_per_day, posts.p_unbooked_minutes, posts.p_debt
+    )
 
 
 @kernel
-def earliest_any(S: State, posts, mults, lo, hi, max_mult, minutes, start, end, today):
+def earliest_any(pre, otd, first, jit, posts, mults, lo, hi, max_mult, minutes, start, end, today):
     """(post, day) of the earliest slot with anyone in posts[lo:hi] (multiplier at most `max_mult`),
     or (-1, -1). Among posts free on the same day, the one with most minutes left (plus jitter)."""
-    pre, otd, first, jit = S.pre, S.otd, S.first_pre, S.p_jitter
     best, best_day, best_room = -1, end + 1, -1.0
     from_today = start == today
     begin = today + 1 if from_today else start  # the first future day to look at
@@ -102,12 +186,12 @@ def _fastest(mults, lo, hi):
 
 
 @kernel
-def _within(S: State, posts, mults, lo, hi, post, minutes, today, start, days):
+def _within(horizon, pre, otd, first, posts, mults, lo, hi, post, minutes, today, start, days):
     """(post, day) if `post` is eligible and has a slot within `days` of `start`, else (-1, -1)."""
     for i in range(lo, hi):
         if posts[i] == post:
-            end = min(S.n_days - 1, today + S.horizon, start + days)
-            d = earliest(S.pre, S.otd, S.first_pre, post, minutes * mults[i], start, end, today)
+            end = min(pre.shape[1] - 1, today + horizon, start + days)
+            d = earliest(pre, otd, first, post, minutes * mults[i], start, end, today)
             if d >= 0:
                 return post, d
             return -1, -1
@@ -115,53 +199,69 @@ def _within(S: State, posts, mults, lo, hi, post, minutes, today, start, days):
 
 
 @kernel
-def choose(S: State, last_post, usual, prefers, posts, mults, lo, hi, minutes, today, start, urgent, willing):
+def choose(
+    policy,
+    horizon,
+    pre,
+    otd,
+    first,
+    jit,
+    last_post,
+    usual,
+    prefers,
+    posts,
+    mults,
+    lo,
+    hi,
+    minutes,
+    today,
+    start,
+    urgent,
+    willing,
+):
     """(post, day) for a contact, or (-1, -1) when nobody in posts[lo:hi] has a slot in the horizon.
 
     `last_post` is the episode's last clinician, `usual` the patient's named clinician and
     `prefers` whether the patient prefers them; `willing` the working days they will wait.
     """
-    policy = S.policy
-    last_day = min(S.n_days - 1, today + S.horizon)
+    end = today if urgent else min(pre.shape[1] - 1, today + horizon)
     if policy == SPECIALIST_FIRST:
-        end = today if urgent else last_day
-        got = earliest_any(S, posts, mults, lo, hi, _fastest(mults, lo, hi), minutes, start, end, today)
+        fastest = _fastest(mults, lo, hi)
+        got = earliest_any(pre, otd, first, jit, posts, mults, lo, hi, fastest, minutes, start, end, today)
         if got[0] >= 0:
             return got
-        return earliest_any(S, posts, mults, lo, hi, ANYONE, minutes, start, end, today)
-    end = today if urgent else last_day
+        return earliest_any(pre, otd, first, jit, posts, mults, lo, hi, ANYONE, minutes, start, end, today)
     wait = 0 if urgent else willing
     if policy == CONTINUITY_FIRST and last_post >= 0:
-        got = _within(S, posts, mults, lo, hi, last_post, minutes, today, start, wait)
+        got = _within(horizon, pre, otd, first, posts, mults, lo, hi, last_post, minutes, today, start, wait)
         if got[0] >= 0:
             return got
     if policy != FIRST_AVAILABLE and prefers:
-        got = _within(S, posts, mults, lo, hi, usual, minutes, today, start, wait)
+        got = _within(horizon, pre, otd, first, posts, mults, lo, hi, usual, minutes, today, start, wait)
         if got[0] >= 0:
             return got
-    return earliest_any(S, posts, mults, lo, hi, ANYONE, minutes, start, end, today)
+    return earliest_any(pre, otd, first, jit, posts, mults, lo, hi, ANYONE, minutes, start, end, today)
 
 
 @kernel
-def choose_unbooked(S: State, last_post, posts, mults, lo, hi):
+def choose_unbooked(policy, jit, per_day, waiting, debt, last_post, posts, mults, lo, hi):
     """The post that does a task without a slot: least such work waiting, in days of its time for
     it (continuity_first: the episode's last clinician when in scope; specialist_first: among the
     quickest roles)."""
     max_mult = ANYONE
-    if S.policy == CONTINUITY_FIRST:
+    if policy == CONTINUITY_FIRST:
         for i in range(lo, hi):
             if posts[i] == last_post:
                 return last_post
-    elif S.policy == SPECIALIST_FIRST:
+    elif policy == SPECIALIST_FIRST:
         max_mult = _fastest(mults, lo, hi)
-    best, best_days = -1, 1e308 * 10.0
+    best, best_days = -1, np.inf
     for i in range(lo, hi):
         if mults[i] > max_mult:
             continue
         p = posts[i]
-        per_day = S.p_unbooked_per_day[p]
-        days = (S.p_unbooked_minutes[p] + S.p_debt[p]) / per_day if per_day > 0 else 1e9
-        days += S.p_jitter[p]
+        days = (waiting[p] + debt[p]) / per_day[p] if per_day[p] > 0 else 1e9
+        days += jit[p]
         if days < best_days:
             best, best_days = p, days
     return best

@@ -83,7 +83,9 @@ class DemandGenerator:
         # each episode type's sequence as (tasks, probability of the group; None = always)
         self._steps = [
             [
-                ((codes[item],), None) if isinstance(item, str) else (tuple(codes[t] for t in item.tasks), item.p)
+                ((codes[item],), None)
+                if isinstance(item, str)
+                else (tuple(codes[t] for t in item.tasks), item.p)
                 for item in ep.tasks
             ]
             for _, ep in self.types
@@ -162,7 +164,9 @@ class Arrivals:
     def none(cls) -> Arrivals:
         """No arrivals."""
         empty = np.zeros(0, dtype=np.int64)
-        return cls(empty, empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), empty, np.zeros(1, dtype=np.int64))
+        return cls(
+            empty, empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), empty, np.zeros(1, dtype=np.int64)
+        )
 
     def urgent_first(self) -> Arrivals:
         """The same episodes, urgent ones first (each group in its order): on-the-day slots go to them."""
@@ -175,6 +179,27 @@ class Arrivals:
             else self.tasks
         )
         return Arrivals(
-            self.patients[order], self.kinds[order], self.urgent[order], self.planned[order],
-            tasks.astype(np.int64), offsets,
+            self.patients[order],
+            self.kinds[order],
+            self.urgent[order],
+            self.planned[order],
+            tasks.astype(np.int64),
+            offsets,
         )
+
+
+def arrivals_from(rows: list[tuple[int, str, list[str], bool]], task_types: list[str]) -> Arrivals:
+    """Arrivals from rows of (patient, episode type, task type names, urgent): for demand written by
+    hand (validation.py's controlled experiments); none of them is a planned review."""
+    code = {name: k for k, name in enumerate(task_types)}
+    tasks = [code[t] for _, _, seq, _ in rows for t in seq]
+    offsets = np.cumsum([0] + [len(seq) for _, _, seq, _ in rows])
+    n = len(rows)
+    return Arrivals(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.full(n, -1, dtype=np.int64),
+        np.array([r[3] for r in rows], dtype=bool),
+        np.zeros(n, dtype=bool),
+        np.array(tasks, dtype=np.int64),
+        offsets.astype(np.int64),
+    )

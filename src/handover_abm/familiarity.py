@@ -36,7 +36,7 @@ def _slot(hk, key):
     i = np.int64(((np.uint64(key) * _GOLDEN) >> np.uint64(29)) & mask)
     while True:
         k = hk[i]
-        if k == key or k == EMPTY:
+        if k == key or k == EMPTY:  # noqa: SIM109 (numba: no tuple membership)
             return i
         i = np.int64((np.uint64(i) + np.uint64(1)) & mask)
 
@@ -142,8 +142,16 @@ class Familiarity:
         key = person * self.n_patients + patient
         return int(
             contact(
-                self.hk, self.hv, self.pair_f, self.pair_n, self.ic, self.growth, self.retention,
-                self.horizon, key, day,
+                self.hk,
+                self.hv,
+                self.pair_f,
+                self.pair_n,
+                self.ic,
+                self.growth,
+                self.retention,
+                self.horizon,
+                key,
+                day,
             )
         )
 

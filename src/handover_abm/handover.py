@@ -44,7 +44,18 @@ if TYPE_CHECKING:
 
 
 # log odds ratios of the loss model and the backlog cap, in this order, in `LossModel.coef`
-COEFFICIENTS = ("record", "employer", "tie", "backlog", "interrupt", "holistic", "site", "knows", "both", "cap")
+COEFFICIENTS = (
+    "record",
+    "employer",
+    "tie",
+    "backlog",
+    "interrupt",
+    "holistic",
+    "site",
+    "knows",
+    "both",
+    "cap",
+)
 B_RECORD, B_EMPLOYER, B_TIE, B_BACKLOG, B_INTERRUPT, B_HOLISTIC, B_SITE, B_KNOWS, B_BOTH, CAP = range(10)
 
 
@@ -54,14 +65,27 @@ def logit(p: float) -> float:
 
 
 @kernel
-def loss_probability(coef, base_logit, same_record, other_employer, tie, backlog_s, backlog_r,
-                     interruptions, holistic, same_site, familiar_s, familiar_r):
+def loss_probability(
+    coef,
+    base_logit,
+    same_record,
+    other_employer,
+    tie,
+    backlog_s,
+    backlog_r,
+    interruptions,
+    holistic,
+    same_site,
+    familiar_s,
+    familiar_r,
+):
     """The loss probability of one transfer: logistic in the factors of the module docstring."""
     cap = coef[CAP]
     structural = base_logit + coef[B_RECORD] * same_record + coef[B_EMPLOYER] * other_employer
     state = (
         coef[B_TIE] * tie
-        + coef[B_BACKLOG] * ((backlog_s if backlog_s < cap else cap) + (backlog_r if backlog_r < cap else cap))
+        + coef[B_BACKLOG]
+        * ((backlog_s if backlog_s < cap else cap) + (backlog_r if backlog_r < cap else cap))
         + coef[B_INTERRUPT] * interruptions
         + coef[B_HOLISTIC] * holistic
         + coef[B_SITE] * same_site
@@ -112,9 +136,18 @@ class LossModel:
         """Loss probability of a transfer with base probability `base` and factors `f`."""
         return float(
             loss_probability(
-                self.coef, logit(base), float(f.same_record), float(f.other_employer), float(f.tie),
-                float(f.backlog_sender), float(f.backlog_receiver), float(f.interruptions),
-                float(f.holistic), float(f.same_site), float(f.familiar_sender), float(f.familiar_receiver),
+                self.coef,
+                logit(base),
+                float(f.same_record),
+                float(f.other_employer),
+                float(f.tie),
+                float(f.backlog_sender),
+                float(f.backlog_receiver),
+                float(f.interruptions),
+                float(f.holistic),
+                float(f.same_site),
+                float(f.familiar_sender),
+                float(f.familiar_receiver),
             )
         )
 

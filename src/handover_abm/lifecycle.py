@@ -284,7 +284,7 @@ def _rework(S: State, ep, post, ttype, day, when):
 
 @kernel
 def _in_scope(S: State, practice, ttype, post):
-    for i in range(S.el_start[practice, ttype], S.el_end[practice, ttype]):
+    for i in range(S.el_start[practice, ttype], S.el_end[practice, ttype]):  # noqa: SIM110 (compiled)
         if S.el_post[i] == post:
             return True
     return False
@@ -316,13 +316,18 @@ def advance(S: State, ep, day, first, urgent, planned):
     S.t_start[t] = day + lead
     pinned = -1
     last = S.e_last_post[ep]
-    if lead == 0 and not first and not contact and S.same_session and _in_scope(S, S.e_practice[ep], ttype, last):
+    if (
+        lead == 0
+        and not first
+        and not contact
+        and S.same_session
+        and _in_scope(S, S.e_practice[ep], ttype, last)
+    ):
         pinned = last  # done at the same consultation
-    if contact and lead > 0:
-        if uniform(S, S_ACCESS) < S.prebooked_share:
-            S.t_requested[t] = day  # booked now for its due date
-            create(S, t, day, day, pinned)
-            return
+    if contact and lead > 0 and uniform(S, S_ACCESS) < S.prebooked_share:
+        S.t_requested[t] = day  # booked now for its due date
+        create(S, t, day, day, pinned)
+        return
     create(S, t, day, day + lead, pinned)
 
 
@@ -376,7 +381,18 @@ def _place(S: State, t, day, pinned):
     elif pinned >= 0:
         post = pinned
     else:
-        post = choose_unbooked(S, S.e_last_post[ep], S.el_post, S.el_mult, lo, hi)
+        post = choose_unbooked(
+            S.policy,
+            S.p_jitter,
+            S.p_unbooked_per_day,
+            S.p_unbooked_minutes,
+            S.p_debt,
+            S.e_last_post[ep],
+            S.el_post,
+            S.el_mult,
+            lo,
+            hi,
+        )
     S.t_minutes[t] = minutes * S.scope_mult[post, ttype]
     return post, slot_day
 
@@ -451,10 +467,39 @@ def _find_slot(S: State, t, day, minutes, lo, hi, pinned):
     practice = S.e_practice[ep]
     nlo, nhi = S.nv_start[practice, ttype], S.nv_end[practice, ttype]
     if nhi > nlo:  # care navigation first
-        got = choose(S, last, usual, prefers, S.nv_post, S.nv_mult, nlo, nhi, minutes, day, start, urgent, willing)
+        got = _choose(
+            S, S.nv_post, S.nv_mult, nlo, nhi, last, usual, prefers, minutes, day, start, urgent, willing
+        )
         if got[0] >= 0:
             return got
-    return choose(S, last, usual, prefers, S.el_post, S.el_mult, lo, hi, minutes, day, start, urgent, willing)
+    return _choose(
+        S, S.el_post, S.el_mult, lo, hi, last, usual, prefers, minutes, day, start, urgent, willing
+    )
+
+
+@kernel
+def _choose(S: State, posts, mults, lo, hi, last, usual, prefers, minutes, day, start, urgent, willing):
+    """The booking rule's (post, day) among posts[lo:hi] on the state's book (booking.choose)."""
+    return choose(
+        S.policy,
+        S.horizon,
+        S.pre,
+        S.otd,
+        S.first_pre,
+        S.p_jitter,
+        last,
+        usual,
+        prefers,
+        posts,
+        mults,
+        lo,
+        hi,
+        minutes,
+        day,
+        start,
+        urgent,
+        willing,
+    )
 
 
 @kernel

@@ -184,8 +184,8 @@ def snapshot(model: HandoverModel) -> Snapshot:
         totals=dict(model.totals),
         waits=Counter(model.waits),
         unmet_by_band=Counter(model.unmet_by_band),
-        history=tuple(len(p.history) for p in model.patients),
-        gp_history=tuple(len(p.gp_history) for p in model.patients),
+        history=tuple(model.pats.pt_contacts.tolist()),
+        gp_history=tuple(model.pats.pt_gp_contacts.tolist()),
         posts=tuple((c.minutes_worked, c.minutes_available, c.tasks_done) for c in model.clinicians),
         supervisors={
             s.post: (s.load_index_sum, s.overload_days, s.interruptions_total, s.days_observed)
@@ -211,11 +211,11 @@ class _Window:
 
     def histories(self, gp: bool = False) -> list[list[int]]:
         """Each patient's contacts (or GP contacts) after the snapshot."""
-        pats = self.model.patients
+        every = self.model.histories(gp)
         if self.since is None:
-            return [p.gp_history if gp else p.history for p in pats]
+            return every
         first = self.since.gp_history if gp else self.since.history
-        return [(p.gp_history if gp else p.history)[k:] for p, k in zip(pats, first, strict=True)]
+        return [h[k:] for h, k in zip(every, first, strict=True)]
 
     def post(self, c: Clinician) -> tuple[float, float, int]:
         """(minutes worked, minutes available, tasks done) of a post after the snapshot."""
@@ -321,7 +321,7 @@ def chance_upc(
 def chance_upc_gp(model: HandoverModel, gp_histories: Sequence[Sequence[int]] | None = None) -> float:
     """`chance_upc` of each patient's GP contacts (default: their whole GP history)."""
     if gp_histories is None:
-        gp_histories = [p.gp_history for p in model.patients]
+        gp_histories = model.histories(gp=True)
     return chance_upc(model, gp_histories, [p.practice for p in model.patients])
 
 

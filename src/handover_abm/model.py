@@ -199,7 +199,9 @@ class HandoverModel(mesa.Model):
             if c.supervisor >= 0:
                 self.clinicians[c.supervisor].supervisees.append(c.post)
         self.supervisors = [c for c in self.clinicians if isinstance(c, Supervisor) and c.active]
-        self._supervisor_posts = np.array([c.post for c in self.clinicians if isinstance(c, Supervisor)], np.int64)
+        self._supervisor_posts = np.array(
+            [c.post for c in self.clinicians if isinstance(c, Supervisor)], np.int64
+        )
         self.network = TeamNetwork(
             [c.site for c in self.clinicians], [c.record for c in self.clinicians], supervisor_of, cfg.network
         )
@@ -215,7 +217,7 @@ class HandoverModel(mesa.Model):
         ]
         self.calendar = Calendar(cfg.calendar.start_date, cfg.days + cfg.access.horizon_days + 1)
         self.book = self._build_book()
-        self.rule = make_rule(cfg.routing.policy)
+        self.rule = make_rule(cfg.routing.policy, self.book, self.posts)
         self.patients = self._build_patients()
         self.supervision = SupervisionMechanism(self)
         self.staff_turnover = StaffTurnover(self)
@@ -537,7 +539,9 @@ class HandoverModel(mesa.Model):
         if ic[T_FREE] + S.t_ep.size - ic[T_USED] < need:
             grow.update(_grown(S, _task_pool(0), max(2 * S.t_ep.size, int(ic[T_USED]) + need)))
         if ic[E_FREE] + S.e_id.size - ic[E_USED] < need:
-            grow.update(_grown(S, _episode_pool(0, S.e_rem.shape[1]), max(2 * S.e_id.size, int(ic[E_USED]) + need)))
+            grow.update(
+                _grown(S, _episode_pool(0, S.e_rem.shape[1]), max(2 * S.e_id.size, int(ic[E_USED]) + need))
+            )
         if ic[N_FREE] + S.n_person.size - ic[N_USED] < need:
             grow.update(_grown(S, _node_pool(0), max(2 * S.n_person.size, int(ic[N_USED]) + need)))
         if S.cl_patient.size - ic[CONTACTS] < need:
@@ -664,8 +668,14 @@ class HandoverModel(mesa.Model):
         S = self.S
         lifecycle.book_due(S, day)
         lifecycle.arrivals(
-            S, day, arrivals.patients, arrivals.kinds, arrivals.urgent, arrivals.planned,
-            arrivals.tasks, arrivals.offsets,
+            S,
+            day,
+            arrivals.patients,
+            arrivals.kinds,
+            arrivals.urgent,
+            arrivals.planned,
+            arrivals.tasks,
+            arrivals.offsets,
         )
         lifecycle.see_patients(S, day)
         order = self.streams["routing"].rng.permutation(len(self.clinicians)).astype(np.int64)
@@ -856,9 +866,35 @@ def _task_pool(n: int) -> dict[str, np.ndarray]:
 
 def _episode_pool(n: int, width: int) -> dict[str, np.ndarray]:
     i8 = np.int64
-    ints = ["e_id", "e_patient", "e_kind", "e_nrem", "e_arrival", "e_planned", "e_practice", "e_first", "e_last_post", "e_last_person", "e_done", "e_phead", "e_npersons", "e_handovers", "e_losses", "e_hidden", "e_rework", "e_escalations", "e_delay", "e_accountable", "e_refs", "e_free", "e_dead"]
+    ints = [
+        "e_id",
+        "e_patient",
+        "e_kind",
+        "e_nrem",
+        "e_arrival",
+        "e_planned",
+        "e_practice",
+        "e_first",
+        "e_last_post",
+        "e_last_person",
+        "e_done",
+        "e_phead",
+        "e_npersons",
+        "e_handovers",
+        "e_losses",
+        "e_hidden",
+        "e_rework",
+        "e_escalations",
+        "e_delay",
+        "e_accountable",
+        "e_refs",
+        "e_free",
+        "e_dead",
+    ]
     pool = {name: np.zeros(n, i8) for name in ints}
-    pool.update({name: np.zeros(n, np.bool_) for name in ("e_holistic", "e_dropped", "e_closed", "e_elsewhere")})
+    pool.update(
+        {name: np.zeros(n, np.bool_) for name in ("e_holistic", "e_dropped", "e_closed", "e_elsewhere")}
+    )
     pool["e_rem"] = np.zeros((n, width), i8)
     return pool
 

@@ -117,7 +117,9 @@ class TeamNetwork:
     def mean_tie(self) -> float:
         """Mean tie strength over all pairs of posts."""
         n = self.floor.shape[0]
-        return (self._floor_sum + float(self.s[XSUM]) * float(self.s[SCALE])) / (n * (n - 1)) if n > 1 else 0.0
+        return (
+            (self._floor_sum + float(self.s[XSUM]) * float(self.s[SCALE])) / (n * (n - 1)) if n > 1 else 0.0
+        )
 
     def graph(self, attrs: Sequence[dict[str, object]] | None = None) -> nx.Graph:
         """A networkx snapshot: nodes are posts; an edge where two posts have built a tie above the

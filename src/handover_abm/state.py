@@ -282,8 +282,8 @@ class StateFields(NamedTuple):
     cl_person: np.ndarray
     cl_gp: np.ndarray
     # today's detailed records (log_events): contacts and handovers
-    cx: np.ndarray  # contact x 9 ints: patient, episode id, type, urgent, requested, day, post, person, preferred
-    hx: np.ndarray  # handover x 9 ints: day, episode id, patient, type, from post, from person, to post, to person, lost+outcome
+    cx: np.ndarray  # contact x 9: patient, episode id, type, urgent, requested, day, post, person, preferred
+    hx: np.ndarray  # handover x 9: day, episode id, patient, type, from/to post, from/to person, outcome
     hxf: np.ndarray  # handover x 2 floats: tie, loss probability
     rh: np.ndarray  # today's handovers x 2: pairs of posts
     # ties (network.py)
@@ -324,7 +324,7 @@ structref.define_proxy(State, StateType, list(FIELDS))
 
 
 @njit(cache=True)
-def _new_state(fields):  # noqa: ANN001, ANN202
+def _new_state(fields):
     return State(*fields)
 
 

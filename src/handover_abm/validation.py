@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from handover_abm.config import Scenario, scenario_from_dict
+from handover_abm.demand import arrivals_from
 from handover_abm.model import HandoverModel
 from handover_abm.stats import mean_ci
 from handover_abm.streams import replicate_seeds
@@ -89,7 +90,8 @@ def _run(
 ) -> HandoverModel:
     model = HandoverModel(scenario_from_dict(data), rng=seed)
     if demand is not None:
-        model.demand.draw_day = demand(model)  # type: ignore[method-assign]
+        draw = demand(model)
+        model.demand.draw_day = lambda: arrivals_from(draw(), model.task_type_names)  # type: ignore[method-assign]
     model.run()
     return model
 
@@ -112,7 +114,7 @@ def check_single_generalist(size: Size) -> Check:
         s = m.totals
         from handover_abm.metrics import continuity_means
 
-        u, c, q = continuity_means([p.history for p in m.patients])
+        u, c, q = continuity_means(m.histories())
         worst = max(worst, s["handovers"], abs(1 - u), abs(1 - c), abs(1 - q))
     return Check(
         "single generalist",
@@ -443,7 +445,11 @@ CONTINUITY_PATIENTS = 25_000  # half the default PCN: two practices of 12,500, t
 
 def _gp_histories(model: HandoverModel, band: int) -> list[list[int]]:
     """GP contacts (person ids) of the patients of one age band with 2+ GP contacts."""
-    return [p.gp_history for p in model.patients if p.age_band == band and len(p.gp_history) >= 2]
+    return [
+        h
+        for h, p in zip(model.histories(gp=True), model.patients, strict=True)
+        if p.age_band == band and len(h) >= 2
+    ]
 
 
 @functools.cache
@@ -462,7 +468,8 @@ def _default_pcn(replicates: int) -> tuple[tuple[dict[str, float], float, float]
         m = _run(data, seed)
         band = [b.name for b in m.config.population.age_bands].index(CONTINUITY_BAND)
         histories = _gp_histories(m, band)
-        practices = [p.practice for p in m.patients if p.age_band == band and len(p.gp_history) >= 2]
+        gp_seen = m.pats.pt_gp_contacts
+        practices = [p.practice for p in m.patients if p.age_band == band and gp_seen[p.index] >= 2]
         observed = mean_upc(histories)
         out.append((summarise(m), observed, observed - chance_upc(m, histories, practices, stream=98)))
     return tuple(out)
