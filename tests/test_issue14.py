@@ -130,11 +130,16 @@ def test_network_staff_share_a_site_with_a_practice_only_on_their_days_there() -
     gp0 = next(c for c in m.clinicians if c.practice == 0)
     gp1 = next(c for c in m.clinicians if c.practice == 1)
     pharm = next(c for c in m.clinicians if c.role_name == "clinical_pharmacist")
-    sites = m.handovers.sites[pharm.post]
-    assert set(sites) == {0, 1}  # a weekly round of the network's two practices
+    sites = m.posts.p_sites  # post x weekday: where the loss model places each post (handover.py)
+    assert set(sites[pharm.post].tolist()) == {0, 1}  # a weekly round of the network's two practices
     days = range(1, 11)
-    with0 = {d for d in days if m.handovers.same_site_today(pharm, gp0, d)}
-    with1 = {d for d in days if m.handovers.same_site_today(pharm, gp1, d)}
+    weekday = m.calendar.weekday
+
+    def together(a: int, b: int, d: int) -> bool:
+        return bool(sites[a, weekday[d]] == sites[b, weekday[d]])
+
+    with0 = {d for d in days if together(pharm.post, gp0.post, d)}
+    with1 = {d for d in days if together(pharm.post, gp1.post, d)}
     assert with0 and with1 and not with0 & with1 and with0 | with1 == set(days)
     assert gp0.record == pharm.record  # practice and PCN staff share the GP record
 

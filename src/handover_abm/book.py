@@ -88,7 +88,9 @@ class AppointmentBook:
         self.first_pre = np.zeros(appointment_minutes.shape[0], dtype=np.int64)
         for post in range(len(self.first_pre)):
             self.first_pre[post] = days_to_free(self.pre, self.first_pre, post, 0)
-        self.booked: list[list[tuple[int, Any]]] = [[] for _ in range(self.n_days)]
+        # who is booked, per day, when the book is used on its own (`book`); the model's kernels
+        # keep their day lists in the state instead (HandoverModel.booked)
+        self.appointments: list[list[tuple[int, Any]]] = [[] for _ in range(self.n_days)]
 
     def last_day(self, today: int) -> int:
         """The last day open for booking today."""
@@ -110,7 +112,7 @@ class AppointmentBook:
     def book(self, post: int, day: int, today: int, need: float, urgent: bool, item: Any) -> None:
         """Take `need` minutes of `post`'s book on `day` and list `item` as booked with `post`."""
         take(self.pre, self.otd, self.first_pre, post, day, today, need, urgent)
-        self.booked[day].append((post, item))
+        self.appointments[day].append((post, item))
 
     def unused(self, post: int, day: int) -> float:
         """Appointment minutes nobody booked on `day` (they are zeroed)."""

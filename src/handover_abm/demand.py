@@ -160,6 +160,20 @@ class Arrivals:
     tasks: np.ndarray
     offsets: np.ndarray
 
+    def __len__(self) -> int:
+        return int(self.patients.size)
+
+    def rows(self, task_types: list[str]) -> list[tuple[int, int, list[str], bool]]:
+        """The episodes as (patient, episode type code, task type names, urgent), for people and tests."""
+        tasks = self.tasks.tolist()
+        bounds = self.offsets.tolist()
+        return [
+            (p, k, [task_types[t] for t in tasks[bounds[i] : bounds[i + 1]]], u)
+            for i, (p, k, u) in enumerate(
+                zip(self.patients.tolist(), self.kinds.tolist(), self.urgent.tolist(), strict=True)
+            )
+        ]
+
     @classmethod
     def none(cls) -> Arrivals:
         """No arrivals."""
