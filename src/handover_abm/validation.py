@@ -248,7 +248,7 @@ def _offered_minutes_per_day(scenario: Scenario, seed: int, days: int = 400) -> 
     minutes = m.catalogue.task_types
     total = episodes = 0.0
     for _ in range(days):
-        for arrival in m.demand.draw_day():
+        for arrival in m.demand.draw_day().rows(m.task_type_names):
             total += sum(minutes[t].minutes for t in arrival[2])
             episodes += 1
     return total / days, total / episodes
