@@ -3,9 +3,10 @@
     python benchmarks/profile_run.py [--patients N] [--days D]
 
 Writes results/profile.prof (cProfile, open with snakeviz or pstats) and results/profile.txt: the
-share of run time spent in each mechanism's module (own time of its functions, cProfile's
-tottime), then the 30 functions with the most own time. cProfile slows Python code by about 1.5-2x,
-evenly enough for shares; absolute times come from `make bench`.
+share of run time spent in each of the day's compiled kernels (lifecycle.py: their time includes
+every mechanism they call, which compiled code does not report one by one) and in each module of
+the Python that is left (own time of its functions, cProfile's tottime), then the 30 functions
+with the most own time. Absolute times come from `make bench`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import scaled_config
 
+from handover_abm import lifecycle
 from handover_abm.config import scenario_from_dict
 from handover_abm.model import HandoverModel
 
 ROOT = Path(__file__).resolve().parents[1]
+KERNELS = {  # the day's compiled kernels -> what they do
+    "book_due": "kernel: book work due today (lifecycle.py and the mechanisms it calls)",
+    "arrivals": "kernel: new episodes (lifecycle.py and the mechanisms it calls)",
+    "see_patients": "kernel: see booked patients (lifecycle.py and the mechanisms it calls)",
+    "work_without_slots": "kernel: work without a slot (lifecycle.py and the mechanisms it calls)",
+    "end_of_day": "kernel: free finished rows (lifecycle.py)",
+}
 MECHANISMS = {  # module file -> the mechanism whose room it is
-    "model.py": "day schedule and task life cycle (model.py)",
+    "model.py": "day schedule, state building and growth (model.py)",
     "book.py": "appointment book (book.py)",
     "booking.py": "booking rules (booking.py)",
     "preferences.py": "preferences (preferences.py)",
@@ -44,8 +53,19 @@ MECHANISMS = {  # module file -> the mechanism whose room it is
 }
 
 
-def mechanism_of(filename: str) -> str:
-    """The mechanism a profiled function belongs to, from its file."""
+def _timed(name: str):
+    """A Python wrapper of a kernel, so that cProfile shows its time under its own name."""
+    kernel = getattr(lifecycle, name)
+    code = f"def {name}(*args):\n    return kernel(*args)\n"
+    scope: dict = {"kernel": kernel}
+    exec(compile(code, f"<kernel {name}>", "exec"), scope)
+    return scope[name]
+
+
+def mechanism_of(filename: str, function: str) -> str:
+    """The mechanism a profiled function belongs to, from its file (a kernel: its name)."""
+    if filename.startswith("<kernel "):
+        return KERNELS[function]
     name = Path(filename).name
     if "handover_abm" in filename and name in MECHANISMS:
         return MECHANISMS[name]
@@ -61,6 +81,9 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=50_000)
     parser.add_argument("--days", type=int, default=252)
     args = parser.parse_args()
+    HandoverModel(scenario_from_dict(scaled_config(2000, 5)), rng=1).run()  # load the compiled kernels
+    for name in KERNELS:
+        setattr(lifecycle, name, _timed(name))
     scenario = scenario_from_dict(scaled_config(args.patients, args.days))
     model = HandoverModel(scenario, rng=1)
     profiler = cProfile.Profile()
@@ -72,14 +95,14 @@ def main() -> None:
     profiler.dump_stats(out / "profile.prof")
     stats = pstats.Stats(profiler)
     shares: dict[str, float] = defaultdict(float)
-    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-        shares[mechanism_of(filename)] += tottime
+    for (filename, _, function), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        shares[mechanism_of(filename, function)] += tottime
     total = sum(shares.values())
     lines = [
         f"{args.patients:,} patients, {args.days} working days, "
         f"{int(model.totals['tasks_completed']):,} tasks, {wall:.1f} s under cProfile",
         "",
-        "share of time by mechanism (own time of its functions):",
+        "share of time by kernel, and by module of the Python left (own time of its functions):",
     ]
     lines += [
         f"  {share / total:6.1%}  {name}" for name, share in sorted(shares.items(), key=lambda x: -x[1])
