@@ -20,6 +20,7 @@ import numpy as np
 
 from handover_abm.catalogue import Catalogue
 from handover_abm.config import Scenario
+from handover_abm.state import kernel
 from handover_abm.streams import Stream
 
 
@@ -90,6 +91,7 @@ class DemandGenerator:
             ]
             for _, ep in self.types
         ]
+        self._tables = _step_tables(self._steps)
         self.cum_rate = np.cumsum(population.daily_rate)
         self.total_rate = float(self.cum_rate[-1]) if self.cum_rate.size else 0.0
         # episode-type probabilities per class (n_ltc, social_need)
@@ -124,25 +126,28 @@ class DemandGenerator:
         kinds = (self.cum_type[ltc, social] < u[:, None]).sum(axis=1)
         kinds = np.minimum(kinds, len(self.types) - 1)
         urgent = (rng.random(n) < self.urgent_share) & ~self.planned[kinds]
-        tasks: list[int] = []
-        offsets = [0]
-        uniform, extra, follow_up = self.stream.uniform, self.extra_follow_up, self.follow_up
-        for k, conditions in zip(kinds.tolist(), ltc.tolist(), strict=True):
-            for group, prob in self._steps[k]:
-                if prob is None or uniform() < prob:
-                    tasks.extend(group)
-            for _ in range(conditions):
-                if uniform() < extra:
-                    tasks.append(follow_up)
-            offsets.append(len(tasks))
-        return Arrivals(
-            patients.astype(np.int64),
-            kinds.astype(np.int64),
-            urgent,
-            self.planned[kinds],
-            np.array(tasks, dtype=np.int64),
-            np.array(offsets, dtype=np.int64),
+        kinds = kinds.astype(np.int64)
+        ltc = ltc.astype(np.int64)
+        t = self._tables
+        u = self.stream.take(int((t.optional[kinds] + ltc).sum()))
+        tasks = np.empty(int((t.longest[kinds] + ltc).sum()), dtype=np.int64)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        used = _sequences(
+            kinds,
+            ltc,
+            u,
+            t.kind_lo,
+            t.kind_hi,
+            t.p,
+            t.lo,
+            t.hi,
+            t.tasks,
+            self.extra_follow_up,
+            self.follow_up,
+            tasks,
+            offsets,
         )
+        return Arrivals(patients.astype(np.int64), kinds, urgent, self.planned[kinds], tasks[:used], offsets)
 
     def longest_episode(self) -> int:
         """The most tasks an episode can start with (every optional group, every extra follow-up)."""
@@ -187,11 +192,9 @@ class Arrivals:
         order = np.concatenate([np.flatnonzero(self.urgent), np.flatnonzero(~self.urgent)])
         lengths = np.diff(self.offsets)[order]
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        tasks = (
-            np.concatenate([self.tasks[self.offsets[i] : self.offsets[i + 1]] for i in order.tolist()])
-            if self.tasks.size
-            else self.tasks
-        )
+        # each episode's tasks, moved from its old start to its new one
+        shift = np.repeat(self.offsets[:-1][order] - offsets[:-1], lengths)
+        tasks = self.tasks[np.arange(offsets[-1]) + shift]
         return Arrivals(
             self.patients[order],
             self.kinds[order],
@@ -217,3 +220,69 @@ def arrivals_from(rows: list[tuple[int, str, list[str], bool]], task_types: list
         np.array(tasks, dtype=np.int64),
         offsets.astype(np.int64),
     )
+
+
+@dataclass(frozen=True)
+class _StepTables:
+    """Episode types' task sequences as flat arrays for `_sequences`."""
+
+    kind_lo: np.ndarray  # episode type -> its steps, [kind_lo, kind_hi)
+    kind_hi: np.ndarray
+    p: np.ndarray  # step -> probability of the group (-1: always)
+    lo: np.ndarray  # step -> its task types, tasks[lo:hi]
+    hi: np.ndarray
+    tasks: np.ndarray
+    optional: np.ndarray  # episode type -> groups drawn (one uniform each)
+    longest: np.ndarray  # episode type -> tasks when every group is drawn
+
+
+def _step_tables(steps: list[list[tuple[tuple[int, ...], float | None]]]) -> _StepTables:
+    kind_lo, kind_hi, p, lo, hi, tasks, optional, longest = [], [], [], [], [], [], [], []
+    for kind in steps:
+        kind_lo.append(len(p))
+        for group, prob in kind:
+            p.append(-1.0 if prob is None else prob)
+            lo.append(len(tasks))
+            tasks.extend(group)
+            hi.append(len(tasks))
+        kind_hi.append(len(p))
+        optional.append(sum(prob is not None for _, prob in kind))
+        longest.append(sum(len(group) for group, _ in kind))
+    ints = [np.array(x, dtype=np.int64) for x in (kind_lo, kind_hi)]
+    return _StepTables(
+        ints[0],
+        ints[1],
+        np.array(p, dtype=np.float64),
+        np.array(lo, dtype=np.int64),
+        np.array(hi, dtype=np.int64),
+        np.array(tasks, dtype=np.int64),
+        np.array(optional, dtype=np.int64),
+        np.array(longest, dtype=np.int64),
+    )
+
+
+@kernel
+def _sequences(kinds, ltc, u, kind_lo, kind_hi, p, lo, hi, tasks, extra, follow_up, out, offsets):
+    """Each new episode's task types: every group of its type, an optional one when its uniform
+    falls below its probability, then one extra follow-up per condition with probability `extra`
+    (uniforms from `u`, in that order). Writes out[:n] and offsets; returns n."""
+    j = 0
+    n = 0
+    for i in range(kinds.size):
+        k = kinds[i]
+        for s in range(kind_lo[k], kind_hi[k]):
+            drawn = True
+            if p[s] >= 0:
+                drawn = u[j] < p[s]
+                j += 1
+            if drawn:
+                for x in range(lo[s], hi[s]):
+                    out[n] = tasks[x]
+                    n += 1
+        for _ in range(ltc[i]):
+            if u[j] < extra:
+                out[n] = follow_up
+                n += 1
+            j += 1
+        offsets[i + 1] = n
+    return n

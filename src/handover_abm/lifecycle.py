@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from handover_abm import familiarity, handover, referral, supervision
 from handover_abm.admissions import at_arrival
 from handover_abm.book import earliest, take, unused
 from handover_abm.booking import choose, choose_unbooked
 from handover_abm.preferences import willingness
 from handover_abm.state import (
+    ARRIVAL_AT,
     AVAILABLE,
     BEYOND,
     CONTACTS,
+    CUR,
     CX,
     D_ARRIVED,
     D_COMPLETED,
@@ -43,6 +43,7 @@ from handover_abm.state import (
     E_FREE,
     E_USED,
     ESCALATION,
+    H_COUNT,
     HIDDEN,
     HX,
     K_EP_COMPLETED,
@@ -68,9 +69,16 @@ from handover_abm.state import (
     NEXT_EPISODE,
     NONE,
     NORMAL,
+    PAIRS,
+    QUEUE_AT,
+    QUEUE_LEFT,
+    QUEUE_OPEN,
+    QUEUE_WORKED,
     REWORK,
     REWORKED,
+    RH,
     S_ACCESS,
+    SEEN_MINUTES,
     T_DEAD,
     T_FREE,
     T_USED,
@@ -79,6 +87,9 @@ from handover_abm.state import (
     kernel,
     uniform,
 )
+
+LOW_ROWS = 1024  # free rows every pool and log keeps for one step of a day's loop
+LOW_DRAWS = 4096  # uniforms every random-number block keeps for one step
 
 # ------------------------------------------------------------------ pools
 
@@ -682,74 +693,122 @@ def _close(S: State, ep, day, completed):
 
 
 @kernel
+def room(S: State):
+    """Whether the pools, logs and random-number blocks have room for one more step of a day's
+    loop (one task, one episode or one post's next task, with all it may lead to). When they have
+    not, the day's kernel stops where it is and returns False; the model grows the state and calls
+    it again, and it goes on from there."""
+    ic = S.ic
+    if ic[T_FREE] + S.t_ep.size - ic[T_USED] < LOW_ROWS or ic[E_FREE] + S.e_id.size - ic[E_USED] < LOW_ROWS:
+        return False
+    if ic[N_FREE] + S.n_person.size - ic[N_USED] < LOW_ROWS or S.cl_patient.size - ic[CONTACTS] < LOW_ROWS:
+        return False
+    if S.rh.shape[0] - ic[RH] < LOW_ROWS:
+        return False
+    if S.log_events and (S.cx.shape[0] - ic[CX] < LOW_ROWS or S.hx.shape[0] - ic[HX] < LOW_ROWS):
+        return False
+    if S.pair_f.size - ic[PAIRS] < LOW_ROWS or 2 * (ic[H_COUNT] + LOW_ROWS) > S.hk.size:
+        return False
+    for k in range(S.u.shape[0]):  # noqa: SIM110 (compiled: no generator)
+        if S.u.shape[1] - ic[CUR + k] < LOW_DRAWS:
+            return False
+    return True
+
+
+@kernel
 def book_due(S: State, day):
-    """Requests whose day has come: retries, follow-ups due, tasks deferred behind rework."""
+    """Requests whose day has come: retries, follow-ups due, tasks deferred behind rework.
+    False when it stopped for room (the list keeps what is left)."""
     t = S.du_head[day]
+    tail = S.du_tail[day]
     S.du_head[day] = -1
     S.du_tail[day] = -1
     while t >= 0:
+        if not room(S):
+            S.du_head[day] = t
+            S.du_tail[day] = tail
+            return False
         nxt = S.t_next[t]
         route(S, t, day, S.t_pinned[t])
         t = nxt
+    return True
 
 
 @kernel
 def arrivals(S: State, day, patients, kinds, urgent, planned, tasks, offsets):
     """New episodes, in the order given (urgent first: on-the-day slots go to them); episode i's
-    task types are tasks[offsets[i]:offsets[i + 1]]."""
-    for i in range(patients.size):
+    task types are tasks[offsets[i]:offsets[i + 1]]. False when it stopped for room."""
+    for i in range(S.ic[ARRIVAL_AT], patients.size):
+        if not room(S):
+            S.ic[ARRIVAL_AT] = i
+            return False
         patient = patients[i]
         ep = new_episode(S, patient, kinds[i], tasks, offsets[i], offsets[i + 1], day)
         S.pt_open[patient] += 1
         at_arrival(S, patient)  # admissions.py: expected avoidable admissions
         advance(S, ep, day, True, urgent[i], planned[i])
+    S.ic[ARRIVAL_AT] = 0
     S.today[D_ARRIVED] += patients.size
+    return True
 
 
 @kernel
 def see_patients(S: State, day):
-    """Every appointment booked for today, in booking order (same-day bookings join the end)."""
-    worked = 0.0
+    """Every appointment booked for today, in booking order (same-day bookings join the end).
+    False when it stopped for room (the day's list starts where it stopped)."""
     t = S.ap_head[day]
     while t >= 0:
+        if not room(S):
+            S.ap_head[day] = t
+            return False
         post = S.t_post[t]
         if S.e_dropped[S.t_ep[t]]:  # the patient went elsewhere: the slot's time is not used
             S.pre[post, day] += S.t_minutes[t]
             _drop(S, t, day)
         else:
             S.p_worked[post] += S.t_minutes[t]
-            worked += S.t_minutes[t]
+            S.fc[SEEN_MINUTES] += S.t_minutes[t]
             complete(S, post, t, day)
         t = S.t_next[t]  # read after: a booking made for today joins the end
     S.ap_head[day] = -1
     S.ap_tail[day] = -1
-    S.today[D_UTILISATION] += worked
+    S.today[D_UTILISATION] += S.fc[SEEN_MINUTES]
+    S.fc[SEEN_MINUTES] = 0.0
+    return True
+
+
+@kernel
+def close_books(S: State, day):
+    """The day's books close: appointment minutes nobody booked join each working post's time for
+    work without a slot (`p_time`)."""
+    for c in range(S.p_person.size):
+        if S.p_working[c]:
+            S.p_time[c] = S.unbooked_day[c, day] + unused(S.pre, S.otd, c, day)
+            available = S.unbooked_day[c, day] + S.appointment_day[c, day]
+            S.p_available[c] += available
+            S.fc[AVAILABLE] += available
 
 
 @kernel
 def work_without_slots(S: State, day, order):
-    """Close today's books, then each clinician (in `order`) works results, prescriptions and letters.
-
-    A task is started while any time is left; what it overruns is owed from the post's next
-    working day, so no task blocks a queue.
-    """
-    n = S.p_person.size
-    time = np.zeros(n)
-    for c in range(n):
-        if S.p_working[c]:
-            time[c] = S.unbooked_day[c, day] + unused(S.pre, S.otd, c, day)
-            available = S.unbooked_day[c, day] + S.appointment_day[c, day]
-            S.p_available[c] += available
-            S.fc[AVAILABLE] += available
-    for i in range(order.size):
+    """Each clinician (in `order`) works results, prescriptions and letters in the time the books
+    left them. A task is started while any time is left; what it overruns is owed from the post's
+    next working day, so no task blocks a queue. False when it stopped for room."""
+    fc = S.fc
+    for i in range(S.ic[QUEUE_AT], order.size):
         c = order[i]
         if not S.p_working[c]:
             continue
-        left = time[c] - S.p_debt[c] - S.p_debrief[c]
-        S.p_debt[c] = 0.0
-        S.p_debrief[c] = 0.0
-        worked = 0.0
-        while S.p_qhead[c] >= 0 and left > 0:
+        if not S.ic[QUEUE_OPEN]:  # the post starts its queue
+            fc[QUEUE_LEFT] = S.p_time[c] - S.p_debt[c] - S.p_debrief[c]
+            fc[QUEUE_WORKED] = 0.0
+            S.p_debt[c] = 0.0
+            S.p_debrief[c] = 0.0
+            S.ic[QUEUE_OPEN] = 1
+        while S.p_qhead[c] >= 0 and fc[QUEUE_LEFT] > 0:
+            if not room(S):
+                S.ic[QUEUE_AT] = i
+                return False
             t = S.p_qhead[c]
             S.p_qhead[c] = S.t_next[t]
             if S.p_qhead[c] < 0:
@@ -759,9 +818,12 @@ def work_without_slots(S: State, day, order):
             if S.e_dropped[S.t_ep[t]] or day - S.t_queued[t] > S.abandon_days:
                 _drop(S, t, day)
                 continue
-            left -= S.t_minutes[t]
-            worked += S.t_minutes[t]
+            fc[QUEUE_LEFT] -= S.t_minutes[t]
+            fc[QUEUE_WORKED] += S.t_minutes[t]
             complete(S, c, t, day)
-        S.p_debt[c] = max(0.0, -left)
-        S.p_worked[c] += worked
-        S.today[D_UTILISATION] += worked
+        S.ic[QUEUE_OPEN] = 0
+        S.p_debt[c] = max(0.0, -fc[QUEUE_LEFT])
+        S.p_worked[c] += fc[QUEUE_WORKED]
+        S.today[D_UTILISATION] += fc[QUEUE_WORKED]
+    S.ic[QUEUE_AT] = 0
+    return True

@@ -40,6 +40,7 @@ from handover_abm.dates import Calendar
 from handover_abm.demand import DemandGenerator, build_population
 from handover_abm.familiarity import Familiarity
 from handover_abm.handover import LossModel, logit, session_sites
+from handover_abm.lifecycle import LOW_DRAWS, LOW_ROWS
 from handover_abm.network import TeamNetwork
 from handover_abm.preferences import named_clinicians, who_prefers
 from handover_abm.referral import referral_probability
@@ -530,31 +531,37 @@ class HandoverModel(mesa.Model):
             fc=np.zeros(N_FC),
         )
 
-    def _reserve(self, arrivals: int) -> None:
-        """Room for a day's work in every pool, log and random-number block (grown between days)."""
+    def _reserve(self, grow: bool = False) -> None:
+        """Room in every pool, log and random-number block for a day's work (more when `grow`: a
+        kernel stopped for room). Rows for twice the most tasks a day has created so far; the
+        kernels stop and ask for more rather than run out (lifecycle.room)."""
         S = self.A
         ic = S.ic
-        need = 10_000 + 4 * max(self._peak_created, 30 * arrivals) + int(ic[WAITING])
-        grow: dict[str, np.ndarray] = {}
+        need = 8 * LOW_ROWS + 2 * self._peak_created
+        if grow:
+            need *= 2
+        out: dict[str, np.ndarray] = {}
         if ic[T_FREE] + S.t_ep.size - ic[T_USED] < need:
-            grow.update(_grown(S, _task_pool(0), max(2 * S.t_ep.size, int(ic[T_USED]) + need)))
+            out.update(_grown(S, _task_pool(0), max(2 * S.t_ep.size, int(ic[T_USED]) + need)))
         if ic[E_FREE] + S.e_id.size - ic[E_USED] < need:
-            grow.update(
+            out.update(
                 _grown(S, _episode_pool(0, S.e_rem.shape[1]), max(2 * S.e_id.size, int(ic[E_USED]) + need))
             )
         if ic[N_FREE] + S.n_person.size - ic[N_USED] < need:
-            grow.update(_grown(S, _node_pool(0), max(2 * S.n_person.size, int(ic[N_USED]) + need)))
+            out.update(_grown(S, _node_pool(0), max(2 * S.n_person.size, int(ic[N_USED]) + need)))
         if S.cl_patient.size - ic[CONTACTS] < need:
             size = max(2 * S.cl_patient.size, int(ic[CONTACTS]) + need)
-            grow.update(_grown(S, {k: getattr(S, k)[:0] for k in ("cl_patient", "cl_person", "cl_gp")}, size))
-        for name in ("rh", "cx", "hx", "hxf") if self.log_events else ("rh",):
+            out.update(_grown(S, {k: getattr(S, k)[:0] for k in ("cl_patient", "cl_person", "cl_gp")}, size))
+        for name, used in (("rh", RH), ("cx", CX), ("hx", HX), ("hxf", HX)):
             rows = getattr(S, name)
-            if rows.shape[0] < need:
-                grow[name] = np.zeros((max(2 * rows.shape[0], need), rows.shape[1]), dtype=rows.dtype)
+            if (name == "rh" or self.log_events) and rows.shape[0] - ic[used] < need:
+                out.update(_grown(S, {name: rows}, max(2 * rows.shape[0], int(ic[used]) + need)))
         if self.familiarity.reserve(need):
             fam = self.familiarity
-            grow.update(hk=fam.hk, hv=fam.hv, pair_f=fam.pair_f, pair_n=fam.pair_n)
-        draws = 8 * need
+            out.update(hk=fam.hk, hv=fam.hv, pair_f=fam.pair_f, pair_n=fam.pair_n)
+        draws = 4 * (LOW_DRAWS + self._peak_created)
+        if grow:
+            draws *= 2
         u = S.u
         if any(u.shape[1] - ic[CUR + k] < draws for k in range(len(STREAMS))):
             width = max(2 * draws, u.shape[1])
@@ -564,9 +571,9 @@ class HandoverModel(mesa.Model):
                 fresh[k, : rest.size] = rest
                 fresh[k, rest.size :] = self.streams[name].rng.random(width - rest.size)
                 ic[CUR + k] = 0
-            grow["u"] = fresh
-        if grow:
-            vars(S).update(grow)
+            out["u"] = fresh
+        if out:
+            vars(S).update(out)
             self.S = pack(S)
 
     # ------------------------------------------------------------------ views for people and tests
@@ -604,8 +611,9 @@ class HandoverModel(mesa.Model):
             keep = S.cl_gp[:n]
             patient, person = patient[keep], person[keep]
         order = np.argsort(patient, kind="stable")
-        counts = np.bincount(patient, minlength=len(self.patients))
-        return [h.tolist() for h in np.split(person[order], np.cumsum(counts)[:-1])]
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(patient, minlength=len(self.patients)))]).tolist()
+        flat = person[order].tolist()
+        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def history_of(self, patient: int, gp: bool = False) -> list[int]:
         """One patient's contacts as person ids, in order (a scan of the contact log: for inspection)."""
@@ -663,27 +671,25 @@ class HandoverModel(mesa.Model):
         """One working day."""
         day = self.steps
         self._start_day(day)
-        arrivals = self.demand.draw_day().urgent_first()
-        self._reserve(arrivals.patients.size)
-        S = self.S
-        lifecycle.book_due(S, day)
-        lifecycle.arrivals(
-            S,
-            day,
-            arrivals.patients,
-            arrivals.kinds,
-            arrivals.urgent,
-            arrivals.planned,
-            arrivals.tasks,
-            arrivals.offsets,
+        new = self.demand.draw_day().urgent_first()
+        self._reserve()
+        self._until(lifecycle.book_due, day)
+        self._until(
+            lifecycle.arrivals, day, new.patients, new.kinds, new.urgent, new.planned, new.tasks, new.offsets
         )
-        lifecycle.see_patients(S, day)
+        self._until(lifecycle.see_patients, day)
+        lifecycle.close_books(self.S, day)
         order = self.streams["routing"].rng.permutation(len(self.clinicians)).astype(np.int64)
-        lifecycle.work_without_slots(S, day, order)
+        self._until(lifecycle.work_without_slots, day, order)
         self._end_day(day)
         self.datacollector.collect(self)
         if day >= self.config.days:
             self.running = False
+
+    def _until(self, kernel: Any, *args: Any) -> None:
+        """Run one of the day's kernels to its end, growing the state whenever it stops for room."""
+        while not kernel(self.S, *args):
+            self._reserve(grow=True)
 
     def run(self) -> None:
         """Run the configured number of days (Mesa event loop: one step per day)."""
@@ -843,6 +849,7 @@ def _post_arrays(n: int, n_types: int) -> SimpleNamespace:
         p_sites=z((n, 5), i8),
         p_need=np.ones(n, f8),
         p_jitter=z(n, f8),
+        p_time=z(n, f8),
         review_minutes=z(n, f8),
     )
 

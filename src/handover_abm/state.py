@@ -36,11 +36,13 @@ F_ORIGIN = 15  # familiarity's origin day
 CUR = 16  # 16..20: cursors of the random-number blocks, in the order of STREAMS
 BEYOND = 21  # tasks due after the last day the run can reach
 E_DEAD = 22  # closed episodes with no task left, to free tonight
-N_IC = 23
+ARRIVAL_AT, QUEUE_AT, QUEUE_OPEN = 23, 24, 25  # where a day's kernel stopped for more room
+N_IC = 26
 
 # fc: float scalars
 AVAILABLE = 0  # minutes available today
-N_FC = 1
+SEEN_MINUTES, QUEUE_LEFT, QUEUE_WORKED = 1, 2, 3  # running sums of a day's kernel (see lifecycle.py)
+N_FC = 4
 
 STREAMS = ("access", "handover", "supervision", "referral", "preference")  # drawn in the kernels
 S_ACCESS, S_HANDOVER, S_SUPERVISION, S_REFERRAL, S_PREFERENCE = range(5)
@@ -203,6 +205,7 @@ class StateFields(NamedTuple):
     p_sites: np.ndarray  # post x weekday
     p_need: np.ndarray  # today's learning-curve multiplier of supervision needs
     p_jitter: np.ndarray  # today's tie-break offsets
+    p_time: np.ndarray  # today's minutes for work without a slot (set when the books close)
     scope_mult: np.ndarray  # post x task type (NaN: out of scope)
     query_p: np.ndarray  # post x task type
     referral_p: np.ndarray  # post x task type

@@ -7,9 +7,6 @@ differences between them are paired rather than stream noise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from itertools import chain
-
 import numpy as np
 
 # Order matters: it fixes which child of the SeedSequence each process gets. Append only.
@@ -30,24 +27,39 @@ MAX_REPLICATES = 10_000  # per config or design point (the seeds are allocated u
 
 
 class Stream:
-    """A numpy Generator plus a block of pre-drawn uniforms for cheap scalar draws on hot paths.
+    """A numpy Generator plus a block of pre-drawn uniforms for scalar draws.
 
-    `uniform()` is the C-level `__next__` of an iterator chained over blocks of `buffer` uniforms,
-    each drawn from `rng` when the previous block is used up (the same values, in the same order,
-    as one `rng.random(buffer)` call per block), so a draw costs no Python frame.
+    Uniforms are served from blocks of `buffer` values, each drawn from `rng` when the previous
+    block is used up (the same values, in the same order, as one `rng.random(buffer)` call per
+    block), one at a time (`uniform`) or many at once (`take`): the two give the same sequence.
     """
 
-    __slots__ = ("_size", "rng", "uniform")
+    __slots__ = ("_block", "_pos", "_size", "rng")
 
     def __init__(self, seed_seq: np.random.SeedSequence, buffer: int = 4096) -> None:
         self.rng = np.random.default_rng(seed_seq)
         self._size = buffer
-        self.uniform: Callable[[], float] = chain.from_iterable(self._blocks()).__next__
-        """One U(0, 1) draw, served from a pre-drawn block (refilled from `rng` when used up)."""
+        self._block = np.zeros(0)
+        self._pos = 0
 
-    def _blocks(self) -> Iterator[list[float]]:
-        while True:
-            yield self.rng.random(self._size).tolist()
+    def uniform(self) -> float:
+        """One U(0, 1) draw."""
+        if self._pos == self._block.size:
+            self._block, self._pos = self.rng.random(self._size), 0
+        self._pos += 1
+        return float(self._block[self._pos - 1])
+
+    def take(self, n: int) -> np.ndarray:
+        """The next `n` U(0, 1) draws, in order."""
+        parts = []
+        while n > 0:
+            if self._pos == self._block.size:
+                self._block, self._pos = self.rng.random(self._size), 0
+            k = min(n, self._block.size - self._pos)
+            parts.append(self._block[self._pos : self._pos + k])
+            self._pos += k
+            n -= k
+        return np.concatenate(parts) if parts else np.zeros(0)
 
 
 class RandomStreams:
