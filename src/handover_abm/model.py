@@ -20,6 +20,7 @@ import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -613,7 +614,7 @@ class HandoverModel(mesa.Model):
         order = np.argsort(patient, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(patient, minlength=len(self.patients)))]).tolist()
         flat = person[order].tolist()
-        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        return [flat[a:b] for a, b in pairwise(bounds)]
 
     def history_of(self, patient: int, gp: bool = False) -> list[int]:
         """One patient's contacts as person ids, in order (a scan of the contact log: for inspection)."""
