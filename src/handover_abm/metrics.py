@@ -209,13 +209,14 @@ class _Window:
         self.waits = model.waits - since.waits if since else Counter(model.waits)
         self.unmet_by_band = model.unmet_by_band - since.unmet_by_band if since else model.unmet_by_band
 
-    def histories(self, gp: bool = False) -> list[list[int]]:
+    def histories(self, gp: bool = False) -> Histories:
         """Each patient's contacts (or GP contacts) after the snapshot."""
-        every = self.model.histories(gp)
+        codes, n = self.model.contacts_by_patient(gp)
         if self.since is None:
-            return every
-        first = self.since.gp_history if gp else self.since.history
-        return [h[k:] for h, k in zip(every, first, strict=True)]
+            return Histories(codes, n)
+        first = np.asarray(self.since.gp_history if gp else self.since.history, dtype=np.int64)
+        position = np.arange(codes.size) - np.repeat(np.cumsum(n) - n, n)  # within its patient
+        return Histories(codes[position >= np.repeat(first, n)], n - first)
 
     def post(self, c: Clinician) -> tuple[float, float, int]:
         """(minutes worked, minutes available, tasks done) of a post after the snapshot."""
@@ -238,9 +239,28 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def continuity_indices(histories: Sequence[Sequence[Hashable]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Histories:
+    """Every patient's contacts as one array of person ids (patient after patient, each in order)
+    and the number of contacts of each patient: the model's histories without a list per patient."""
+
+    codes: np.ndarray
+    n: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.n.size)
+
+
+def continuity_indices(
+    histories: Sequence[Sequence[Hashable]] | Histories,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """UPC, COC and SECON of each history with at least two contacts, in order (numpy, no loop over
     patients: the same formulas as `upc`, `coc` and `secon`)."""
+    if isinstance(histories, Histories):
+        keep = histories.n >= 2
+        if not keep.any():
+            return np.empty(0), np.empty(0), np.empty(0)
+        return _indices(histories.codes[np.repeat(keep, histories.n)], histories.n[keep])
     eligible = [h for h in histories if len(h) >= 2]
     if not eligible:
         return np.empty(0), np.empty(0), np.empty(0)
@@ -262,7 +282,7 @@ def _indices(codes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return upc_values, coc_values, secon_values
 
 
-def continuity_means(histories: Sequence[Sequence[Hashable]]) -> tuple[float, float, float]:
+def continuity_means(histories: Sequence[Sequence[Hashable]] | Histories) -> tuple[float, float, float]:
     """Mean UPC, COC and SECON over patients with at least two contacts."""
     u, c, s = continuity_indices(histories)
     if not u.size:
@@ -270,7 +290,7 @@ def continuity_means(histories: Sequence[Sequence[Hashable]]) -> tuple[float, fl
     return float(u.mean()), float(c.mean()), float(s.mean())
 
 
-def mean_upc(histories: Sequence[Sequence[int]]) -> float:
+def mean_upc(histories: Sequence[Sequence[int]] | Histories) -> float:
     """Mean UPC over histories with at least two contacts (NaN when there are none)."""
     u = continuity_indices(histories)[0]
     return float(u.mean()) if u.size else float("nan")
@@ -290,7 +310,10 @@ def median_of_counts(counts: Counter[int]) -> float:
 
 
 def chance_upc(
-    model: HandoverModel, histories: Sequence[Sequence[int]], practices: Sequence[int], stream: int = 99
+    model: HandoverModel,
+    histories: Sequence[Sequence[int]] | Histories,
+    practices: Sequence[int] | np.ndarray,
+    stream: int = 99,
 ) -> float:
     """Mean UPC if each patient's contacts (2 or more) were with GPs of their practice drawn at random.
 
@@ -307,7 +330,10 @@ def chance_upc(
     table = np.full((n_practices, max(1, int(n_gps.max(initial=0)))), -1, dtype=np.int64)
     for p, posts in gps.items():
         table[p, : len(posts)] = posts
-    n = np.fromiter(map(len, histories), dtype=np.int64, count=len(histories))
+    if isinstance(histories, Histories):
+        n = histories.n.astype(np.int64)
+    else:
+        n = np.fromiter(map(len, histories), dtype=np.int64, count=len(histories))
     practice = np.asarray(practices, dtype=np.int64)
     keep = (n >= 2) & (n_gps[practice] > 0)
     n, practice = n[keep], practice[keep]
@@ -318,11 +344,13 @@ def chance_upc(
     return float(_indices(drawn, n)[0].mean())
 
 
-def chance_upc_gp(model: HandoverModel, gp_histories: Sequence[Sequence[int]] | None = None) -> float:
+def chance_upc_gp(
+    model: HandoverModel, gp_histories: Sequence[Sequence[int]] | Histories | None = None
+) -> float:
     """`chance_upc` of each patient's GP contacts (default: their whole GP history)."""
     if gp_histories is None:
-        gp_histories = model.histories(gp=True)
-    return chance_upc(model, gp_histories, [p.practice for p in model.patients])
+        gp_histories = Histories(*model.contacts_by_patient(gp=True))
+    return chance_upc(model, gp_histories, model.pats.pt_practice)
 
 
 def summarise(model: HandoverModel, since: Snapshot | None = None) -> dict[str, float]:

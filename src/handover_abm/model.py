@@ -603,8 +603,9 @@ class HandoverModel(mesa.Model):
         """Tasks created and not yet done or dropped."""
         return int(self.A.ic[WAITING])
 
-    def histories(self, gp: bool = False) -> list[list[int]]:
-        """Each patient's contacts as person ids, in order (GP contacts only when `gp`)."""
+    def contacts_by_patient(self, gp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(person ids, contacts per patient): every patient's contacts (GP contacts only when `gp`)
+        as one array, patient after patient, each in the order they happened."""
         S = self.A
         n = int(S.ic[CONTACTS])
         patient, person = S.cl_patient[:n], S.cl_person[:n]
@@ -612,8 +613,13 @@ class HandoverModel(mesa.Model):
             keep = S.cl_gp[:n]
             patient, person = patient[keep], person[keep]
         order = np.argsort(patient, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(patient, minlength=len(self.patients)))]).tolist()
-        flat = person[order].tolist()
+        return person[order], np.bincount(patient, minlength=len(self.patients))
+
+    def histories(self, gp: bool = False) -> list[list[int]]:
+        """Each patient's contacts as person ids, in order (GP contacts only when `gp`)."""
+        persons, counts = self.contacts_by_patient(gp)
+        bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        flat = persons.tolist()
         return [flat[a:b] for a, b in pairwise(bounds)]
 
     def history_of(self, patient: int, gp: bool = False) -> list[int]:
