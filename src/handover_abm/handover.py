@@ -178,8 +178,8 @@ def transfer_probability(S: State, base_logit, ep, a, b, day):
     w = S.weekday[day]
     n = S.pt_band.size
     patient = S.e_patient[ep]
-    fs = familiarity.get(S.hk, S.hv, S.pair_f, S.ic, S.fam_retention, S.p_person[a] * n + patient, day)
-    fr = familiarity.get(S.hk, S.hv, S.pair_f, S.ic, S.fam_retention, S.p_person[b] * n + patient, day)
+    fs = familiarity.get(S.fam, S.fam_f, S.ic, S.fam_retention, S.p_person[a] * n + patient, day)
+    fr = familiarity.get(S.fam, S.fam_f, S.ic, S.fam_retention, S.p_person[b] * n + patient, day)
     p = loss_probability(
         S.loss_coef,
         base_logit,

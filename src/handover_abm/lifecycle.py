@@ -43,7 +43,6 @@ from handover_abm.state import (
     E_FREE,
     E_USED,
     ESCALATION,
-    H_COUNT,
     HIDDEN,
     HX,
     K_EP_COMPLETED,
@@ -608,9 +607,7 @@ def _record_contact(S: State, c, t, patient, day):
     S.ic[CONTACTS] = k + 1
     S.pt_contacts[patient] += 1
     key = person * S.pt_band.size + patient
-    seen = familiarity.contact(
-        S.hk, S.hv, S.pair_f, S.pair_n, S.ic, S.fam_growth, S.fam_retention, S.fam_horizon, key, day
-    )
+    seen = familiarity.contact(S.fam, S.fam_f, S.ic, S.fam_growth, S.fam_retention, S.fam_horizon, key, day)
     if seen > S.pt_top[patient]:
         S.pt_top[patient] = seen
     if S.p_is_gp[c]:
@@ -707,7 +704,7 @@ def room(S: State):
         return False
     if S.log_events and (S.cx.shape[0] - ic[CX] < LOW_ROWS or S.hx.shape[0] - ic[HX] < LOW_ROWS):
         return False
-    if S.pair_f.size - ic[PAIRS] < LOW_ROWS or 2 * (ic[H_COUNT] + LOW_ROWS) > S.hk.size:
+    if 2 * (ic[PAIRS] + LOW_ROWS) > S.fam.shape[0]:
         return False
     for k in range(S.u.shape[0]):  # noqa: SIM110 (compiled: no generator)
         if S.u.shape[1] - ic[CUR + k] < LOW_DRAWS:

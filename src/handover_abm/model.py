@@ -519,10 +519,8 @@ class HandoverModel(mesa.Model):
             nw_x=self.network._x,
             nw_handovers=self.network.handovers,
             nw_s=self.network.s,
-            hk=fam.hk,
-            hv=fam.hv,
-            pair_f=fam.pair_f,
-            pair_n=fam.pair_n,
+            fam=fam.table,
+            fam_f=fam.values,
             u=np.zeros((len(STREAMS), 0)),
             today=np.zeros(len(DAILY_COLUMNS)),
             tot=np.zeros(len(self._total_names)),
@@ -559,7 +557,7 @@ class HandoverModel(mesa.Model):
                 out.update(_grown(S, {name: rows}, max(2 * rows.shape[0], int(ic[used]) + need)))
         if self.familiarity.reserve(need):
             fam = self.familiarity
-            out.update(hk=fam.hk, hv=fam.hv, pair_f=fam.pair_f, pair_n=fam.pair_n)
+            out.update(fam=fam.table, fam_f=fam.values)
         draws = 4 * (LOW_DRAWS + self._peak_created)
         if grow:
             draws *= 2

@@ -31,7 +31,7 @@ NEXT_EPISODE = 7  # the last episode id given
 WAITING = 8  # tasks created and not yet done or dropped
 CONTACTS = 9  # rows of the contact log (patient, person, GP)
 CX, HX, RH = 10, 11, 12  # today's rows of the detailed contact log, handover events, handover pairs
-PAIRS, H_COUNT = 13, 14  # familiarity pairs, and keys in their hash table
+PAIRS = 13  # familiarity pairs (rows used in its hash table)
 F_ORIGIN = 15  # familiarity's origin day
 CUR = 16  # 16..20: cursors of the random-number blocks, in the order of STREAMS
 BEYOND = 21  # tasks due after the last day the run can reach
@@ -294,11 +294,9 @@ class StateFields(NamedTuple):
     nw_x: np.ndarray
     nw_handovers: np.ndarray
     nw_s: np.ndarray  # [lazy decay factor, sum of the stored excess]
-    # familiarity (familiarity.py): a hash table of pairs (person, patient) -> pair row
-    hk: np.ndarray
-    hv: np.ndarray
-    pair_f: np.ndarray
-    pair_n: np.ndarray  # contacts of the pair (the patient's count of that person)
+    # familiarity (familiarity.py): a hash table of pairs (person, patient): key, value, contacts
+    fam: np.ndarray
+    fam_f: np.ndarray  # the same memory read as floats (the value column)
     # random-number blocks: one row of pre-drawn uniforms per stream of STREAMS (streams.py)
     u: np.ndarray
     # counters
