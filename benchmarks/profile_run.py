@@ -32,6 +32,7 @@ KERNELS = {  # the day's compiled kernels -> what they do
     "book_due": "kernel: book work due today (lifecycle.py and the mechanisms it calls)",
     "arrivals": "kernel: new episodes (lifecycle.py and the mechanisms it calls)",
     "see_patients": "kernel: see booked patients (lifecycle.py and the mechanisms it calls)",
+    "close_books": "kernel: close the books (lifecycle.py, book.py)",
     "work_without_slots": "kernel: work without a slot (lifecycle.py and the mechanisms it calls)",
     "end_of_day": "kernel: free finished rows (lifecycle.py)",
 }
