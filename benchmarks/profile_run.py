@@ -48,8 +48,9 @@ MECHANISMS = {  # module file -> the mechanism whose room it is
     "network.py": "ties (network.py)",
     "demand.py": "demand (demand.py)",
     "streams.py": "random numbers (streams.py)",
+    "turnover.py": "turnover (turnover.py)",
+    "state.py": "state (state.py)",
     "agents.py": "agents (agents.py)",
-    "episodes.py": "task and episode records (episodes.py)",
     "metrics.py": "metrics (metrics.py)",
 }
 

@@ -11,7 +11,10 @@ Mutable scalars live in two small arrays, `ic` (integers) and `fc` (floats), at 
 
 from __future__ import annotations
 
+import hashlib
 import os
+from itertools import chain
+from pathlib import Path
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -19,6 +22,46 @@ import numpy as np
 from numba import njit
 from numba.core import types
 from numba.experimental import structref
+
+# The modules with compiled functions. numba keys each function's cache on its own file only, so a
+# change to a mechanism that another module's kernels call would leave their cached code stale:
+# `_drop_stale_kernels` clears the package's cached kernels whenever any of these files changes.
+KERNEL_MODULES = (
+    "admissions.py",
+    "book.py",
+    "booking.py",
+    "demand.py",
+    "familiarity.py",
+    "handover.py",
+    "lifecycle.py",
+    "network.py",
+    "preferences.py",
+    "referral.py",
+    "state.py",
+    "supervision.py",
+)
+
+
+def _drop_stale_kernels() -> None:
+    here = Path(__file__).parent
+    digest = hashlib.sha256(b"".join((here / name).read_bytes() for name in KERNEL_MODULES)).hexdigest()
+    cache = here / "__pycache__"
+    stamp = cache / "kernels.sha256"
+    try:
+        if stamp.read_text() == digest:
+            return
+    except OSError:  # no stamp: kernels cached before it are of unknown sources
+        pass
+    try:
+        for old in chain(cache.glob("*.nbi"), cache.glob("*.nbc")):
+            old.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only install: numba then caches elsewhere
+        pass
+
+
+_drop_stale_kernels()
 
 # Every compiled function of the model: cached on disk, bounds-checked when NUMBA_BOUNDSCHECK=1.
 kernel = njit(cache=True, nogil=True, boundscheck=os.environ.get("NUMBA_BOUNDSCHECK") == "1")
@@ -47,7 +90,7 @@ N_FC = 4
 STREAMS = ("access", "handover", "supervision", "referral", "preference")  # drawn in the kernels
 S_ACCESS, S_HANDOVER, S_SUPERVISION, S_REFERRAL, S_PREFERENCE = range(5)
 
-# task kinds (episodes.TaskKind) and handover outcomes
+# task kinds (a step of the episode, rework after a noticed loss, an escalation) and handover outcomes
 NORMAL, REWORK, ESCALATION = 0, 1, 2
 NONE, HIDDEN, REWORKED = 0, 1, 2
 
