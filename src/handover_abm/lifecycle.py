@@ -94,17 +94,26 @@ LOW_DRAWS = 4096  # uniforms every random-number block keeps for one step
 
 
 @kernel
+def _row(free, ic, free_at, used_at, size):
+    """A row of a pool: the last one freed, else one never used; -1 when the pool is full (`room`
+    stops a day's kernel long before that)."""
+    top = ic[free_at]
+    if top > 0:
+        ic[free_at] = top - 1
+        return free[top - 1]
+    row = ic[used_at]
+    if row >= size:
+        return -1
+    ic[used_at] = row + 1
+    return row
+
+
+@kernel
 def new_task(S: State, ep, ttype, kind, day):
     """A fresh task row of episode `ep`."""
-    top = S.ic[T_FREE]
-    if top > 0:
-        t = S.t_free[top - 1]
-        S.ic[T_FREE] = top - 1
-    else:
-        t = S.ic[T_USED]
-        if t >= S.t_ep.size:
-            raise RuntimeError("the task pool is full (HandoverModel._reserve keeps room for a day)")
-        S.ic[T_USED] = t + 1
+    t = _row(S.t_free, S.ic, T_FREE, T_USED, S.t_ep.size)
+    if t < 0:
+        raise RuntimeError("the task pool is full")
     S.t_ep[t] = ep
     S.t_type[t] = ttype
     S.t_kind[t] = kind
@@ -134,15 +143,9 @@ def _finished(S: State, t):
 @kernel
 def new_episode(S: State, patient, kind, tasks, lo, hi, day):
     """A fresh episode row for `patient` whose task types are tasks[lo:hi], in order."""
-    top = S.ic[E_FREE]
-    if top > 0:
-        ep = S.e_free[top - 1]
-        S.ic[E_FREE] = top - 1
-    else:
-        ep = S.ic[E_USED]
-        if ep >= S.e_id.size:
-            raise RuntimeError("the episode pool is full (HandoverModel._reserve keeps room for a day)")
-        S.ic[E_USED] = ep + 1
+    ep = _row(S.e_free, S.ic, E_FREE, E_USED, S.e_id.size)
+    if ep < 0:
+        raise RuntimeError("the episode pool is full")
     S.ic[NEXT_EPISODE] += 1
     S.e_id[ep] = S.ic[NEXT_EPISODE]
     S.e_patient[ep] = patient
@@ -183,15 +186,9 @@ def _add_person(S: State, ep, person):
         if S.n_person[node] == person:
             return
         node = S.n_next[node]
-    top = S.ic[N_FREE]
-    if top > 0:
-        node = S.n_free[top - 1]
-        S.ic[N_FREE] = top - 1
-    else:
-        node = S.ic[N_USED]
-        if node >= S.n_person.size:
-            raise RuntimeError("the person-list pool is full (HandoverModel._reserve keeps room for a day)")
-        S.ic[N_USED] = node + 1
+    node = _row(S.n_free, S.ic, N_FREE, N_USED, S.n_person.size)
+    if node < 0:
+        raise RuntimeError("the person-list pool is full")
     S.n_person[node] = person
     S.n_next[node] = S.e_phead[ep]
     S.e_phead[ep] = node
