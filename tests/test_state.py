@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from handover_abm import model as model_module
+from handover_abm.lifecycle import LOW_DRAWS, LOW_ROWS
 from handover_abm.model import HandoverModel
 from handover_abm.simulate import simulate
 from tests.conftest import small_scenario
@@ -14,7 +16,7 @@ def test_kernels_that_stop_for_room_and_resume_give_identical_results(
 ) -> None:
     """With no room kept ahead of a day, every pool, log and random-number block fills up within
     days; the kernel stops, the state grows and the kernel goes on from where it stopped."""
-    scenario = small_scenario(days=40)
+    scenario = small_scenario(days=60, population={"size": 8000, "practices": 2})
     normal = simulate(scenario, 3).summary
     real = HandoverModel._reserve
     asked: list[bool] = []
@@ -25,8 +27,11 @@ def test_kernels_that_stop_for_room_and_resume_give_identical_results(
             real(self, grow=True)
 
     monkeypatch.setattr(HandoverModel, "_reserve", only_when_asked)
+    monkeypatch.setattr(model_module, "ROOM_ROWS", LOW_ROWS // 4)  # grow by little at a time
+    monkeypatch.setattr(model_module, "ROOM_DRAWS", LOW_DRAWS // 4)
+    monkeypatch.setattr(model_module, "ROOM_PER_TASK", 0)
     squeezed = simulate(scenario, 3).summary
-    assert asked.count(True) >= 3  # the kernels stopped for room, mid-day
+    assert asked.count(True) >= 3  # the kernels stopped for room, mid-day, more than once
     assert squeezed == normal
 
 

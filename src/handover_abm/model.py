@@ -72,6 +72,12 @@ from handover_abm.streams import RandomStreams
 from handover_abm.supervision import SupervisionMechanism, assign_supervisors, query_probability
 from handover_abm.turnover import StaffTurnover
 
+# Room kept ahead of each day in the state's pools and logs (rows) and random-number blocks
+# (uniforms): a floor, plus this many per task of the busiest day so far. The kernels stop and ask
+# for more when a day needs it (lifecycle.room), so these only save stops.
+ROOM_ROWS = 8 * LOW_ROWS
+ROOM_DRAWS = 4 * LOW_DRAWS
+ROOM_PER_TASK = 2
 # Day counts whose run totals are added up at the end of each day rather than per event.
 SUMMED_DAILY = (
     "tasks_created",
@@ -531,12 +537,12 @@ class HandoverModel(mesa.Model):
         )
 
     def _reserve(self, grow: bool = False) -> None:
-        """Room in every pool, log and random-number block for a day's work (more when `grow`: a
-        kernel stopped for room). Rows for twice the most tasks a day has created so far; the
-        kernels stop and ask for more rather than run out (lifecycle.room)."""
+        """Room in every pool, log and random-number block for a day's work (ROOM_ROWS, ROOM_DRAWS,
+        ROOM_PER_TASK), twice as much when `grow` (a kernel stopped for room); always more than a
+        step needs (lifecycle.LOW_ROWS, LOW_DRAWS), so a stopped kernel can go on."""
         S = self.A
         ic = S.ic
-        need = 8 * LOW_ROWS + 2 * self._peak_created
+        need = LOW_ROWS + ROOM_ROWS + ROOM_PER_TASK * self._peak_created  # never less than a step's
         if grow:
             need *= 2
         out: dict[str, np.ndarray] = {}
@@ -558,7 +564,7 @@ class HandoverModel(mesa.Model):
         if self.familiarity.reserve(need):
             fam = self.familiarity
             out.update(fam=fam.table, fam_f=fam.values)
-        draws = 4 * (LOW_DRAWS + self._peak_created)
+        draws = LOW_DRAWS + ROOM_DRAWS + 2 * ROOM_PER_TASK * self._peak_created
         if grow:
             draws *= 2
         u = S.u
