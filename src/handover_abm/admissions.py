@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handover_abm.state import K_ACSC, State, kernel
+from handover_abm.state import K_ACSC, PT_CONTACTS, PT_LTC, PT_TOP, State, kernel
 
 if TYPE_CHECKING:
     from handover_abm.config import Continuity
@@ -53,7 +53,7 @@ def patient_upc(top_count: int, n: int, reference: float) -> float:
 @kernel
 def at_arrival(S: State, patient):
     """A new episode of `patient`: its expected avoidable admissions, from their continuity so far."""
-    if S.pt_ltc[patient] < 1:
+    if S.P[patient, PT_LTC] < 1:
         return
-    u = _upc(S.pt_top[patient], S.pt_contacts[patient], S.upc_reference)
+    u = _upc(S.P[patient, PT_TOP], S.P[patient, PT_CONTACTS], S.upc_reference)
     S.tot[K_ACSC] += _expected(S.acsc_risk, S.acsc_rr, S.upc_reference, u)

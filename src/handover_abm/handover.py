@@ -37,7 +37,20 @@ import numpy as np
 from handover_abm import familiarity
 from handover_abm.config import Continuity, Handover
 from handover_abm.network import strengthen, tie
-from handover_abm.state import D_HANDOVERS, D_MISCOMMUNICATIONS, RH, S_HANDOVER, State, kernel, uniform
+from handover_abm.state import (
+    D_HANDOVERS,
+    D_MISCOMMUNICATIONS,
+    EP_HANDOVERS,
+    EP_HIDDEN,
+    EP_HOLISTIC,
+    EP_LOSSES,
+    EP_PATIENT,
+    RH,
+    S_HANDOVER,
+    State,
+    kernel,
+    uniform,
+)
 
 if TYPE_CHECKING:
     from handover_abm.agents import Clinician
@@ -176,8 +189,8 @@ def transfer_probability(S: State, base_logit, ep, a, b, day):
     """(loss probability, tie) of a transfer of episode `ep` from post `a` to post `b` on `day`."""
     t = tie(S.nw_floor, S.nw_x, S.nw_s, a, b)
     w = S.weekday[day]
-    n = S.pt_band.size
-    patient = S.e_patient[ep]
+    n = S.P.shape[0]
+    patient = S.E[ep, EP_PATIENT]
     fs = familiarity.get(S.fam, S.fam_f, S.ic, S.fam_retention, S.p_person[a] * n + patient, day)
     fr = familiarity.get(S.fam, S.fam_f, S.ic, S.fam_retention, S.p_person[b] * n + patient, day)
     p = loss_probability(
@@ -189,7 +202,7 @@ def transfer_probability(S: State, base_logit, ep, a, b, day):
         unbooked_days(S, a),
         unbooked_days(S, b),
         float(S.p_interruptions[a] + S.p_interruptions[b]),
-        1.0 if S.e_holistic[ep] else 0.0,
+        1.0 if S.E[ep, EP_HOLISTIC] else 0.0,
         1.0 if S.p_sites[a, w] == S.p_sites[b, w] else 0.0,
         fs,
         fr,
@@ -200,7 +213,7 @@ def transfer_probability(S: State, base_logit, ep, a, b, day):
 @kernel
 def transfer(S: State, ep, sender, receiver, day):
     """Count a handover and draw its loss: (lost, loss probability, tie)."""
-    S.e_handovers[ep] += 1
+    S.E[ep, EP_HANDOVERS] += 1
     S.today[D_HANDOVERS] += 1
     p, t = transfer_probability(S, S.lg_base, ep, sender, receiver, day)
     lost = uniform(S, S_HANDOVER) < p
@@ -216,10 +229,10 @@ def transfer(S: State, ep, sender, receiver, day):
 @kernel
 def lose(S: State, ep):
     """Information was lost: True when it is noticed (the caller books rework), else it stays hidden."""
-    S.e_losses[ep] += 1
+    S.E[ep, EP_LOSSES] += 1
     S.today[D_MISCOMMUNICATIONS] += 1
     if uniform(S, S_HANDOVER) >= S.p_detect:
-        S.e_hidden[ep] += 1
+        S.E[ep, EP_HIDDEN] += 1
         return False
     return True
 
@@ -229,7 +242,7 @@ def reconcile_one(S: State, ep):
     """A usual clinician or care coordinator looks at one hidden loss: True when it is found (it
     becomes a rework task today)."""
     if uniform(S, S_HANDOVER) < S.p_reconcile:
-        S.e_hidden[ep] -= 1
+        S.E[ep, EP_HIDDEN] -= 1
         return True
     return False
 
@@ -238,7 +251,7 @@ def reconcile_one(S: State, ep):
 def harm_at_close(S: State, ep):
     """Hidden losses left when the episode closes that become harm-risk events."""
     harm = 0
-    for _ in range(S.e_hidden[ep]):
+    for _ in range(S.E[ep, EP_HIDDEN]):
         if uniform(S, S_HANDOVER) < S.p_harm:
             harm += 1
     return harm

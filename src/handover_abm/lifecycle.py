@@ -42,6 +42,31 @@ from handover_abm.state import (
     E_DEAD,
     E_FREE,
     E_USED,
+    EP_ACCOUNTABLE,
+    EP_ARRIVAL,
+    EP_CLOSED,
+    EP_DELAY,
+    EP_DONE,
+    EP_DROPPED,
+    EP_ELSEWHERE,
+    EP_ESCALATIONS,
+    EP_FIRST,
+    EP_HANDOVERS,
+    EP_HIDDEN,
+    EP_HOLISTIC,
+    EP_ID,
+    EP_KIND,
+    EP_LAST_PERSON,
+    EP_LAST_POST,
+    EP_LOSSES,
+    EP_NPERSONS,
+    EP_NREM,
+    EP_PATIENT,
+    EP_PHEAD,
+    EP_PLANNED,
+    EP_PRACTICE,
+    EP_REFS,
+    EP_REWORK,
     ESCALATION,
     HIDDEN,
     HX,
@@ -69,6 +94,15 @@ from handover_abm.state import (
     NONE,
     NORMAL,
     PAIRS,
+    PT_BAND,
+    PT_CONTACTS,
+    PT_GP_CONTACTS,
+    PT_LTC,
+    PT_OPEN,
+    PT_PRACTICE,
+    PT_PREFERS,
+    PT_TOP,
+    PT_USUAL,
     QUEUE_AT,
     QUEUE_LEFT,
     QUEUE_OPEN,
@@ -81,6 +115,19 @@ from handover_abm.state import (
     T_DEAD,
     T_FREE,
     T_USED,
+    TK_ATTEMPTS,
+    TK_CHECKED,
+    TK_CREATED,
+    TK_EP,
+    TK_KIND,
+    TK_NEXT,
+    TK_PINNED,
+    TK_POST,
+    TK_QUEUED,
+    TK_REQUESTED,
+    TK_START,
+    TK_TYPE,
+    TK_URGENT,
     WAITING,
     State,
     kernel,
@@ -111,24 +158,24 @@ def _row(free, ic, free_at, used_at, size):
 @kernel
 def new_task(S: State, ep, ttype, kind, day):
     """A fresh task row of episode `ep`."""
-    t = _row(S.t_free, S.ic, T_FREE, T_USED, S.t_ep.size)
+    t = _row(S.t_free, S.ic, T_FREE, T_USED, S.T.shape[0])
     if t < 0:
         raise RuntimeError("the task pool is full")
-    S.t_ep[t] = ep
-    S.t_type[t] = ttype
-    S.t_kind[t] = kind
-    S.t_created[t] = day
-    S.t_post[t] = -1
+    S.T[t, TK_EP] = ep
+    S.T[t, TK_TYPE] = ttype
+    S.T[t, TK_KIND] = kind
+    S.T[t, TK_CREATED] = day
+    S.T[t, TK_POST] = -1
     S.t_minutes[t] = 0.0
-    S.t_queued[t] = -1
-    S.t_checked[t] = False
-    S.t_urgent[t] = False
-    S.t_requested[t] = -1
-    S.t_start[t] = -1
-    S.t_attempts[t] = 0
-    S.t_pinned[t] = -1
-    S.t_next[t] = -1
-    S.e_refs[ep] += 1
+    S.T[t, TK_QUEUED] = -1
+    S.T[t, TK_CHECKED] = 0
+    S.T[t, TK_URGENT] = 0
+    S.T[t, TK_REQUESTED] = -1
+    S.T[t, TK_START] = -1
+    S.T[t, TK_ATTEMPTS] = 0
+    S.T[t, TK_PINNED] = -1
+    S.T[t, TK_NEXT] = -1
+    S.E[ep, EP_REFS] += 1
     return t
 
 
@@ -143,45 +190,45 @@ def _finished(S: State, t):
 @kernel
 def new_episode(S: State, patient, kind, tasks, lo, hi, day):
     """A fresh episode row for `patient` whose task types are tasks[lo:hi], in order."""
-    ep = _row(S.e_free, S.ic, E_FREE, E_USED, S.e_id.size)
+    ep = _row(S.e_free, S.ic, E_FREE, E_USED, S.E.shape[0])
     if ep < 0:
         raise RuntimeError("the episode pool is full")
     S.ic[NEXT_EPISODE] += 1
-    S.e_id[ep] = S.ic[NEXT_EPISODE]
-    S.e_patient[ep] = patient
-    S.e_kind[ep] = kind
+    S.E[ep, EP_ID] = S.ic[NEXT_EPISODE]
+    S.E[ep, EP_PATIENT] = patient
+    S.E[ep, EP_KIND] = kind
     n = hi - lo
     for i in range(n):  # the next task last
         S.e_rem[ep, i] = tasks[hi - 1 - i]
-    S.e_nrem[ep] = n
-    S.e_arrival[ep] = day
-    S.e_planned[ep] = n
-    S.e_practice[ep] = S.pt_practice[patient]
-    S.e_first[ep] = -1
-    S.e_last_post[ep] = -1
-    S.e_last_person[ep] = -1
-    S.e_done[ep] = 0
-    S.e_phead[ep] = -1
-    S.e_npersons[ep] = 0
-    S.e_handovers[ep] = 0
-    S.e_losses[ep] = 0
-    S.e_hidden[ep] = 0
-    S.e_rework[ep] = 0
-    S.e_escalations[ep] = 0
-    S.e_holistic[ep] = False
-    S.e_delay[ep] = 0
-    S.e_accountable[ep] = -1
-    S.e_dropped[ep] = False
-    S.e_closed[ep] = False
-    S.e_elsewhere[ep] = False
-    S.e_refs[ep] = 0
+    S.E[ep, EP_NREM] = n
+    S.E[ep, EP_ARRIVAL] = day
+    S.E[ep, EP_PLANNED] = n
+    S.E[ep, EP_PRACTICE] = S.P[patient, PT_PRACTICE]
+    S.E[ep, EP_FIRST] = -1
+    S.E[ep, EP_LAST_POST] = -1
+    S.E[ep, EP_LAST_PERSON] = -1
+    S.E[ep, EP_DONE] = 0
+    S.E[ep, EP_PHEAD] = -1
+    S.E[ep, EP_NPERSONS] = 0
+    S.E[ep, EP_HANDOVERS] = 0
+    S.E[ep, EP_LOSSES] = 0
+    S.E[ep, EP_HIDDEN] = 0
+    S.E[ep, EP_REWORK] = 0
+    S.E[ep, EP_ESCALATIONS] = 0
+    S.E[ep, EP_HOLISTIC] = 0
+    S.E[ep, EP_DELAY] = 0
+    S.E[ep, EP_ACCOUNTABLE] = -1
+    S.E[ep, EP_DROPPED] = 0
+    S.E[ep, EP_CLOSED] = 0
+    S.E[ep, EP_ELSEWHERE] = 0
+    S.E[ep, EP_REFS] = 0
     return ep
 
 
 @kernel
 def _add_person(S: State, ep, person):
     """Add `person` to the people who did the episode's tasks, once."""
-    node = S.e_phead[ep]
+    node = S.E[ep, EP_PHEAD]
     while node >= 0:
         if S.n_person[node] == person:
             return
@@ -190,20 +237,20 @@ def _add_person(S: State, ep, person):
     if node < 0:
         raise RuntimeError("the person-list pool is full")
     S.n_person[node] = person
-    S.n_next[node] = S.e_phead[ep]
-    S.e_phead[ep] = node
-    S.e_npersons[ep] += 1
+    S.n_next[node] = S.E[ep, EP_PHEAD]
+    S.E[ep, EP_PHEAD] = node
+    S.E[ep, EP_NPERSONS] += 1
 
 
 @kernel
 def _free_episode(S: State, ep):
-    node = S.e_phead[ep]
+    node = S.E[ep, EP_PHEAD]
     while node >= 0:
         nxt = S.n_next[node]
         S.n_free[S.ic[N_FREE]] = node
         S.ic[N_FREE] += 1
         node = nxt
-    S.e_phead[ep] = -1
+    S.E[ep, EP_PHEAD] = -1
     S.e_free[S.ic[E_FREE]] = ep
     S.ic[E_FREE] += 1
 
@@ -213,9 +260,9 @@ def end_of_day(S: State):
     """Free the rows of tasks finished today, and of episodes closed with no task left."""
     for k in range(S.ic[T_DEAD]):
         t = S.t_dead[k]
-        ep = S.t_ep[t]
-        S.e_refs[ep] -= 1
-        if S.e_refs[ep] == 0 and S.e_closed[ep]:
+        ep = S.T[t, TK_EP]
+        S.E[ep, EP_REFS] -= 1
+        if S.E[ep, EP_REFS] == 0 and S.E[ep, EP_CLOSED]:
             _free_episode(S, ep)
         S.t_free[S.ic[T_FREE]] = t
         S.ic[T_FREE] += 1
@@ -229,32 +276,32 @@ def end_of_day(S: State):
 
 
 @kernel
-def _append(head, tail, nxt, i, t):
-    """Append task `t` to list `i` of (head, tail), linked through `nxt`."""
-    nxt[t] = -1
+def _append(head, tail, tasks, i, t):
+    """Append task `t` to list `i` of (head, tail), linked through the tasks' next column."""
+    tasks[t, TK_NEXT] = -1
     if tail[i] < 0:
         head[i] = t
     else:
-        nxt[tail[i]] = t
+        tasks[tail[i], TK_NEXT] = t
     tail[i] = t
 
 
 @kernel
 def _due(S: State, when, t, pinned):
     """Book or route `t` on day `when` (a day the run never reaches: it waits for ever)."""
-    S.t_pinned[t] = pinned
+    S.T[t, TK_PINNED] = pinned
     if when >= S.du_head.size:
         S.ic[BEYOND] += 1
         return
-    _append(S.du_head, S.du_tail, S.t_next, when, t)
+    _append(S.du_head, S.du_tail, S.T, when, t)
 
 
 @kernel
 def _enqueue(S: State, post, t, day):
     """Put a task without a slot in the post's queue."""
-    S.t_post[t] = post
-    S.t_queued[t] = day
-    _append(S.p_qhead, S.p_qtail, S.t_next, post, t)
+    S.T[t, TK_POST] = post
+    S.T[t, TK_QUEUED] = day
+    _append(S.p_qhead, S.p_qtail, S.T, post, t)
     S.p_qlen[post] += 1
     S.p_unbooked_minutes[post] += S.t_minutes[t]
 
@@ -276,10 +323,10 @@ def create(S: State, t, day, when, pinned):
 @kernel
 def _new_rework(S: State, ep, ttype, day):
     """A rework task: the lost step done again (a re-contact when it is a contact)."""
-    S.e_rework[ep] += 1
+    S.E[ep, EP_REWORK] += 1
     S.today[D_REWORK] += 1
     t = new_task(S, ep, ttype, REWORK, day)
-    S.t_checked[t] = True
+    S.T[t, TK_CHECKED] = 1
     return t
 
 
@@ -304,35 +351,35 @@ def advance(S: State, ep, day, first, urgent, planned):
     A planned review's first contact is booked ahead (`access.planned_lead_days`); a follow-up
     is booked at its lead time, now (pre-booked) or by the patient when it is due.
     """
-    n = S.e_nrem[ep]
+    n = S.E[ep, EP_NREM]
     if n == 0:
         _close(S, ep, day, True)
         return
     ttype = S.e_rem[ep, n - 1]
-    S.e_nrem[ep] = n - 1
+    S.E[ep, EP_NREM] = n - 1
     contact = S.tt_contact[ttype]
     if first:
         lead = 0
         if planned and contact and S.planned_lead_mean > 0:
             lead = int(-S.planned_lead_mean * math.log1p(-uniform(S, S_ACCESS)))
     else:
-        lead = S.tt_lead[ttype] + S.e_delay[ep]
-    S.e_delay[ep] = 0
+        lead = S.tt_lead[ttype] + S.E[ep, EP_DELAY]
+    S.E[ep, EP_DELAY] = 0
     t = new_task(S, ep, ttype, NORMAL, day)
-    S.t_urgent[t] = urgent
-    S.t_start[t] = day + lead
+    S.T[t, TK_URGENT] = urgent
+    S.T[t, TK_START] = day + lead
     pinned = -1
-    last = S.e_last_post[ep]
+    last = S.E[ep, EP_LAST_POST]
     if (
         lead == 0
         and not first
         and not contact
         and S.same_session
-        and _in_scope(S, S.e_practice[ep], ttype, last)
+        and _in_scope(S, S.E[ep, EP_PRACTICE], ttype, last)
     ):
         pinned = last  # done at the same consultation
     if contact and lead > 0 and uniform(S, S_ACCESS) < S.prebooked_share:
-        S.t_requested[t] = day  # booked now for its due date
+        S.T[t, TK_REQUESTED] = day  # booked now for its due date
         create(S, t, day, day, pinned)
         return
     create(S, t, day, day + lead, pinned)
@@ -344,11 +391,16 @@ def route(S: State, t, day, pinned):
     post, slot_day = _place(S, t, day, pinned)
     if post < 0:
         return
-    ep = S.t_ep[t]
-    last_person = S.e_last_person[ep]
-    if S.t_kind[t] != REWORK and not S.t_checked[t] and last_person >= 0 and S.p_person[post] != last_person:
-        S.t_checked[t] = True
-        if _handover(S, t, ep, S.e_last_post[ep], post, day):
+    ep = S.T[t, TK_EP]
+    last_person = S.E[ep, EP_LAST_PERSON]
+    if (
+        S.T[t, TK_KIND] != REWORK
+        and not S.T[t, TK_CHECKED]
+        and last_person >= 0
+        and S.p_person[post] != last_person
+    ):
+        S.T[t, TK_CHECKED] = 1
+        if _handover(S, t, ep, S.E[ep, EP_LAST_POST], post, day):
             return  # deferred behind a rework task
     _book(S, t, post, slot_day, day)
 
@@ -364,20 +416,20 @@ def _route_checked(S: State, t, day, pinned):
 @kernel
 def _place(S: State, t, day, pinned):
     """(post, day) a task goes to, with its minutes set; (-1, -1) when it was dropped or found no slot."""
-    ep = S.t_ep[t]
-    if S.e_dropped[ep]:
+    ep = S.T[t, TK_EP]
+    if S.E[ep, EP_DROPPED]:
         _drop(S, t, day)
         return -1, -1
-    ttype = S.t_type[t]
+    ttype = S.T[t, TK_TYPE]
     minutes = S.tt_minutes[ttype]
-    if S.t_requested[t] < 0:
-        S.t_requested[t] = day
-    practice = S.e_practice[ep]
+    if S.T[t, TK_REQUESTED] < 0:
+        S.T[t, TK_REQUESTED] = day
+    practice = S.E[ep, EP_PRACTICE]
     lo, hi = S.el_start[practice, ttype], S.el_end[practice, ttype]
     if pinned < 0 and hi <= lo:
         _drop(S, t, day)
         return -1, -1
-    if S.t_kind[t] == REWORK:
+    if S.T[t, TK_KIND] == REWORK:
         minutes *= S.rework_fraction
     slot_day = day
     if S.tt_contact[ttype]:
@@ -394,7 +446,7 @@ def _place(S: State, t, day, pinned):
             S.p_unbooked_per_day,
             S.p_unbooked_minutes,
             S.p_debt,
-            S.e_last_post[ep],
+            S.E[ep, EP_LAST_POST],
             S.el_post,
             S.el_mult,
             lo,
@@ -407,11 +459,11 @@ def _place(S: State, t, day, pinned):
 @kernel
 def _book(S: State, t, post, slot_day, day):
     """The task takes its slot (a contact) or joins the post's queue of work without a slot."""
-    S.t_checked[t] = True
-    if S.tt_contact[S.t_type[t]]:
-        S.t_post[t] = post
-        take(S.pre, S.otd, S.first_pre, post, slot_day, day, S.t_minutes[t], S.t_urgent[t])
-        _append(S.ap_head, S.ap_tail, S.t_next, slot_day, t)
+    S.T[t, TK_CHECKED] = 1
+    if S.tt_contact[S.T[t, TK_TYPE]]:
+        S.T[t, TK_POST] = post
+        take(S.pre, S.otd, S.first_pre, post, slot_day, day, S.t_minutes[t], S.T[t, TK_URGENT])
+        _append(S.ap_head, S.ap_tail, S.T, slot_day, t)
     else:
         _enqueue(S, post, t, day)
 
@@ -427,7 +479,7 @@ def _handover(S: State, t, ep, sender, receiver, day):
         if handover.lose(S, ep):
             outcome = REWORKED
             when = day + S.rework_delay
-            r = _new_rework(S, ep, S.t_type[t], day)
+            r = _new_rework(S, ep, S.T[t, TK_TYPE], day)
             S.today[D_CREATED] += 1
             S.ic[WAITING] += 1
             if when <= day:  # routed now, as `create` would; neither is a handover again
@@ -439,9 +491,9 @@ def _handover(S: State, t, ep, sender, receiver, day):
     if S.log_events:
         k = S.ic[HX]
         S.hx[k, 0] = day
-        S.hx[k, 1] = S.e_id[ep]
-        S.hx[k, 2] = S.e_patient[ep]
-        S.hx[k, 3] = S.t_type[t]
+        S.hx[k, 1] = S.E[ep, EP_ID]
+        S.hx[k, 2] = S.E[ep, EP_PATIENT]
+        S.hx[k, 3] = S.T[t, TK_TYPE]
         S.hx[k, 4] = sender
         S.hx[k, 5] = S.p_person[sender]
         S.hx[k, 6] = receiver
@@ -456,22 +508,22 @@ def _handover(S: State, t, ep, sender, receiver, day):
 @kernel
 def _find_slot(S: State, t, day, minutes, lo, hi, pinned):
     """(post, day) of the appointment for a contact, or (-1, -1) when there is none."""
-    start = S.t_start[t] if S.t_start[t] > day else day
-    ttype = S.t_type[t]
+    start = S.T[t, TK_START] if S.T[t, TK_START] > day else day
+    ttype = S.T[t, TK_TYPE]
     if pinned >= 0:
         need = minutes * S.scope_mult[pinned, ttype]
         d = earliest(S.pre, S.otd, S.first_pre, pinned, need, start, min(S.n_days - 1, day + S.horizon), day)
         if d >= 0:
             return pinned, d
         return -1, -1
-    ep = S.t_ep[t]
-    patient = S.e_patient[ep]
-    urgent = S.t_urgent[t]
+    ep = S.T[t, TK_EP]
+    patient = S.E[ep, EP_PATIENT]
+    urgent = S.T[t, TK_URGENT]
     willing = 0
     if not urgent and S.prefers_named:
-        willing = willingness(S, S.pt_ltc[patient])
-    last, usual, prefers = S.e_last_post[ep], S.pt_usual[patient], S.pt_prefers[patient]
-    practice = S.e_practice[ep]
+        willing = willingness(S, S.P[patient, PT_LTC])
+    last, usual, prefers = S.E[ep, EP_LAST_POST], S.P[patient, PT_USUAL], S.P[patient, PT_PREFERS]
+    practice = S.E[ep, EP_PRACTICE]
     nlo, nhi = S.nv_start[practice, ttype], S.nv_end[practice, ttype]
     if nhi > nlo:  # care navigation first
         got = _choose(
@@ -512,10 +564,10 @@ def _choose(S: State, posts, mults, lo, hi, last, usual, prefers, minutes, day, 
 @kernel
 def _no_slot(S: State, t, day, pinned):
     """No slot: the patient tries again later or goes elsewhere (unmet demand)."""
-    S.t_attempts[t] += 1
-    urgent = S.t_urgent[t]
+    S.T[t, TK_ATTEMPTS] += 1
+    urgent = S.T[t, TK_URGENT]
     p = S.p_elsewhere_urgent if urgent else S.p_elsewhere_routine
-    if S.t_attempts[t] >= S.max_attempts or uniform(S, S_ACCESS) < p:
+    if S.T[t, TK_ATTEMPTS] >= S.max_attempts or uniform(S, S_ACCESS) < p:
         _elsewhere(S, t, day)
         return
     _due(S, day + (1 if urgent else S.retry_days), t, pinned)
@@ -524,10 +576,10 @@ def _no_slot(S: State, t, day, pinned):
 @kernel
 def _elsewhere(S: State, t, day):
     """The patient goes to NHS 111, an urgent treatment centre or A&E: the episode ends here."""
-    ep = S.t_ep[t]
+    ep = S.T[t, TK_EP]
     S.today[D_UNMET] += 1
-    S.unmet_band[S.pt_band[S.e_patient[ep]]] += 1
-    S.e_elsewhere[ep] = True
+    S.unmet_band[S.P[S.E[ep, EP_PATIENT], PT_BAND]] += 1
+    S.E[ep, EP_ELSEWHERE] = 1
     _drop(S, t, day)
 
 
@@ -536,9 +588,9 @@ def _drop(S: State, t, day):
     S.ic[WAITING] -= 1
     S.today[D_DROPPED] += 1
     _finished(S, t)
-    ep = S.t_ep[t]
-    if not S.e_dropped[ep] and not S.e_closed[ep]:
-        S.e_dropped[ep] = True
+    ep = S.T[t, TK_EP]
+    if not S.E[ep, EP_DROPPED] and not S.E[ep, EP_CLOSED]:
+        S.E[ep, EP_DROPPED] = 1
         _close(S, ep, day, False)
 
 
@@ -551,31 +603,31 @@ def complete(S: State, c, t, day):
     S.ic[WAITING] -= 1
     S.today[D_COMPLETED] += 1
     S.p_tasks_done[c] += 1
-    ttype = S.t_type[t]
+    ttype = S.T[t, TK_TYPE]
     S.p_types_done[c, ttype] = True
-    ep = S.t_ep[t]
-    patient = S.e_patient[ep]
+    ep = S.T[t, TK_EP]
+    patient = S.E[ep, EP_PATIENT]
     _finished(S, t)
     if S.tt_contact[ttype]:
         _record_contact(S, c, t, patient, day)
-    if S.e_closed[ep]:  # late rework on a finished episode: the contact still happened
+    if S.E[ep, EP_CLOSED]:  # late rework on a finished episode: the contact still happened
         return
-    if S.e_first[ep] < 0:
-        S.e_first[ep] = day
-    S.e_done[ep] += 1
+    if S.E[ep, EP_FIRST] < 0:
+        S.E[ep, EP_FIRST] = day
+    S.E[ep, EP_DONE] += 1
     person = S.p_person[c]
     _add_person(S, ep, person)
-    S.e_last_post[ep] = c
-    S.e_last_person[ep] = person
+    S.E[ep, EP_LAST_POST] = c
+    S.E[ep, EP_LAST_PERSON] = person
     sup = S.p_supervisor[c]
-    if S.e_accountable[ep] != sup:
+    if S.E[ep, EP_ACCOUNTABLE] != sup:
         _set_accountable(S, ep, sup)
-    if S.p_holistic[c] or c == S.pt_usual[patient]:
-        S.e_holistic[ep] = True  # a usual clinician or care coordinator sees the whole episode
-        for _ in range(S.e_hidden[ep]):
+    if S.p_holistic[c] or c == S.P[patient, PT_USUAL]:
+        S.E[ep, EP_HOLISTIC] = 1  # a usual clinician or care coordinator sees the whole episode
+        for _ in range(S.E[ep, EP_HIDDEN]):
             if handover.reconcile_one(S, ep):
                 _rework(S, ep, c, ttype, day, day)
-    kind = S.t_kind[t]
+    kind = S.T[t, TK_KIND]
     if kind == REWORK:
         return
     if sup >= 0 and kind != ESCALATION:
@@ -583,10 +635,10 @@ def complete(S: State, c, t, day):
         if out & supervision.SIGNOFF_LOSS_NOTICED:
             _rework(S, ep, c, ttype, day, day + S.rework_delay)
         if out & supervision.ESCALATE:
-            S.e_escalations[ep] += 1
+            S.E[ep, EP_ESCALATIONS] += 1
             S.today[D_ESCALATIONS] += 1
             esc = new_task(S, ep, S.esc_type, ESCALATION, day)
-            S.t_urgent[esc] = True
+            S.T[esc, TK_URGENT] = 1
             create(S, esc, day, day, sup)
             return
     referral.after_task(S, c, ttype, kind, ep)  # back to a GP from the edge of scope
@@ -602,34 +654,34 @@ def _record_contact(S: State, c, t, patient, day):
     S.cl_person[k] = person
     S.cl_gp[k] = S.p_is_gp[c]
     S.ic[CONTACTS] = k + 1
-    S.pt_contacts[patient] += 1
-    key = person * S.pt_band.size + patient
+    S.P[patient, PT_CONTACTS] += 1
+    key = person * S.P.shape[0] + patient
     seen = familiarity.contact(S.fam, S.fam_f, S.ic, S.fam_growth, S.fam_retention, S.fam_horizon, key, day)
-    if seen > S.pt_top[patient]:
-        S.pt_top[patient] = seen
+    if seen > S.P[patient, PT_TOP]:
+        S.P[patient, PT_TOP] = seen
     if S.p_is_gp[c]:
-        S.pt_gp_contacts[patient] += 1
-    wait = S.ordinal[day] - S.ordinal[S.t_requested[t]]
+        S.P[patient, PT_GP_CONTACTS] += 1
+    wait = S.ordinal[day] - S.ordinal[S.T[t, TK_REQUESTED]]
     S.waits[wait] += 1
     S.today[D_CONTACTS] += 1
     S.tot[S.p_contact_total[c]] += 1
-    ep = S.t_ep[t]
-    if S.e_first[ep] < 0 and S.t_kind[t] == NORMAL:
+    ep = S.T[t, TK_EP]
+    if S.E[ep, EP_FIRST] < 0 and S.T[t, TK_KIND] == NORMAL:
         S.tot[K_NEW_PROBLEM] += 1
         if wait == 0:
             S.tot[K_NEW_SAME_DAY] += 1
-    with_preferred = c == S.pt_usual[patient]
-    if S.pt_prefers[patient]:
+    with_preferred = c == S.P[patient, PT_USUAL]
+    if S.P[patient, PT_PREFERS]:
         S.tot[K_PREFERRED] += 1
         if with_preferred:
             S.tot[K_PREFERRED_WITH] += 1
     if S.log_events:
         k = S.ic[CX]
         S.cx[k, 0] = patient
-        S.cx[k, 1] = S.e_id[ep]
-        S.cx[k, 2] = S.t_type[t]
-        S.cx[k, 3] = S.t_urgent[t]
-        S.cx[k, 4] = S.t_requested[t]
+        S.cx[k, 1] = S.E[ep, EP_ID]
+        S.cx[k, 2] = S.T[t, TK_TYPE]
+        S.cx[k, 3] = S.T[t, TK_URGENT]
+        S.cx[k, 4] = S.T[t, TK_REQUESTED]
         S.cx[k, 5] = day
         S.cx[k, 6] = c
         S.cx[k, 7] = person
@@ -639,47 +691,47 @@ def _record_contact(S: State, c, t, patient, day):
 
 @kernel
 def _set_accountable(S: State, ep, sup):
-    acc = S.e_accountable[ep]
+    acc = S.E[ep, EP_ACCOUNTABLE]
     if acc == sup:
         return
     if acc >= 0:
         S.p_open_cases[acc] -= 1
     if sup >= 0:
         S.p_open_cases[sup] += 1
-    S.e_accountable[ep] = sup
+    S.E[ep, EP_ACCOUNTABLE] = sup
 
 
 @kernel
 def _close(S: State, ep, day, completed):
     """Episode finished (or dropped): hidden losses may become harm-risk events."""
-    S.e_closed[ep] = True
-    S.pt_open[S.e_patient[ep]] -= 1
-    if S.e_refs[ep] == 0:
+    S.E[ep, EP_CLOSED] = 1
+    S.P[S.E[ep, EP_PATIENT], PT_OPEN] -= 1
+    if S.E[ep, EP_REFS] == 0:
         S.e_dead[S.ic[E_DEAD]] = ep
         S.ic[E_DEAD] += 1
-    if S.e_accountable[ep] >= 0:
+    if S.E[ep, EP_ACCOUNTABLE] >= 0:
         _set_accountable(S, ep, -1)
-    harm = handover.harm_at_close(S, ep) if S.e_hidden[ep] else 0
+    harm = handover.harm_at_close(S, ep) if S.E[ep, EP_HIDDEN] else 0
     S.today[D_HARM] += harm
     tot = S.tot
     if not completed:
         tot[K_EP_DROPPED] += 1
-        if S.e_elsewhere[ep]:
+        if S.E[ep, EP_ELSEWHERE]:
             tot[K_EP_ELSEWHERE] += 1
         tot[K_HARM_DROPPED] += harm
         return
-    done = S.e_done[ep]
+    done = S.E[ep, EP_DONE]
     tot[K_EP_COMPLETED] += 1
     tot[K_EP_TASKS] += done
-    tot[K_EP_HANDOVERS] += S.e_handovers[ep]
-    tot[K_EP_LOSSES] += S.e_losses[ep]
-    tot[K_EP_REWORK] += S.e_rework[ep]
-    tot[K_EP_ESCALATIONS] += S.e_escalations[ep]
+    tot[K_EP_HANDOVERS] += S.E[ep, EP_HANDOVERS]
+    tot[K_EP_LOSSES] += S.E[ep, EP_LOSSES]
+    tot[K_EP_REWORK] += S.E[ep, EP_REWORK]
+    tot[K_EP_ESCALATIONS] += S.E[ep, EP_ESCALATIONS]
     tot[K_EP_HARM] += harm
-    tot[K_EP_WAIT] += S.e_first[ep] - S.e_arrival[ep]
-    tot[K_EP_DAYS] += day - S.e_arrival[ep]
+    tot[K_EP_WAIT] += S.E[ep, EP_FIRST] - S.E[ep, EP_ARRIVAL]
+    tot[K_EP_DAYS] += day - S.E[ep, EP_ARRIVAL]
     if done >= 2:
-        tot[K_FRAG_SUM] += (S.e_npersons[ep] - 1) / (done - 1)
+        tot[K_FRAG_SUM] += (S.E[ep, EP_NPERSONS] - 1) / (done - 1)
         tot[K_FRAG_N] += 1
 
 
@@ -693,7 +745,7 @@ def room(S: State):
     not, the day's kernel stops where it is and returns False; the model grows the state and calls
     it again, and it goes on from there."""
     ic = S.ic
-    if ic[T_FREE] + S.t_ep.size - ic[T_USED] < LOW_ROWS or ic[E_FREE] + S.e_id.size - ic[E_USED] < LOW_ROWS:
+    if ic[T_FREE] + S.T.shape[0] - ic[T_USED] < LOW_ROWS or ic[E_FREE] + S.E.shape[0] - ic[E_USED] < LOW_ROWS:
         return False
     if ic[N_FREE] + S.n_person.size - ic[N_USED] < LOW_ROWS or S.cl_patient.size - ic[CONTACTS] < LOW_ROWS:
         return False
@@ -722,8 +774,8 @@ def book_due(S: State, day):
             S.du_head[day] = t
             S.du_tail[day] = tail
             return False
-        nxt = S.t_next[t]
-        route(S, t, day, S.t_pinned[t])
+        nxt = S.T[t, TK_NEXT]
+        route(S, t, day, S.T[t, TK_PINNED])
         t = nxt
     return True
 
@@ -738,7 +790,7 @@ def arrivals(S: State, day, patients, kinds, urgent, planned, tasks, offsets):
             return False
         patient = patients[i]
         ep = new_episode(S, patient, kinds[i], tasks, offsets[i], offsets[i + 1], day)
-        S.pt_open[patient] += 1
+        S.P[patient, PT_OPEN] += 1
         at_arrival(S, patient)  # admissions.py: expected avoidable admissions
         advance(S, ep, day, True, urgent[i], planned[i])
     S.ic[ARRIVAL_AT] = 0
@@ -755,15 +807,15 @@ def see_patients(S: State, day):
         if not room(S):
             S.ap_head[day] = t
             return False
-        post = S.t_post[t]
-        if S.e_dropped[S.t_ep[t]]:  # the patient went elsewhere: the slot's time is not used
+        post = S.T[t, TK_POST]
+        if S.E[S.T[t, TK_EP], EP_DROPPED]:  # the patient went elsewhere: the slot's time is not used
             S.pre[post, day] += S.t_minutes[t]
             _drop(S, t, day)
         else:
             S.p_worked[post] += S.t_minutes[t]
             S.fc[SEEN_MINUTES] += S.t_minutes[t]
             complete(S, post, t, day)
-        t = S.t_next[t]  # read after: a booking made for today joins the end
+        t = S.T[t, TK_NEXT]  # read after: a booking made for today joins the end
     S.ap_head[day] = -1
     S.ap_tail[day] = -1
     S.today[D_UTILISATION] += S.fc[SEEN_MINUTES]
@@ -804,12 +856,12 @@ def work_without_slots(S: State, day, order):
                 S.ic[QUEUE_AT] = i
                 return False
             t = S.p_qhead[c]
-            S.p_qhead[c] = S.t_next[t]
+            S.p_qhead[c] = S.T[t, TK_NEXT]
             if S.p_qhead[c] < 0:
                 S.p_qtail[c] = -1
             S.p_qlen[c] -= 1
             S.p_unbooked_minutes[c] -= S.t_minutes[t]
-            if S.e_dropped[S.t_ep[t]] or day - S.t_queued[t] > S.abandon_days:
+            if S.E[S.T[t, TK_EP], EP_DROPPED] or day - S.T[t, TK_QUEUED] > S.abandon_days:
                 _drop(S, t, day)
                 continue
             fc[QUEUE_LEFT] -= S.t_minutes[t]

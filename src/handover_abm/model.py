@@ -55,16 +55,25 @@ from handover_abm.state import (
     D_WAITING,
     E_FREE,
     E_USED,
+    EPISODE_COLUMNS,
     HX,
     KERNEL_TOTALS,
     N_FC,
     N_FREE,
     N_IC,
     N_USED,
+    PATIENT_COLUMNS,
+    PT_BAND,
+    PT_LTC,
+    PT_PRACTICE,
+    PT_PREFERS,
+    PT_USUAL,
     RH,
     STREAMS,
     T_FREE,
     T_USED,
+    TASK_COLUMNS,
+    TK_NEXT,
     WAITING,
     pack,
 )
@@ -364,17 +373,11 @@ class HandoverModel(mesa.Model):
         ]
         named = named_clinicians(self.config, pop, holders, everyone, self.streams["allocation"].rng)
         prefers = who_prefers(self.config, pop, named, everyone, self.streams["preference"].rng)
-        self.pats = SimpleNamespace(
-            pt_band=pop.age_band.astype(np.int64),
-            pt_ltc=pop.n_ltc.astype(np.int64),
-            pt_practice=pop.practice.astype(np.int64),
-            pt_usual=named.astype(np.int64),
-            pt_prefers=np.asarray(prefers, dtype=np.bool_),
-            pt_top=np.zeros(pop.size, dtype=np.int64),
-            pt_contacts=np.zeros(pop.size, dtype=np.int64),
-            pt_gp_contacts=np.zeros(pop.size, dtype=np.int64),
-            pt_open=np.zeros(pop.size, dtype=np.int64),
-        )
+        rows = np.zeros((pop.size, len(PATIENT_COLUMNS)), dtype=np.int64)  # one row per patient
+        rows[:, PT_BAND], rows[:, PT_LTC], rows[:, PT_PRACTICE] = pop.age_band, pop.n_ltc, pop.practice
+        rows[:, PT_USUAL], rows[:, PT_PREFERS] = named, prefers
+        # each column as a view of the rows, by name (what the agents and metrics read)
+        self.pats = SimpleNamespace(P=rows, **{f"pt_{c}": rows[:, k] for k, c in enumerate(PATIENT_COLUMNS)})
         with _no_cycle_collection():
             return [
                 Patient(self, i, int(a), int(n), bool(s), int(pr), int(u))
@@ -513,7 +516,7 @@ class HandoverModel(mesa.Model):
             **_episode_pool(512, width),
             **_node_pool(1024),
             **vars(posts),
-            **vars(self.pats),
+            P=self.pats.P,
             cl_patient=np.zeros(1024, dtype=i8),
             cl_person=np.zeros(1024, dtype=i8),
             cl_gp=np.zeros(1024, dtype=b1),
@@ -546,11 +549,11 @@ class HandoverModel(mesa.Model):
         if grow:
             need *= 2
         out: dict[str, np.ndarray] = {}
-        if ic[T_FREE] + S.t_ep.size - ic[T_USED] < need:
-            out.update(_grown(S, _task_pool(0), max(2 * S.t_ep.size, int(ic[T_USED]) + need)))
-        if ic[E_FREE] + S.e_id.size - ic[E_USED] < need:
+        if ic[T_FREE] + S.T.shape[0] - ic[T_USED] < need:
+            out.update(_grown(S, _task_pool(0), max(2 * S.T.shape[0], int(ic[T_USED]) + need)))
+        if ic[E_FREE] + S.E.shape[0] - ic[E_USED] < need:
             out.update(
-                _grown(S, _episode_pool(0, S.e_rem.shape[1]), max(2 * S.e_id.size, int(ic[E_USED]) + need))
+                _grown(S, _episode_pool(0, S.e_rem.shape[1]), max(2 * S.E.shape[0], int(ic[E_USED]) + need))
             )
         if ic[N_FREE] + S.n_person.size - ic[N_USED] < need:
             out.update(_grown(S, _node_pool(0), max(2 * S.n_person.size, int(ic[N_USED]) + need)))
@@ -640,7 +643,7 @@ class HandoverModel(mesa.Model):
         out, t = [], int(self.posts.p_qhead[post])
         while t >= 0:
             out.append(t)
-            t = int(self.A.t_next[t])
+            t = int(self.A.T[t, TK_NEXT])
         return out
 
     def booked(self, day: int) -> list[int]:
@@ -648,7 +651,7 @@ class HandoverModel(mesa.Model):
         out, t = [], int(self.A.ap_head[day])
         while t >= 0:
             out.append(t)
-            t = int(self.A.t_next[t])
+            t = int(self.A.T[t, TK_NEXT])
         return out
 
     def due_count(self) -> int:
@@ -658,7 +661,7 @@ class HandoverModel(mesa.Model):
             t = int(S.du_head[day])
             while t >= 0:
                 n += 1
-                t = int(S.t_next[t])
+                t = int(S.T[t, TK_NEXT])
         return n
 
     def team_graph(self) -> nx.Graph:
@@ -867,54 +870,22 @@ def _post_arrays(n: int, n_types: int) -> SimpleNamespace:
 
 def _task_pool(n: int) -> dict[str, np.ndarray]:
     i8 = np.int64
-    fields = ("t_ep", "t_type", "t_kind", "t_created", "t_post", "t_queued", "t_requested", "t_start")
-    pool = {name: np.zeros(n, i8) for name in fields}
-    pool.update(
-        t_attempts=np.zeros(n, i8),
-        t_pinned=np.zeros(n, i8),
-        t_next=np.zeros(n, i8),
-        t_minutes=np.zeros(n),
-        t_checked=np.zeros(n, np.bool_),
-        t_urgent=np.zeros(n, np.bool_),
-        t_free=np.zeros(n, i8),
-        t_dead=np.zeros(n, i8),
-    )
-    return pool
+    return {
+        "T": np.zeros((n, len(TASK_COLUMNS)), i8),
+        "t_minutes": np.zeros(n),
+        "t_free": np.zeros(n, i8),
+        "t_dead": np.zeros(n, i8),
+    }
 
 
 def _episode_pool(n: int, width: int) -> dict[str, np.ndarray]:
     i8 = np.int64
-    ints = [
-        "e_id",
-        "e_patient",
-        "e_kind",
-        "e_nrem",
-        "e_arrival",
-        "e_planned",
-        "e_practice",
-        "e_first",
-        "e_last_post",
-        "e_last_person",
-        "e_done",
-        "e_phead",
-        "e_npersons",
-        "e_handovers",
-        "e_losses",
-        "e_hidden",
-        "e_rework",
-        "e_escalations",
-        "e_delay",
-        "e_accountable",
-        "e_refs",
-        "e_free",
-        "e_dead",
-    ]
-    pool = {name: np.zeros(n, i8) for name in ints}
-    pool.update(
-        {name: np.zeros(n, np.bool_) for name in ("e_holistic", "e_dropped", "e_closed", "e_elsewhere")}
-    )
-    pool["e_rem"] = np.zeros((n, width), i8)
-    return pool
+    return {
+        "E": np.zeros((n, len(EPISODE_COLUMNS)), i8),
+        "e_rem": np.zeros((n, width), i8),
+        "e_free": np.zeros(n, i8),
+        "e_dead": np.zeros(n, i8),
+    }
 
 
 def _node_pool(n: int) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ tasks: one more task and usually one more handover. Each is counted as failure d
 
 from __future__ import annotations
 
-from handover_abm.state import K_FAILURE, NORMAL, S_REFERRAL, State, kernel, uniform
+from handover_abm.state import EP_NREM, EP_PRACTICE, K_FAILURE, NORMAL, S_REFERRAL, State, kernel, uniform
 
 
 def referral_probability(edge: float, at_edge: float) -> float:
@@ -32,10 +32,10 @@ def after_task(S: State, c, ttype, kind, ep):
     p = S.referral_p[c, ttype]
     if p <= 0.0 or uniform(S, S_REFERRAL) >= p:
         return
-    practice = S.e_practice[ep]
+    practice = S.E[ep, EP_PRACTICE]
     if S.el_end[practice, S.ref_type] <= S.el_start[practice, S.ref_type]:
         return  # no GP in reach: nobody to refer to
-    n = S.e_nrem[ep]
+    n = S.E[ep, EP_NREM]
     S.e_rem[ep, n] = S.ref_type  # next (the stack's end is its front)
-    S.e_nrem[ep] = n + 1
+    S.E[ep, EP_NREM] = n + 1
     S.tot[K_FAILURE] += 1

@@ -90,6 +90,103 @@ N_FC = 4
 STREAMS = ("access", "handover", "supervision", "referral", "preference")  # drawn in the kernels
 S_ACCESS, S_HANDOVER, S_SUPERVISION, S_REFERRAL, S_PREFERENCE = range(5)
 
+# columns of the task, episode and patient rows (T, E, P): one row per task, episode or patient,
+# so that what a step reads of one of them lies in one or two cache lines
+TASK_COLUMNS = tuple(
+    [
+        "ep",
+        "type",
+        "kind",
+        "created",
+        "post",
+        "queued",
+        "checked",
+        "urgent",
+        "requested",
+        "start",
+        "attempts",
+        "pinned",
+        "next",
+    ]
+)
+EPISODE_COLUMNS = tuple(
+    [
+        "id",
+        "patient",
+        "kind",
+        "nrem",
+        "arrival",
+        "planned",
+        "practice",
+        "first",
+        "last_post",
+        "last_person",
+        "done",
+        "phead",
+        "npersons",
+        "handovers",
+        "losses",
+        "hidden",
+        "rework",
+        "escalations",
+        "holistic",
+        "delay",
+        "accountable",
+        "dropped",
+        "closed",
+        "elsewhere",
+        "refs",
+    ]
+)
+PATIENT_COLUMNS = tuple(
+    ["band", "ltc", "practice", "usual", "prefers", "top", "contacts", "gp_contacts", "open"]
+)
+(
+    TK_EP,
+    TK_TYPE,
+    TK_KIND,
+    TK_CREATED,
+    TK_POST,
+    TK_QUEUED,
+    TK_CHECKED,
+    TK_URGENT,
+    TK_REQUESTED,
+    TK_START,
+    TK_ATTEMPTS,
+    TK_PINNED,
+    TK_NEXT,
+) = range(len(TASK_COLUMNS))
+(
+    EP_ID,
+    EP_PATIENT,
+    EP_KIND,
+    EP_NREM,
+    EP_ARRIVAL,
+    EP_PLANNED,
+    EP_PRACTICE,
+    EP_FIRST,
+    EP_LAST_POST,
+    EP_LAST_PERSON,
+    EP_DONE,
+    EP_PHEAD,
+    EP_NPERSONS,
+    EP_HANDOVERS,
+    EP_LOSSES,
+    EP_HIDDEN,
+    EP_REWORK,
+    EP_ESCALATIONS,
+    EP_HOLISTIC,
+    EP_DELAY,
+    EP_ACCOUNTABLE,
+    EP_DROPPED,
+    EP_CLOSED,
+    EP_ELSEWHERE,
+    EP_REFS,
+) = range(len(EPISODE_COLUMNS))
+(PT_BAND, PT_LTC, PT_PRACTICE, PT_USUAL, PT_PREFERS, PT_TOP, PT_CONTACTS, PT_GP_CONTACTS, PT_OPEN) = range(
+    len(PATIENT_COLUMNS)
+)
+
 # task kinds (a step of the episode, rework after a noticed loss, an escalation) and handover outcomes
 NORMAL, REWORK, ESCALATION = 0, 1, 2
 NONE, HIDDEN, REWORKED = 0, 1, 2
@@ -264,65 +361,21 @@ class StateFields(NamedTuple):
     ap_tail: np.ndarray
     du_head: np.ndarray  # day -> first task due (retries, follow-ups, deferred)
     du_tail: np.ndarray
-    # tasks
-    t_ep: np.ndarray
-    t_type: np.ndarray
-    t_kind: np.ndarray
-    t_created: np.ndarray
-    t_post: np.ndarray
+    # tasks: one row of TASK_COLUMNS each (one or two cache lines), minutes beside them
+    T: np.ndarray
     t_minutes: np.ndarray
-    t_queued: np.ndarray
-    t_checked: np.ndarray
-    t_urgent: np.ndarray
-    t_requested: np.ndarray
-    t_start: np.ndarray
-    t_attempts: np.ndarray
-    t_pinned: np.ndarray
-    t_next: np.ndarray
     t_free: np.ndarray
     t_dead: np.ndarray
-    # episodes
-    e_id: np.ndarray
-    e_patient: np.ndarray
-    e_kind: np.ndarray
+    # episodes: one row of EPISODE_COLUMNS each
+    E: np.ndarray
     e_rem: np.ndarray  # episode x slot: task types still to do, the next one last
-    e_nrem: np.ndarray
-    e_arrival: np.ndarray
-    e_planned: np.ndarray
-    e_practice: np.ndarray
-    e_first: np.ndarray
-    e_last_post: np.ndarray
-    e_last_person: np.ndarray
-    e_done: np.ndarray
-    e_phead: np.ndarray  # people who did its tasks: a list of nodes
-    e_npersons: np.ndarray
-    e_handovers: np.ndarray
-    e_losses: np.ndarray
-    e_hidden: np.ndarray
-    e_rework: np.ndarray
-    e_escalations: np.ndarray
-    e_holistic: np.ndarray
-    e_delay: np.ndarray
-    e_accountable: np.ndarray
-    e_dropped: np.ndarray
-    e_closed: np.ndarray
-    e_elsewhere: np.ndarray
-    e_refs: np.ndarray  # live tasks of the episode (a row is reused when closed and none left)
     e_free: np.ndarray
     e_dead: np.ndarray
     n_person: np.ndarray
     n_next: np.ndarray
     n_free: np.ndarray
-    # patients
-    pt_band: np.ndarray
-    pt_ltc: np.ndarray
-    pt_practice: np.ndarray
-    pt_usual: np.ndarray
-    pt_prefers: np.ndarray
-    pt_top: np.ndarray
-    pt_contacts: np.ndarray
-    pt_gp_contacts: np.ndarray
-    pt_open: np.ndarray
+    # patients: one row of PATIENT_COLUMNS each
+    P: np.ndarray
     # contact log (every contact: patient, person, GP or not)
     cl_patient: np.ndarray
     cl_person: np.ndarray

@@ -29,7 +29,16 @@ from typing import TYPE_CHECKING
 from handover_abm.agents import Clinician, Supervisor
 from handover_abm.handover import lose, transfer_probability
 from handover_abm.network import strengthen
-from handover_abm.state import K_QUERIES, K_SIGNOFF_LOSSES, K_SIGNOFFS, S_SUPERVISION, State, kernel, uniform
+from handover_abm.state import (
+    EP_DELAY,
+    K_QUERIES,
+    K_SIGNOFF_LOSSES,
+    K_SIGNOFFS,
+    S_SUPERVISION,
+    State,
+    kernel,
+    uniform,
+)
 
 if TYPE_CHECKING:
     from handover_abm.model import HandoverModel
@@ -191,7 +200,7 @@ def after_task(S: State, c, ttype, ep, day):
     out = 0
     if query:
         if S.p_sup_today[sup] >= S.p_protected[sup]:
-            S.e_delay[ep] += S.answer_delay
+            S.E[ep, EP_DELAY] += S.answer_delay
         S.p_sup_today[sup] += S.query_minutes
         S.p_interruptions[sup] += 1
         strengthen(S.nw_floor, S.nw_x, S.nw_s, S.tie_growth, c, sup)
