@@ -31,7 +31,8 @@ def _post_view(name: str, cast: type, doc: str) -> Any:
 
 
 def _patient_view(name: str, cast: type, doc: str) -> Any:
-    """A property reading and writing the patient's entry of `model.state.<name>`."""
+    """A property reading and writing the patient's entry of `model.pats.<name>` (a column of the
+    patients' rows)."""
 
     def get(self: Patient) -> Any:
         return cast(getattr(self.model.pats, name)[self.index])

@@ -1,10 +1,12 @@
 """The run's state as typed arrays: what the compiled task life cycle reads and writes.
 
-One flat record of arrays (a NamedTuple, so that numba compiles one type for it): posts, tasks,
-episodes, patients, the appointment book, ties, familiarity, random-number blocks and the day's
-counters. Mesa agents (agents.py) are views of their rows. Tasks and episodes live in pools whose
-rows are reused once they are finished; the pools, the contact log and the random-number blocks
-are grown between days (`HandoverModel._reserve`) so that a day never runs out of room.
+One record of arrays (a numba structref, `State`, passed to every kernel as one pointer; its fields
+are listed with their types in `StateFields`): posts, tasks, episodes, patients, the appointment
+book, ties, familiarity, random-number blocks and the day's counters. A task, an episode and a
+patient are one row each of an integer block (`T`, `E`, `P`). Mesa agents (agents.py) are views of
+their rows. Tasks and episodes live in pools whose rows are reused once they are finished; the
+pools, logs and random-number blocks grow between days (`HandoverModel._reserve`) and, when a day
+needs more, a kernel stops for room and goes on once the model has grown them (lifecycle.room).
 
 Mutable scalars live in two small arrays, `ic` (integers) and `fc` (floats), at the indices below.
 """
@@ -326,7 +328,7 @@ class StateFields(NamedTuple):
     p_contact_total: np.ndarray  # index of the post's contacts_<group> total
     p_unbooked_per_day: np.ndarray
     p_unbooked_minutes: np.ndarray
-    p_qhead: np.ndarray  # queue of work without a slot (linked through t_next)
+    p_qhead: np.ndarray  # queue of work without a slot (linked through the tasks' next column)
     p_qtail: np.ndarray
     p_qlen: np.ndarray
     p_debt: np.ndarray
@@ -357,7 +359,7 @@ class StateFields(NamedTuple):
     pre: np.ndarray  # post x day: pre-bookable minutes left
     otd: np.ndarray  # post x day: on-the-day minutes left
     first_pre: np.ndarray
-    ap_head: np.ndarray  # day -> first appointment (task row), linked through t_next
+    ap_head: np.ndarray  # day -> first appointment (task row), linked through the next column
     ap_tail: np.ndarray
     du_head: np.ndarray  # day -> first task due (retries, follow-ups, deferred)
     du_tail: np.ndarray
