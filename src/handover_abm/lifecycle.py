@@ -161,20 +161,13 @@ def new_task(S: State, ep, ttype, kind, day):
     t = _row(S.t_free, S.ic, T_FREE, T_USED, S.T.shape[0])
     if t < 0:
         raise RuntimeError("the task pool is full")
+    S.T[t, :] = -1  # no post, queue day, request or start day, pin or next task yet
     S.T[t, TK_EP] = ep
     S.T[t, TK_TYPE] = ttype
     S.T[t, TK_KIND] = kind
     S.T[t, TK_CREATED] = day
-    S.T[t, TK_POST] = -1
+    S.T[t, TK_CHECKED] = S.T[t, TK_URGENT] = S.T[t, TK_ATTEMPTS] = 0
     S.t_minutes[t] = 0.0
-    S.T[t, TK_QUEUED] = -1
-    S.T[t, TK_CHECKED] = 0
-    S.T[t, TK_URGENT] = 0
-    S.T[t, TK_REQUESTED] = -1
-    S.T[t, TK_START] = -1
-    S.T[t, TK_ATTEMPTS] = 0
-    S.T[t, TK_PINNED] = -1
-    S.T[t, TK_NEXT] = -1
     S.E[ep, EP_REFS] += 1
     return t
 
@@ -204,24 +197,9 @@ def new_episode(S: State, patient, kind, tasks, lo, hi, day):
     S.E[ep, EP_ARRIVAL] = day
     S.E[ep, EP_PLANNED] = n
     S.E[ep, EP_PRACTICE] = S.P[patient, PT_PRACTICE]
-    S.E[ep, EP_FIRST] = -1
-    S.E[ep, EP_LAST_POST] = -1
-    S.E[ep, EP_LAST_PERSON] = -1
-    S.E[ep, EP_DONE] = 0
-    S.E[ep, EP_PHEAD] = -1
-    S.E[ep, EP_NPERSONS] = 0
-    S.E[ep, EP_HANDOVERS] = 0
-    S.E[ep, EP_LOSSES] = 0
-    S.E[ep, EP_HIDDEN] = 0
-    S.E[ep, EP_REWORK] = 0
-    S.E[ep, EP_ESCALATIONS] = 0
-    S.E[ep, EP_HOLISTIC] = 0
-    S.E[ep, EP_DELAY] = 0
-    S.E[ep, EP_ACCOUNTABLE] = -1
-    S.E[ep, EP_DROPPED] = 0
-    S.E[ep, EP_CLOSED] = 0
-    S.E[ep, EP_ELSEWHERE] = 0
-    S.E[ep, EP_REFS] = 0
+    S.E[ep, EP_FIRST:] = 0  # counts and flags; no contact, clinician or accountable post yet
+    S.E[ep, EP_FIRST] = S.E[ep, EP_LAST_POST] = S.E[ep, EP_LAST_PERSON] = -1
+    S.E[ep, EP_PHEAD] = S.E[ep, EP_ACCOUNTABLE] = -1
     return ep
 
 
