@@ -13,34 +13,33 @@ import mesa
 from mesa.discrete_space import FixedAgent
 
 from handover_abm.catalogue import Role
+from handover_abm.handover import backlog_days
 
 if TYPE_CHECKING:
     from handover_abm.model import HandoverModel
 
 
-def _post_view(name: str, cast: type, doc: str) -> Any:
-    """A property reading and writing the post's entry of `model.posts.<name>`."""
+def _view(arrays: str, row: str, name: str, cast: type, doc: str) -> Any:
+    """A property reading and writing the agent's entry (at its attribute `row`) of the array
+    `model.<arrays>.<name>`."""
 
-    def get(self: Clinician) -> Any:
-        return cast(getattr(self.model.posts, name)[self.post])
+    def get(self: mesa.Agent) -> Any:
+        return cast(getattr(getattr(self.model, arrays), name)[getattr(self, row)])
 
-    def put(self: Clinician, value: Any) -> None:
-        getattr(self.model.posts, name)[self.post] = value
+    def put(self: mesa.Agent, value: Any) -> None:
+        getattr(getattr(self.model, arrays), name)[getattr(self, row)] = value
 
     return property(get, put, doc=doc)
+
+
+def _post_view(name: str, cast: type, doc: str) -> Any:
+    """A view of the post's entry of `model.posts.<name>`."""
+    return _view("posts", "post", name, cast, doc)
 
 
 def _patient_view(name: str, cast: type, doc: str) -> Any:
-    """A property reading and writing the patient's entry of `model.pats.<name>` (a column of the
-    patients' rows)."""
-
-    def get(self: Patient) -> Any:
-        return cast(getattr(self.model.pats, name)[self.index])
-
-    def put(self: Patient, value: Any) -> None:
-        getattr(self.model.pats, name)[self.index] = value
-
-    return property(get, put, doc=doc)
+    """A view of the patient's entry of `model.pats.<name>` (a column of the patients' rows)."""
+    return _view("pats", "index", name, cast, doc)
 
 
 class Patient(mesa.Agent):
@@ -155,9 +154,8 @@ class Clinician(FixedAgent):
 
     def unbooked_days(self) -> float:
         """Work without a slot waiting (and minutes owed), in days of this post's time for it."""
-        if self.unbooked_per_day <= 0:
-            return 1e9 if self.model.posts.p_qlen[self.post] else 0.0
-        return (self.unbooked_minutes + self.debt) / self.unbooked_per_day
+        p = self.model.posts
+        return float(backlog_days(p.p_unbooked_per_day, p.p_unbooked_minutes, p.p_debt, p.p_qlen, self.post))
 
 
 class Supervisor(Clinician):

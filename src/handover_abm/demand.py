@@ -151,7 +151,7 @@ class DemandGenerator:
 
     def longest_episode(self) -> int:
         """The most tasks an episode can start with (every optional group, every extra follow-up)."""
-        return max(sum(len(g) for g, _ in steps) for steps in self._steps) + self.max_ltc
+        return int(self._tables.longest.max()) + self.max_ltc
 
 
 @dataclass(frozen=True)

@@ -176,12 +176,18 @@ def session_sites(c: Clinician, practices: int, per_pcn: int) -> list[int]:
 
 
 @kernel
+def backlog_days(per_day, waiting, debt, queued, post):
+    """Work without a slot waiting (and minutes owed) of `post`, in days of its time for it (the
+    posts' arrays of those minutes per day, minutes waiting, minutes owed and tasks queued)."""
+    if per_day[post] <= 0:
+        return 1e9 if queued[post] > 0 else 0.0
+    return (waiting[post] + debt[post]) / per_day[post]
+
+
+@kernel
 def unbooked_days(S: State, post):
-    """Work without a slot waiting (and minutes owed), in days of the post's time for it."""
-    per_day = S.p_unbooked_per_day[post]
-    if per_day <= 0:
-        return 1e9 if S.p_qlen[post] > 0 else 0.0
-    return (S.p_unbooked_minutes[post] + S.p_debt[post]) / per_day
+    """`backlog_days` of a post of the state."""
+    return backlog_days(S.p_unbooked_per_day, S.p_unbooked_minutes, S.p_debt, S.p_qlen, post)
 
 
 @kernel

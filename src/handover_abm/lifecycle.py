@@ -288,10 +288,16 @@ def _enqueue(S: State, post, t, day):
 
 
 @kernel
-def create(S: State, t, day, when, pinned):
-    """A new task exists: book or route it now, or when its day comes."""
+def _counted(S: State):
+    """A task was created: it counts for the day and waits until it is done or dropped."""
     S.today[D_CREATED] += 1
     S.ic[WAITING] += 1
+
+
+@kernel
+def create(S: State, t, day, when, pinned):
+    """A new task exists: book or route it now, or when its day comes."""
+    _counted(S)
     if when <= day:
         route(S, t, day, pinned)
     else:
@@ -458,8 +464,7 @@ def _handover(S: State, t, ep, sender, receiver, day):
             outcome = REWORKED
             when = day + S.rework_delay
             r = _new_rework(S, ep, S.T[t, TK_TYPE], day)
-            S.today[D_CREATED] += 1
-            S.ic[WAITING] += 1
+            _counted(S)
             if when <= day:  # routed now, as `create` would; neither is a handover again
                 _route_checked(S, r, day, receiver)
                 _route_checked(S, t, day, receiver)
