@@ -7,7 +7,7 @@ closes a share g = `continuity.familiarity_growth` of the gap to 1,
 
 and between contacts f halves every `continuity.familiarity_half_life_days` working days. It
 belongs to the person, not the post: a new post-holder knows none of the post's patients. Only
-pairs that have met are stored (a hash table keyed by one integer per pair of person and patient,
+pairs that have met are stored (a hash table keyed by one integer per pair of patient and person,
 decayed lazily when read), so a day costs nothing for patients without open work. Handovers read it
 (handover.py).
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from handover_abm.state import F_ORIGIN, N_IC, PAIRS, kernel
+from handover_abm.state import F_ORIGIN, N_IC, PAIRS, kernel, prefetch
 
 if TYPE_CHECKING:
     from handover_abm.config import Continuity
@@ -28,13 +28,22 @@ RENORMALISE_HALF_LIVES = 500  # 2^-500 is far from a float's underflow
 EMPTY = -1
 KEY, VALUE, CONTACTS = 0, 1, 2  # the columns of a row of the table (VALUE read as a float)
 _GOLDEN = np.uint64(11400714819323198485)  # Fibonacci hashing
+PERSON_BITS = 24  # a pair's key: patient x 2^24 + person (at most 16,777,216 people in a run)
+
+
+@kernel
+def pair(patient, person):
+    """The key of the pair (patient, person)."""
+    if person >> PERSON_BITS:
+        raise ValueError("more than 2^24 people: familiarity's keys cannot hold them")
+    return (patient << PERSON_BITS) | person
 
 
 @kernel
 def _slot(table, key):
     """The row of `key` in the table, or the empty row where it would go (linear probing)."""
     mask = np.uint64(table.shape[0] - 1)
-    i = np.int64(((np.uint64(key) * _GOLDEN) >> np.uint64(29)) & mask)
+    i = _home(table, key)
     while True:
         k = table[i, KEY]
         if k == key or k == EMPTY:  # noqa: SIM109 (numba: no tuple membership)
@@ -43,8 +52,21 @@ def _slot(table, key):
 
 
 @kernel
+def _home(table, key):
+    """The row where linear probing for `key` starts (Fibonacci hashing)."""
+    mask = np.uint64(table.shape[0] - 1)
+    return np.int64(((np.uint64(key) * _GOLDEN) >> np.uint64(29)) & mask)
+
+
+@kernel
+def ahead(table, key):
+    """Start reading the row of the pair `key` into the cache (see state.prefetch)."""
+    prefetch(table, _home(table, key))
+
+
+@kernel
 def get(table, values, ic, retention, key, day):
-    """Familiarity of the pair `key` (person x n_patients + patient) on `day`; `values` is the
+    """Familiarity of the pair `key` (see `pair`) on `day`; `values` is the
     table read as floats (the same memory)."""
     i = _slot(table, key)
     if table[i, KEY] != key:
@@ -93,17 +115,16 @@ class Familiarity:
     """Familiarity of each clinician (person) with each patient they have seen.
 
     Stored compactly, as one row per pair that has met in an open-addressing hash table keyed by
-    person x n_patients + patient: f at its last contact divided by the decay since an origin day,
+    patient and person (`pair`): f at its last contact divided by the decay since an origin day,
     s = f / R^(day - origin), so that f today is s R^(today - origin) and no contact day needs
     storing, and the pair's number of contacts (the patient's count of contacts with that person,
     for the usual-provider index). The origin moves forward (every value rescaled) before the decay
     since it could underflow.
     """
 
-    def __init__(self, params: Continuity, n_patients: int, ic: np.ndarray | None = None) -> None:
+    def __init__(self, params: Continuity, ic: np.ndarray | None = None) -> None:
         self.growth = params.familiarity_growth
         self.retention = math.exp(-math.log(2.0) / params.familiarity_half_life_days)
-        self.n_patients = n_patients  # pair key: person x n_patients + patient
         self.horizon = params.familiarity_half_life_days * RENORMALISE_HALF_LIVES
         self.ic = np.zeros(N_IC, dtype=np.int64) if ic is None else ic  # PAIRS, F_ORIGIN
         self.table = _empty_table(1024)
@@ -123,13 +144,13 @@ class Familiarity:
 
     def get(self, patient: int, person: int, day: int) -> float:
         """Familiarity of `person` with `patient` on `day`."""
-        key = person * self.n_patients + patient
+        key = pair(patient, person)
         return float(get(self.table, self.values, self.ic, self.retention, key, day))
 
     def contact(self, patient: int, person: int, day: int) -> int:
         """A contact between `person` and `patient` on `day` raises familiarity (their contacts so far)."""
         self.reserve(1)
-        key = person * self.n_patients + patient
+        key = pair(patient, person)
         return int(
             contact(self.table, self.values, self.ic, self.growth, self.retention, self.horizon, key, day)
         )

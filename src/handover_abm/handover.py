@@ -195,10 +195,9 @@ def transfer_probability(S: State, base_logit, ep, a, b, day):
     """(loss probability, tie) of a transfer of episode `ep` from post `a` to post `b` on `day`."""
     t = tie(S.nw_floor, S.nw_x, S.nw_s, a, b)
     w = S.weekday[day]
-    n = S.P.shape[0]
     patient = S.E[ep, EP_PATIENT]
-    fs = familiarity.get(S.fam, S.fam_f, S.ic, S.fam_retention, S.p_person[a] * n + patient, day)
-    fr = familiarity.get(S.fam, S.fam_f, S.ic, S.fam_retention, S.p_person[b] * n + patient, day)
+    fs = familiarity.get(S.fam, S.fam_f, S.ic, S.fam_retention, familiarity.pair(patient, S.p_person[a]), day)
+    fr = familiarity.get(S.fam, S.fam_f, S.ic, S.fam_retention, familiarity.pair(patient, S.p_person[b]), day)
     p = loss_probability(
         S.loss_coef,
         base_logit,

@@ -131,6 +131,7 @@ from handover_abm.state import (
     WAITING,
     State,
     kernel,
+    prefetch,
     uniform,
 )
 
@@ -236,7 +237,12 @@ def _free_episode(S: State, ep):
 @kernel
 def end_of_day(S: State):
     """Free the rows of tasks finished today, and of episodes closed with no task left."""
-    for k in range(S.ic[T_DEAD]):
+    n = S.ic[T_DEAD]
+    for k in range(n):
+        if k + 2 < n:
+            prefetch(S.E, S.T[S.t_dead[k + 2], TK_EP])
+        if k + 4 < n:
+            prefetch(S.T, S.t_dead[k + 4])
         t = S.t_dead[k]
         ep = S.T[t, TK_EP]
         S.E[ep, EP_REFS] -= 1
@@ -638,7 +644,7 @@ def _record_contact(S: State, c, t, patient, day):
     S.cl_gp[k] = S.p_is_gp[c]
     S.ic[CONTACTS] = k + 1
     S.P[patient, PT_CONTACTS] += 1
-    key = person * S.P.shape[0] + patient
+    key = familiarity.pair(patient, person)
     seen = familiarity.contact(S.fam, S.fam_f, S.ic, S.fam_growth, S.fam_retention, S.fam_horizon, key, day)
     if seen > S.P[patient, PT_TOP]:
         S.P[patient, PT_TOP] = seen
@@ -757,6 +763,7 @@ def book_due(S: State, day):
             S.du_head[day] = t
             S.du_tail[day] = tail
             return False
+        _ahead(S, t)
         nxt = S.T[t, TK_NEXT]
         route(S, t, day, S.T[t, TK_PINNED])
         t = nxt
@@ -771,6 +778,8 @@ def arrivals(S: State, day, patients, kinds, urgent, planned, tasks, offsets):
         if not room(S):
             S.ic[ARRIVAL_AT] = i
             return False
+        if i + 1 < patients.size:
+            prefetch(S.P, patients[i + 1])
         patient = patients[i]
         ep = new_episode(S, patient, kinds[i], tasks, offsets[i], offsets[i + 1], day)
         S.P[patient, PT_OPEN] += 1
@@ -782,6 +791,32 @@ def arrivals(S: State, day, patients, kinds, urgent, planned, tasks, offsets):
 
 
 @kernel
+def _ahead(S: State, t):
+    """Start the memory reads of the tasks after `t` in its list while `t` is worked: the row of
+    the third task on, the episode of the second, the patient and familiarity of the first. A day's
+    tasks touch rows spread over the state, which outgrows the cache in a large run; reading them
+    one task ahead overlaps their waits for memory with the work."""
+    n1 = S.T[t, TK_NEXT]
+    if n1 < 0:
+        return
+    ep = S.T[n1, TK_EP]
+    patient = S.E[ep, EP_PATIENT]
+    prefetch(S.P, patient)
+    post = S.T[n1, TK_POST]
+    if post >= 0:  # the clinician who will see the patient
+        familiarity.ahead(S.fam, familiarity.pair(patient, S.p_person[post]))
+    prefetch(S.n_person, S.E[ep, EP_PHEAD])
+    prefetch(S.n_next, S.E[ep, EP_PHEAD])
+    n2 = S.T[n1, TK_NEXT]
+    if n2 < 0:
+        return
+    ep = S.T[n2, TK_EP]
+    prefetch(S.E, ep)
+    prefetch(S.e_rem, ep)
+    prefetch(S.T, S.T[n2, TK_NEXT])
+
+
+@kernel
 def see_patients(S: State, day):
     """Every appointment booked for today, in booking order (same-day bookings join the end).
     False when it stopped for room (the day's list starts where it stopped)."""
@@ -790,6 +825,7 @@ def see_patients(S: State, day):
         if not room(S):
             S.ap_head[day] = t
             return False
+        _ahead(S, t)
         post = S.T[t, TK_POST]
         if S.E[S.T[t, TK_EP], EP_DROPPED]:  # the patient went elsewhere: the slot's time is not used
             S.pre[post, day] += S.t_minutes[t]
@@ -839,6 +875,7 @@ def work_without_slots(S: State, day, order):
                 S.ic[QUEUE_AT] = i
                 return False
             t = S.p_qhead[c]
+            _ahead(S, t)
             S.p_qhead[c] = S.T[t, TK_NEXT]
             if S.p_qhead[c] < 0:
                 S.p_qtail[c] = -1

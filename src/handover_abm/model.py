@@ -373,7 +373,7 @@ class HandoverModel(mesa.Model):
         ]
         named = named_clinicians(self.config, pop, holders, everyone, self.streams["allocation"].rng)
         prefers = who_prefers(self.config, pop, named, everyone, self.streams["preference"].rng)
-        rows = np.zeros((pop.size, len(PATIENT_COLUMNS)), dtype=np.int64)  # one row per patient
+        rows = np.zeros((pop.size, len(PATIENT_COLUMNS)), dtype=np.int32)  # one row per patient
         rows[:, PT_BAND], rows[:, PT_LTC], rows[:, PT_PRACTICE] = pop.age_band, pop.n_ltc, pop.practice
         rows[:, PT_USUAL], rows[:, PT_PREFERS] = named, prefers
         # each column as a view of the rows, by name (what the agents and metrics read)
@@ -446,7 +446,7 @@ class HandoverModel(mesa.Model):
         ordinal = self.calendar.ordinal_list
         n_days = self.book.n_days
         loss = LossModel(cfg.handover, cfg.continuity)
-        self.familiarity = Familiarity(cfg.continuity, len(self.patients), np.zeros(N_IC, dtype=np.int64))
+        self.familiarity = Familiarity(cfg.continuity, np.zeros(N_IC, dtype=np.int64))
         fam = self.familiarity
         width = self.demand.longest_episode() + 1
         access, h, cont = cfg.access, cfg.handover, cfg.continuity
@@ -871,7 +871,7 @@ def _post_arrays(n: int, n_types: int) -> SimpleNamespace:
 def _task_pool(n: int) -> dict[str, np.ndarray]:
     i8 = np.int64
     return {
-        "T": np.zeros((n, len(TASK_COLUMNS)), i8),
+        "T": np.zeros((n, len(TASK_COLUMNS)), np.int32),
         "t_minutes": np.zeros(n),
         "t_free": np.zeros(n, i8),
         "t_dead": np.zeros(n, i8),
@@ -881,8 +881,8 @@ def _task_pool(n: int) -> dict[str, np.ndarray]:
 def _episode_pool(n: int, width: int) -> dict[str, np.ndarray]:
     i8 = np.int64
     return {
-        "E": np.zeros((n, len(EPISODE_COLUMNS)), i8),
-        "e_rem": np.zeros((n, width), i8),
+        "E": np.zeros((n, len(EPISODE_COLUMNS)), np.int32),
+        "e_rem": np.zeros((n, width), np.int32),
         "e_free": np.zeros(n, i8),
         "e_dead": np.zeros(n, i8),
     }

@@ -21,9 +21,11 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
+from llvmlite import ir
 from numba import njit
 from numba.core import types
 from numba.experimental import structref
+from numba.extending import intrinsic
 
 # The modules with compiled functions. numba keys each function's cache on its own file only, so a
 # change to a mechanism that another module's kernels call would leave their cached code stale:
@@ -440,3 +442,32 @@ def uniform(S: State, k: int) -> float:
         raise RuntimeError("a random-number block was used up within a day")
     S.ic[CUR + k] = c + 1
     return S.u[k, c]
+
+
+@intrinsic
+def _prefetch(typingctx, address):
+    """LLVM's prefetch of the cache line at `address` (a hint: never faults, changes nothing)."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i32, ptr = ir.IntType(32), ir.IntType(8).as_pointer()
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), (ptr, i32, i32, i32))
+        )
+        read, keep, data = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
+        builder.call(fn, (builder.inttoptr(args[0], ptr), read, keep, data))
+        return context.get_dummy_value()
+
+    return types.void(types.uintp), codegen
+
+
+@kernel
+def prefetch(a, i):
+    """Ask for row `i` of `a` to be brought into the cache (its first two lines), so that a loop
+    can start the memory reads of the next items while it works on this one."""
+    if 0 <= i < a.shape[0]:
+        address = a.ctypes.data + i * a.strides[0]
+        _prefetch(address)
+        if a.strides[0] > 64:
+            _prefetch(address + 64)
