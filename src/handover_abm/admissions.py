@@ -19,18 +19,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handover_abm.state import K_ACSC, PT_CONTACTS, PT_LTC, PT_TOP, State, kernel
+from handover_abm.state import K_ACSC, PT_CONTACTS, PT_LTC, PT_TOP, State, inline_kernel, kernel
 
 if TYPE_CHECKING:
     from handover_abm.config import Continuity
 
 
-@kernel
+@inline_kernel
 def _expected(risk, rate_ratio, reference, upc_value):
     return risk * rate_ratio ** ((upc_value - reference) / 0.2)
 
 
-@kernel
+@inline_kernel
 def _upc(top_count, n, reference):
     return top_count / n if n >= 2 else reference
 

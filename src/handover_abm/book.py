@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from handover_abm.state import kernel
+from handover_abm.state import inline_kernel, kernel
 
 MIN_SLOT = 5.0  # minutes: a day with less pre-bookable time left than this is full for everyone
 
 
-@kernel
+@inline_kernel
 def earliest(pre, otd, first_pre, post, need, start, end, today):
     """The first day in [start, end] with `need` minutes free for `post`, or -1."""
     if start > end:
@@ -44,7 +44,7 @@ def days_to_free(pre, first_pre, post, today):
     return d - today
 
 
-@kernel
+@inline_kernel
 def take(pre, otd, first_pre, post, day, today, need, urgent):
     """Take `need` minutes of `post`'s book on `day` (on-the-day time first for urgent requests).
 
@@ -68,7 +68,7 @@ def take(pre, otd, first_pre, post, day, today, need, urgent):
         first_pre[post] = d
 
 
-@kernel
+@inline_kernel
 def unused(pre, otd, post, day):
     """Appointment minutes nobody booked on `day` (they become time for work without a slot)."""
     left = otd[post, day] + pre[post, day]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from handover_abm.book import AppointmentBook, earliest
-from handover_abm.state import kernel
+from handover_abm.state import inline_kernel, kernel
 
 POLICIES = ("first_available", "preferred_within", "personal_list", "continuity_first", "specialist_first")
 FIRST_AVAILABLE, PREFERRED_WITHIN, PERSONAL_LIST, CONTINUITY_FIRST, SPECIALIST_FIRST = range(5)
@@ -176,7 +176,7 @@ def earliest_any(pre, otd, first, jit, posts, mults, lo, hi, max_mult, minutes, 
     return -1, -1
 
 
-@kernel
+@inline_kernel
 def _fastest(mults, lo, hi):
     best = ANYONE
     for i in range(lo, hi):
@@ -185,7 +185,7 @@ def _fastest(mults, lo, hi):
     return best + 1e-9
 
 
-@kernel
+@inline_kernel
 def _within(horizon, pre, otd, first, posts, mults, lo, hi, post, minutes, today, start, days):
     """(post, day) if `post` is eligible and has a slot within `days` of `start`, else (-1, -1)."""
     for i in range(lo, hi):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from handover_abm.state import F_ORIGIN, N_IC, PAIRS, kernel, prefetch
+from handover_abm.state import F_ORIGIN, N_IC, PAIRS, inline_kernel, kernel, prefetch
 
 if TYPE_CHECKING:
     from handover_abm.config import Continuity
@@ -31,7 +31,7 @@ _GOLDEN = np.uint64(11400714819323198485)  # Fibonacci hashing
 PERSON_BITS = 24  # a pair's key: patient x 2^24 + person (at most 16,777,216 people in a run)
 
 
-@kernel
+@inline_kernel
 def pair(patient, person):
     """The key of the pair (patient, person)."""
     if person >> PERSON_BITS:
@@ -39,7 +39,7 @@ def pair(patient, person):
     return (patient << PERSON_BITS) | person
 
 
-@kernel
+@inline_kernel
 def _slot(table, key):
     """The row of `key` in the table, or the empty row where it would go (linear probing)."""
     mask = np.uint64(table.shape[0] - 1)
@@ -51,20 +51,20 @@ def _slot(table, key):
         i = np.int64((np.uint64(i) + np.uint64(1)) & mask)
 
 
-@kernel
+@inline_kernel
 def _home(table, key):
     """The row where linear probing for `key` starts (Fibonacci hashing)."""
     mask = np.uint64(table.shape[0] - 1)
     return np.int64(((np.uint64(key) * _GOLDEN) >> np.uint64(29)) & mask)
 
 
-@kernel
+@inline_kernel
 def ahead(table, key):
     """Start reading the row of the pair `key` into the cache (see state.prefetch)."""
     prefetch(table, _home(table, key))
 
 
-@kernel
+@inline_kernel
 def get(table, values, ic, retention, key, day):
     """Familiarity of the pair `key` (see `pair`) on `day`; `values` is the
     table read as floats (the same memory)."""

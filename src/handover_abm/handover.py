@@ -48,6 +48,7 @@ from handover_abm.state import (
     RH,
     S_HANDOVER,
     State,
+    inline_kernel,
     kernel,
     uniform,
 )
@@ -175,7 +176,7 @@ def session_sites(c: Clinician, practices: int, per_pcn: int) -> list[int]:
     return [ours[(c.post + w) % len(ours)] for w in range(5)]
 
 
-@kernel
+@inline_kernel
 def backlog_days(per_day, waiting, debt, queued, post):
     """Work without a slot waiting (and minutes owed) of `post`, in days of its time for it (the
     posts' arrays of those minutes per day, minutes waiting, minutes owed and tasks queued)."""

@@ -130,6 +130,7 @@ from handover_abm.state import (
     TK_URGENT,
     WAITING,
     State,
+    inline_kernel,
     kernel,
     prefetch,
     uniform,
@@ -141,7 +142,7 @@ LOW_DRAWS = 4096  # uniforms every random-number block keeps for one step
 # ------------------------------------------------------------------ pools
 
 
-@kernel
+@inline_kernel
 def _row(free, ic, free_at, used_at, size):
     """A row of a pool: the last one freed, else one never used; -1 when the pool is full (`room`
     stops a day's kernel long before that)."""
@@ -173,7 +174,7 @@ def new_task(S: State, ep, ttype, kind, day):
     return t
 
 
-@kernel
+@inline_kernel
 def _finished(S: State, t):
     """A task is done or dropped: its row is freed tonight."""
     k = S.ic[T_DEAD]
@@ -259,7 +260,7 @@ def end_of_day(S: State):
 # ------------------------------------------------------------------ lists of tasks
 
 
-@kernel
+@inline_kernel
 def _append(head, tail, tasks, i, t):
     """Append task `t` to list `i` of (head, tail), linked through the tasks' next column."""
     tasks[t, TK_NEXT] = -1
@@ -270,7 +271,7 @@ def _append(head, tail, tasks, i, t):
     tail[i] = t
 
 
-@kernel
+@inline_kernel
 def _due(S: State, when, t, pinned):
     """Book or route `t` on day `when` (a day the run never reaches: it waits for ever)."""
     S.T[t, TK_PINNED] = pinned
@@ -280,7 +281,7 @@ def _due(S: State, when, t, pinned):
     _append(S.du_head, S.du_tail, S.T, when, t)
 
 
-@kernel
+@inline_kernel
 def _enqueue(S: State, post, t, day):
     """Put a task without a slot in the post's queue."""
     S.T[t, TK_POST] = post
@@ -293,7 +294,7 @@ def _enqueue(S: State, post, t, day):
 # ------------------------------------------------------------------ creating and routing
 
 
-@kernel
+@inline_kernel
 def _counted(S: State):
     """A task was created: it counts for the day and waits until it is done or dropped."""
     S.today[D_CREATED] += 1

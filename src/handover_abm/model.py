@@ -572,14 +572,16 @@ class HandoverModel(mesa.Model):
             draws *= 2
         u = S.u
         if any(u.shape[1] - ic[CUR + k] < draws for k in range(len(STREAMS))):
-            width = max(2 * draws, u.shape[1])
-            fresh = np.empty((len(STREAMS), width))
+            # refilled in place while wide enough: a fresh block each day would cost the system a
+            # new zeroed page for every 512 draws
+            fresh = u if u.shape[1] >= 2 * draws else np.empty((len(STREAMS), 2 * draws))
             for k, name in enumerate(STREAMS):
-                rest = u[k, ic[CUR + k] :]
+                rest = u[k, ic[CUR + k] :].copy()
                 fresh[k, : rest.size] = rest
-                fresh[k, rest.size :] = self.streams[name].rng.random(width - rest.size)
+                self.streams[name].rng.random(out=fresh[k, rest.size :])
                 ic[CUR + k] = 0
-            out["u"] = fresh
+            if fresh is not u:
+                out["u"] = fresh
         if out:
             vars(S).update(out)
             self.S = pack(S)

@@ -21,20 +21,20 @@ import networkx as nx
 import numpy as np
 
 from handover_abm.config import Network as NetworkParams
-from handover_abm.state import kernel
+from handover_abm.state import inline_kernel
 
 RECENT_DAYS = 7
 RENORMALISE_BELOW = 1e-100  # fold the decay factor into the stored excess before it underflows
 SCALE, XSUM = 0, 1  # the lazy decay factor and the sum of the stored excess, in `TeamNetwork.s`
 
 
-@kernel
+@inline_kernel
 def tie(floor, x, s, i, j):
     """Current tie strength between posts i and j."""
     return floor[i, j] + x[i, j] * s[SCALE]
 
 
-@kernel
+@inline_kernel
 def strengthen(floor, x, s, growth, i, j):
     """Shared work between i and j closes part of the gap to a full tie."""
     if i == j:

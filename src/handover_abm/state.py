@@ -69,6 +69,11 @@ _drop_stale_kernels()
 
 # Every compiled function of the model: cached on disk, bounds-checked when NUMBA_BOUNDSCHECK=1.
 kernel = njit(cache=True, nogil=True, boundscheck=os.environ.get("NUMBA_BOUNDSCHECK") == "1")
+# A small one, compiled into each caller: a call between compiled functions counts a reference to
+# each array it passes (an atomic add, then a subtract), which costs more than these functions' work.
+inline_kernel = njit(
+    cache=True, nogil=True, inline="always", boundscheck=os.environ.get("NUMBA_BOUNDSCHECK") == "1"
+)
 
 # ic: integer scalars
 T_USED, T_FREE, T_DEAD = 0, 1, 2  # task rows ever used, free rows on the stack, rows to free tonight
@@ -434,7 +439,7 @@ def pack(arrays: SimpleNamespace) -> State:
     return _new_state(tuple(getattr(arrays, name) for name in FIELDS))
 
 
-@kernel
+@inline_kernel
 def uniform(S: State, k: int) -> float:
     """One U(0, 1) draw from stream `k` of STREAMS: the next of its block (streams.py fills it)."""
     c = S.ic[CUR + k]
@@ -462,7 +467,7 @@ def _prefetch(typingctx, address):
     return types.void(types.uintp), codegen
 
 
-@kernel
+@inline_kernel
 def prefetch(a, i):
     """Ask for row `i` of `a` to be brought into the cache (its first two lines), so that a loop
     can start the memory reads of the next items while it works on this one."""
