@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from handover_abm.continuity import grouped
 from handover_abm.metrics import chance_upc, coc, continuity_indices, continuity_means, secon, upc
 
 
@@ -86,3 +87,14 @@ def test_chance_continuity_is_one_with_one_gp_and_falls_with_more() -> None:
     expected = np.mean([np.bincount(rng.integers(0, 3, 6), minlength=3).max() / 6 for _ in range(20000)])
     assert three == pytest.approx(expected, abs=0.01)
     assert chance_upc(_Run(), [[9], []], [1, 1]) != chance_upc(_Run(), [[9], []], [1, 1])  # NaN: nobody
+
+
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 50)), max_size=60))
+def test_contacts_grouped_by_patient_keep_their_order(log: list[tuple[int, int]]) -> None:
+    """The contact log grouped by patient (a counting sort) is each patient's contacts in order."""
+    patients = np.array([p for p, _ in log], dtype=np.int64)
+    persons = np.array([c for _, c in log], dtype=np.int64)
+    codes, counts = grouped(patients, persons, 10)
+    expected = [c for k in range(10) for p, c in log if p == k]
+    assert codes.tolist() == expected
+    assert counts.tolist() == [sum(p == k for p, _ in log) for k in range(10)]

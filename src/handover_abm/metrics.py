@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from handover_abm.continuity import indices
 from handover_abm.team import annual_cost, total_fte
 
 if TYPE_CHECKING:
@@ -271,15 +272,7 @@ def continuity_indices(
 
 def _indices(codes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """UPC, COC and SECON of consecutive histories of lengths `n` (each >= 2) of integer `codes`."""
-    owner = np.repeat(np.arange(n.size), n)
-    base = int(codes.max()) + 1
-    pairs, counts = np.unique(owner * base + codes, return_counts=True)  # sorted by owner
-    starts = np.searchsorted(pairs // base, np.arange(n.size))  # each owner's first pair
-    upc_values = np.maximum.reduceat(counts, starts) / n
-    coc_values = (np.add.reduceat(counts * counts, starts) - n) / (n * (n - 1))
-    same = (codes[1:] == codes[:-1]) & (owner[1:] == owner[:-1])
-    secon_values = np.bincount(owner[:-1], weights=same, minlength=n.size) / (n - 1)
-    return upc_values, coc_values, secon_values
+    return indices(np.ascontiguousarray(codes, dtype=np.int64), np.ascontiguousarray(n, dtype=np.int64))
 
 
 def continuity_means(histories: Sequence[Sequence[Hashable]] | Histories) -> tuple[float, float, float]:

@@ -37,6 +37,7 @@ from handover_abm.agents import Clinician, Patient, Supervisor
 from handover_abm.book import AppointmentBook
 from handover_abm.booking import make_rule
 from handover_abm.config import Scenario, apply_override, load_scenario, scenario_from_dict
+from handover_abm.continuity import grouped
 from handover_abm.dates import Calendar
 from handover_abm.demand import DemandGenerator, build_population
 from handover_abm.familiarity import Familiarity
@@ -621,8 +622,7 @@ class HandoverModel(mesa.Model):
         if gp:
             keep = S.cl_gp[:n]
             patient, person = patient[keep], person[keep]
-        order = np.argsort(patient, kind="stable")
-        return person[order], np.bincount(patient, minlength=len(self.patients))
+        return grouped(patient, person, len(self.patients))
 
     def histories(self, gp: bool = False) -> list[list[int]]:
         """Each patient's contacts as person ids, in order (GP contacts only when `gp`)."""

@@ -34,6 +34,7 @@ KERNEL_MODULES = (
     "admissions.py",
     "book.py",
     "booking.py",
+    "continuity.py",
     "demand.py",
     "familiarity.py",
     "handover.py",
