@@ -36,6 +36,7 @@ DAYS = 252  # a PCN-year of working days
 SIZES = [5_000, 10_000, 25_000, 50_000, 100_000]
 MILLION = 1_000_000
 REPEATS = 3
+SIZE_REPEATS = 5  # rounds of the scaling runs: their ratios have a margin of a few per cent
 DEFAULT = ROOT / "configs" / "default.yaml"
 CALIBRATION = (8_000, 126)  # one practice over the calibration window (docs/calibration.md)
 # A sweep's realistic run: half a PCN (three practices) over a year, about 0.6 s now. The
@@ -221,21 +222,27 @@ def calibration_run(repeats: int = 5) -> dict:
     }
 
 
-def sized(patients: int, days: int, repeats: int) -> dict:
-    """Runs of one size, each in a fresh process; the row of the fastest, with min and median wall."""
-    tries = []
+def sized(sizes: list[int], days: int, repeats: int) -> list[dict]:
+    """Runs of each size, each in a fresh process, in rounds (every size once a round), so that a
+    slow spell of a shared machine falls on all sizes alike; per size the row of the fastest, with
+    min and median wall and CPU time."""
+    tries: dict[int, list[dict]] = {n: [] for n in sizes}
     for _ in range(repeats):
-        res = subprocess.run(
-            [sys.executable, __file__, "--one", str(patients), "--days", str(days)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        tries.append(json.loads(res.stdout.strip().splitlines()[-1]))
-    row = dict(min(tries, key=lambda r: r["wall_s"]))
-    row["wall"] = spread([r["wall_s"] for r in tries])
-    row["cpu"] = spread([r["cpu_s"] for r in tries])
-    return row
+        for n in sizes:
+            res = subprocess.run(
+                [sys.executable, __file__, "--one", str(n), "--days", str(days)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            tries[n].append(json.loads(res.stdout.strip().splitlines()[-1]))
+    rows = []
+    for n in sizes:
+        row = dict(min(tries[n], key=lambda r: r["wall_s"]))
+        row["wall"] = spread([r["wall_s"] for r in tries[n]])
+        row["cpu"] = spread([r["cpu_s"] for r in tries[n]])
+        rows.append(row)
+    return rows
 
 
 def _sweep_time(runs: int, patients: int, days: int, backend: str, workers: int) -> float:
@@ -261,12 +268,15 @@ def _sweep_time(runs: int, patients: int, days: int, backend: str, workers: int)
             return time.perf_counter() - start
 
 
-def sweeps(repeats: int = 2) -> dict:
-    """2 workers against 1, and Dask against local processes, on realistic runs (SWEEP_RUN)."""
+def sweeps(repeats: int = 3) -> dict:
+    """2 workers against 1, and Dask against local processes, on realistic runs (SWEEP_RUN), in
+    rounds (each backend once a round) so that a slow spell of the machine falls on all alike."""
     patients, days = SWEEP_RUN
-    one_w = [_sweep_time(20, patients, days, "processes", 1) for _ in range(repeats)]
-    two_w = [_sweep_time(20, patients, days, "processes", 2) for _ in range(repeats)]
-    dask = [_sweep_time(20, patients, days, "dask", 2) for _ in range(repeats)]
+    one_w, two_w, dask = [], [], []
+    for _ in range(repeats):
+        one_w.append(_sweep_time(20, patients, days, "processes", 1))
+        two_w.append(_sweep_time(20, patients, days, "processes", 2))
+        dask.append(_sweep_time(20, patients, days, "dask", 2))
     return {
         "sweep_20_runs_1_worker_s": spread(one_w),
         "sweep_20_runs_2_workers_s": spread(two_w),
@@ -302,12 +312,10 @@ def main(million: bool) -> None:
         f"calibration-sized run ({calib['patients']:,} patients, {calib['days']} days): "
         f"wall {calib['run_s']} s, CPU {calib['run_cpu_s']} s (min, median)"
     )
-    rows = []
     head = ("patients", "days", "min s", "median s", "min cpu s", "tasks/s", "peak MiB", "collect")
     print("\n" + " ".join(f"{h:>9}" for h in head))
-    for n in SIZES + ([MILLION] if million else []):
-        row = sized(n, DAYS, REPEATS)  # the same repeats at every size: a ratio of like minima
-        rows.append(row)
+    rows = sized(SIZES + ([MILLION] if million else []), DAYS, SIZE_REPEATS)
+    for row in rows:
         wall = row["wall"]
         print(
             f"{row['patients']:>9,} {row['days']:>9} {wall['min']:>9.2f} {wall['median']:>9.2f} "
@@ -384,7 +392,7 @@ if __name__ == "__main__":
     parser.add_argument("--one", type=int)
     parser.add_argument("--days", type=int, default=DAYS)
     parser.add_argument("--simpy", action="store_true")
-    parser.add_argument("--million", action="store_true", help="also time 1,000,000 patients (as many runs as the other sizes)")
+    parser.add_argument("--million", action="store_true", help="also time 1,000,000 patients (in each round)")
     args = parser.parse_args()
     if args.simpy:
         print(json.dumps(throughput_ratio()))
