@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from handover_abm.continuity import indices
 from handover_abm.team import annual_cost, total_fte
 
 if TYPE_CHECKING:
@@ -272,6 +271,8 @@ def continuity_indices(
 
 def _indices(codes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """UPC, COC and SECON of consecutive histories of lengths `n` (each >= 2) of integer `codes`."""
+    from handover_abm.continuity import indices  # compiled: the command line starts without numba
+
     return indices(np.ascontiguousarray(codes, dtype=np.int64), np.ascontiguousarray(n, dtype=np.int64))
 
 
