@@ -148,7 +148,7 @@ def test_network_staff_share_a_site_with_a_practice_only_on_their_days_there() -
 
 
 def test_familiarity_grows_with_contacts_and_fades() -> None:
-    f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=10))
+    f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=10), patients=3)
     assert f.get(1, 7, 0) == 0.0
     f.contact(1, 7, 0)
     assert f.get(1, 7, 0) == pytest.approx(0.5)
@@ -160,7 +160,7 @@ def test_familiarity_grows_with_contacts_and_fades() -> None:
 
 def test_familiarity_stays_exact_over_thousands_of_half_lives() -> None:
     """Stored values are rescaled before the decay since the origin could underflow."""
-    f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=1))
+    f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=1), patients=3)
     f.contact(1, 7, 0)
     f.contact(2, 7, 0)
     for day in range(100, 3001, 100):  # 30 moves of the origin at most

@@ -9,7 +9,9 @@ and between contacts f halves every `continuity.familiarity_half_life_days` work
 belongs to the person, not the post: a new post-holder knows none of the post's patients. Only
 pairs that have met are stored (a hash table keyed by one integer per pair of patient and person,
 decayed lazily when read), so a day costs nothing for patients without open work. Handovers read it
-(handover.py).
+(handover.py). A patient's pairs lie side by side in the table (its rows start where the patient's
+share of the table does), so the several reads of one patient's pairs in a task (the clinician who
+sees them, the one a task is handed to, the candidates of a booking rule) fetch one stretch of memory.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from handover_abm.state import F_ORIGIN, N_IC, PAIRS, inline_kernel, kernel, prefetch
+from handover_abm.state import F_ORIGIN, F_PATIENTS, N_IC, PAIRS, inline_kernel, kernel, prefetch
 
 if TYPE_CHECKING:
     from handover_abm.config import Continuity
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 RENORMALISE_HALF_LIVES = 500  # 2^-500 is far from a float's underflow
 EMPTY = -1
 KEY, VALUE, CONTACTS = 0, 1, 2  # the columns of a row of the table (VALUE read as a float)
-_GOLDEN = np.uint64(11400714819323198485)  # Fibonacci hashing
 PERSON_BITS = 24  # a pair's key: patient x 2^24 + person (at most 16,777,216 people in a run)
 
 
@@ -40,10 +41,10 @@ def pair(patient, person):
 
 
 @inline_kernel
-def _slot(table, key):
+def _slot(table, ic, key):
     """The row of `key` in the table, or the empty row where it would go (linear probing)."""
     mask = np.uint64(table.shape[0] - 1)
-    i = _home(table, key)
+    i = _home(table, ic, key)
     while True:
         k = table[i, KEY]
         if k == key or k == EMPTY:  # noqa: SIM109 (numba: no tuple membership)
@@ -52,23 +53,24 @@ def _slot(table, key):
 
 
 @inline_kernel
-def _home(table, key):
-    """The row where linear probing for `key` starts (Fibonacci hashing)."""
-    mask = np.uint64(table.shape[0] - 1)
-    return np.int64(((np.uint64(key) * _GOLDEN) >> np.uint64(29)) & mask)
+def _home(table, ic, key):
+    """The row where linear probing for `key` starts: the start of its patient's share of the table
+    (patients in order, `ic[F_PATIENTS]` of them), so that a patient's pairs are neighbours."""
+    patient = key >> PERSON_BITS
+    return (patient * table.shape[0] // max(ic[F_PATIENTS], 1)) & (table.shape[0] - 1)
 
 
 @inline_kernel
-def ahead(table, key):
+def ahead(table, ic, key):
     """Start reading the row of the pair `key` into the cache (see state.prefetch)."""
-    prefetch(table, _home(table, key))
+    prefetch(table, _home(table, ic, key))
 
 
 @inline_kernel
 def get(table, values, ic, retention, key, day):
     """Familiarity of the pair `key` (see `pair`) on `day`; `values` is the
     table read as floats (the same memory)."""
-    i = _slot(table, key)
+    i = _slot(table, ic, key)
     if table[i, KEY] != key:
         return 0.0
     return values[i, VALUE] * retention ** float(day - ic[F_ORIGIN])
@@ -84,7 +86,7 @@ def contact(table, values, ic, growth, retention, horizon, key, day):
                 values[r, VALUE] *= scale
         ic[F_ORIGIN] = day
     decay = retention ** float(day - ic[F_ORIGIN])
-    i = _slot(table, key)
+    i = _slot(table, ic, key)
     if table[i, KEY] == key:
         f = values[i, VALUE] * decay
     else:
@@ -98,10 +100,10 @@ def contact(table, values, ic, growth, retention, horizon, key, day):
 
 
 @kernel
-def _rehash(table, new):
+def _rehash(table, new, ic):
     for i in range(table.shape[0]):
         if table[i, KEY] != EMPTY:
-            j = _slot(new, table[i, KEY])
+            j = _slot(new, ic, table[i, KEY])
             new[j, :] = table[i, :]
 
 
@@ -122,11 +124,12 @@ class Familiarity:
     since it could underflow.
     """
 
-    def __init__(self, params: Continuity, ic: np.ndarray | None = None) -> None:
+    def __init__(self, params: Continuity, patients: int, ic: np.ndarray | None = None) -> None:
         self.growth = params.familiarity_growth
         self.retention = math.exp(-math.log(2.0) / params.familiarity_half_life_days)
         self.horizon = params.familiarity_half_life_days * RENORMALISE_HALF_LIVES
-        self.ic = np.zeros(N_IC, dtype=np.int64) if ic is None else ic  # PAIRS, F_ORIGIN
+        self.ic = np.zeros(N_IC, dtype=np.int64) if ic is None else ic  # PAIRS, F_ORIGIN, F_PATIENTS
+        self.ic[F_PATIENTS] = patients
         self.table = _empty_table(1024)
         self.values = self.table.view(np.float64)
 
@@ -138,7 +141,7 @@ class Familiarity:
         if rows == self.table.shape[0]:
             return False
         new = _empty_table(rows)
-        _rehash(self.table, new)
+        _rehash(self.table, new, self.ic)
         self.table, self.values = new, new.view(np.float64)
         return True
 

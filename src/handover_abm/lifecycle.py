@@ -805,7 +805,7 @@ def _ahead(S: State, t):
     prefetch(S.P, patient)
     post = S.T[n1, TK_POST]
     if post >= 0:  # the clinician who will see the patient
-        familiarity.ahead(S.fam, familiarity.pair(patient, S.p_person[post]))
+        familiarity.ahead(S.fam, S.ic, familiarity.pair(patient, S.p_person[post]))
     prefetch(S.n_person, S.E[ep, EP_PHEAD])
     prefetch(S.n_next, S.E[ep, EP_PHEAD])
     n2 = S.T[n1, TK_NEXT]

@@ -447,7 +447,7 @@ class HandoverModel(mesa.Model):
         ordinal = self.calendar.ordinal_list
         n_days = self.book.n_days
         loss = LossModel(cfg.handover, cfg.continuity)
-        self.familiarity = Familiarity(cfg.continuity, np.zeros(N_IC, dtype=np.int64))
+        self.familiarity = Familiarity(cfg.continuity, len(self.patients), np.zeros(N_IC, dtype=np.int64))
         fam = self.familiarity
         width = self.demand.longest_episode() + 1
         access, h, cont = cfg.access, cfg.handover, cfg.continuity

@@ -85,6 +85,7 @@ WAITING = 8  # tasks created and not yet done or dropped
 CONTACTS = 9  # rows of the contact log (patient, person, GP)
 CX, HX, RH = 10, 11, 12  # today's rows of the detailed contact log, handover events, handover pairs
 PAIRS = 13  # familiarity pairs (rows used in its hash table)
+F_PATIENTS = 14  # patients, whose pairs share the familiarity table in order
 F_ORIGIN = 15  # familiarity's origin day
 CUR = 16  # 16..20: cursors of the random-number blocks, in the order of STREAMS
 BEYOND = 21  # tasks due after the last day the run can reach
