@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from handover_abm import model as model_module
+from handover_abm.demand import arrivals_from
 from handover_abm.lifecycle import LOW_DRAWS, LOW_ROWS
 from handover_abm.model import HandoverModel
 from handover_abm.simulate import simulate
+from handover_abm.state import EP_PATIENT, TK_EP, TK_POST
 from tests.conftest import small_scenario
 
 
+@pytest.mark.parametrize("per_network", [2, 1])  # one network; two, whose day lists are separate
 def test_kernels_that_stop_for_room_and_resume_give_identical_results(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, per_network: int
 ) -> None:
     """With no room kept ahead of a day, every pool, log and random-number block fills up within
     days; the kernel stops, the state grows and the kernel goes on from where it stopped."""
-    scenario = small_scenario(days=60, population={"size": 8000, "practices": 2})
+    population = {"size": 8000, "practices": 2, "practices_per_pcn": per_network}
+    scenario = small_scenario(days=60, population=population)
     normal = simulate(scenario, 3).summary
     real = HandoverModel._reserve
     asked: list[bool] = []
@@ -45,3 +50,44 @@ def test_agents_read_and_write_the_state_the_kernels_use() -> None:
     seen = [p for p in m.patients if p.top_count]
     assert seen and all(p.top_count == max(p.history.count(x) for x in p.history) for p in seen[:50])
     assert sum(len(h) for h in m.histories()) == m.totals["contacts"]
+
+
+def test_a_day_goes_network_by_network_and_networks_share_no_clinician() -> None:
+    """Each day list holds its networks' tasks in turn, and every task is booked with a clinician
+    of its patient's network (networks are independent, so taking them in turn changes nothing)."""
+    population = {"size": 4000, "practices": 4, "practices_per_pcn": 2}
+    team = [
+        {"role": "gp_partner", "count": 4, "fte": 0.8},
+        {"role": "practice_nurse", "count": 4, "fte": 1.0},
+        {"role": "clinical_pharmacist", "count": 2, "fte": 0.5, "organisation": "pcn"},
+    ]
+    m = HandoverModel(small_scenario(days=30, population=population, team=team), rng=5)
+    for _ in range(10):
+        m.step()
+    seen: set[int] = set()
+    for day in range(m.steps, m.book.n_days):
+        rows = m.booked(day)
+        nets = [int(m._patient_net[m.A.E[m.A.T[t, TK_EP], EP_PATIENT]]) for t in rows]
+        assert nets == sorted(nets)
+        assert all(m._post_net[m.A.T[t, TK_POST]] == n for t, n in zip(rows, nets, strict=True))
+        seen.update(nets)
+    assert seen == {0, 1}
+
+
+def test_arrivals_go_network_by_network_urgent_first_within_each() -> None:
+    rows = [
+        (0, "a", ["x"], False),
+        (3, "b", ["y", "z"], True),
+        (1, "c", ["z"], True),
+        (2, "d", ["x", "y"], False),
+    ]
+    network = np.array([1, 0, 0, 1])  # patient -> network
+    out = arrivals_from(rows, ["x", "y", "z"]).urgent_first(network)
+    assert out.patients.tolist() == [1, 2, 3, 0]  # network 0: urgent first; then network 1
+    assert out.urgent.tolist() == [True, False, True, False]
+    assert [out.tasks[a:b].tolist() for a, b in zip(out.offsets[:-1], out.offsets[1:], strict=True)] == [
+        [2],
+        [0, 1],
+        [1, 2],
+        [0],
+    ]

@@ -3,7 +3,10 @@
 `HandoverModel.step` calls four kernels a day, in this order: `book_due` (retries, follow-ups due,
 work deferred behind rework), `arrivals` (new episodes, urgent first), `see_patients` (today's
 appointments, in booking order; same-day bookings join the end) and `work_without_slots` (each
-clinician works results, prescriptions and letters in the time nobody booked). Each finished task
+clinician works results, prescriptions and letters in the time nobody booked). Each goes through
+the primary care networks in turn: networks share no clinician and no patient, and a day's work on
+one network's tasks touches that network's patients, pairs and books only, which stay in the cache
+while it lasts (a run of twenty networks then costs about twenty runs of one). Each finished task
 calls the mechanisms in their own modules: the booking rules (booking.py) and the book (book.py),
 handover loss (handover.py), supervision (supervision.py), referral back to a GP (referral.py),
 avoidable admissions (admissions.py), familiarity (familiarity.py) and ties (network.py).
@@ -272,13 +275,19 @@ def _append(head, tail, tasks, i, t):
 
 
 @inline_kernel
+def _day_list(S: State, day, t):
+    """Which of `day`'s lists `t` joins: its patient's network's (see State.ap_head)."""
+    return day * S.n_nets + S.practice_net[S.E[S.T[t, TK_EP], EP_PRACTICE]]
+
+
+@inline_kernel
 def _due(S: State, when, t, pinned):
     """Book or route `t` on day `when` (a day the run never reaches: it waits for ever)."""
     S.T[t, TK_PINNED] = pinned
-    if when >= S.du_head.size:
+    if when >= S.n_days:
         S.ic[BEYOND] += 1
         return
-    _append(S.du_head, S.du_tail, S.T, when, t)
+    _append(S.du_head, S.du_tail, S.T, _day_list(S, when, t), t)
 
 
 @inline_kernel
@@ -454,7 +463,7 @@ def _book(S: State, t, post, slot_day, day):
     if S.tt_contact[S.T[t, TK_TYPE]]:
         S.T[t, TK_POST] = post
         take(S.pre, S.otd, S.first_pre, post, slot_day, day, S.t_minutes[t], S.T[t, TK_URGENT])
-        _append(S.ap_head, S.ap_tail, S.T, slot_day, t)
+        _append(S.ap_head, S.ap_tail, S.T, _day_list(S, slot_day, t), t)
     else:
         _enqueue(S, post, t, day)
 
@@ -753,21 +762,22 @@ def room(S: State):
 
 @kernel
 def book_due(S: State, day):
-    """Requests whose day has come: retries, follow-ups due, tasks deferred behind rework.
-    False when it stopped for room (the list keeps what is left)."""
-    t = S.du_head[day]
-    tail = S.du_tail[day]
-    S.du_head[day] = -1
-    S.du_tail[day] = -1
-    while t >= 0:
-        if not room(S):
-            S.du_head[day] = t
-            S.du_tail[day] = tail
-            return False
-        _ahead(S, t)
-        nxt = S.T[t, TK_NEXT]
-        route(S, t, day, S.T[t, TK_PINNED])
-        t = nxt
+    """Requests whose day has come: retries, follow-ups due, tasks deferred behind rework, network
+    by network. False when it stopped for room (the list keeps what is left)."""
+    for i in range(day * S.n_nets, (day + 1) * S.n_nets):
+        t = S.du_head[i]
+        tail = S.du_tail[i]
+        S.du_head[i] = -1
+        S.du_tail[i] = -1
+        while t >= 0:
+            if not room(S):
+                S.du_head[i] = t
+                S.du_tail[i] = tail
+                return False
+            _ahead(S, t)
+            nxt = S.T[t, TK_NEXT]
+            route(S, t, day, S.T[t, TK_PINNED])
+            t = nxt
     return True
 
 
@@ -819,25 +829,26 @@ def _ahead(S: State, t):
 
 @kernel
 def see_patients(S: State, day):
-    """Every appointment booked for today, in booking order (same-day bookings join the end).
-    False when it stopped for room (the day's list starts where it stopped)."""
-    t = S.ap_head[day]
-    while t >= 0:
-        if not room(S):
-            S.ap_head[day] = t
-            return False
-        _ahead(S, t)
-        post = S.T[t, TK_POST]
-        if S.E[S.T[t, TK_EP], EP_DROPPED]:  # the patient went elsewhere: the slot's time is not used
-            S.pre[post, day] += S.t_minutes[t]
-            _drop(S, t, day)
-        else:
-            S.p_worked[post] += S.t_minutes[t]
-            S.fc[SEEN_MINUTES] += S.t_minutes[t]
-            complete(S, post, t, day)
-        t = S.T[t, TK_NEXT]  # read after: a booking made for today joins the end
-    S.ap_head[day] = -1
-    S.ap_tail[day] = -1
+    """Every appointment booked for today, network by network, in booking order (same-day bookings
+    join the end). False when it stopped for room (the day's lists start where it stopped)."""
+    for i in range(day * S.n_nets, (day + 1) * S.n_nets):
+        t = S.ap_head[i]
+        while t >= 0:
+            if not room(S):
+                S.ap_head[i] = t
+                return False
+            _ahead(S, t)
+            post = S.T[t, TK_POST]
+            if S.E[S.T[t, TK_EP], EP_DROPPED]:  # the patient went elsewhere: the slot's time is not used
+                S.pre[post, day] += S.t_minutes[t]
+                _drop(S, t, day)
+            else:
+                S.p_worked[post] += S.t_minutes[t]
+                S.fc[SEEN_MINUTES] += S.t_minutes[t]
+                complete(S, post, t, day)
+            t = S.T[t, TK_NEXT]  # read after: a booking made for today joins the end
+        S.ap_head[i] = -1
+        S.ap_tail[i] = -1
     S.today[D_UTILISATION] += S.fc[SEEN_MINUTES]
     S.fc[SEEN_MINUTES] = 0.0
     return True

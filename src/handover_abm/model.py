@@ -237,6 +237,11 @@ class HandoverModel(mesa.Model):
         self.book = self._build_book()
         self.rule = make_rule(cfg.routing.policy, self.book, self.posts)
         self.patients = self._build_patients()
+        per = cfg.population.practices_per_pcn
+        self._practice_net = np.arange(cfg.population.practices, dtype=np.int64) // per
+        self.n_networks = int(self._practice_net[-1]) + 1
+        self._patient_net = self._practice_net[self.population.practice]
+        self._post_net = np.array([c.pcn for c in self.clinicians], dtype=np.int64)
         self.supervision = SupervisionMechanism(self)
         self.staff_turnover = StaffTurnover(self)
         self.py_totals: dict[str, float] = defaultdict(float)  # totals counted outside the kernels
@@ -509,10 +514,12 @@ class HandoverModel(mesa.Model):
             pre=self.book.pre,
             otd=self.book.otd,
             first_pre=self.book.first_pre,
-            ap_head=np.full(n_days, -1, dtype=i8),
-            ap_tail=np.full(n_days, -1, dtype=i8),
-            du_head=np.full(n_days, -1, dtype=i8),
-            du_tail=np.full(n_days, -1, dtype=i8),
+            n_nets=self.n_networks,
+            practice_net=self._practice_net,
+            ap_head=np.full(n_days * self.n_networks, -1, dtype=i8),
+            ap_tail=np.full(n_days * self.n_networks, -1, dtype=i8),
+            du_head=np.full(n_days * self.n_networks, -1, dtype=i8),
+            du_tail=np.full(n_days * self.n_networks, -1, dtype=i8),
             **_task_pool(1024),
             **_episode_pool(512, width),
             **_node_pool(1024),
@@ -649,18 +656,19 @@ class HandoverModel(mesa.Model):
         return out
 
     def booked(self, day: int) -> list[int]:
-        """The task rows booked into appointments on `day`, in booking order."""
-        out, t = [], int(self.A.ap_head[day])
-        while t >= 0:
-            out.append(t)
-            t = int(self.A.T[t, TK_NEXT])
+        """The task rows booked into appointments on `day`, network by network in booking order."""
+        out, n = [], self.n_networks
+        for t in self.A.ap_head[day * n : (day + 1) * n].tolist():
+            while t >= 0:
+                out.append(t)
+                t = int(self.A.T[t, TK_NEXT])
         return out
 
     def due_count(self) -> int:
         """Tasks waiting for a future day: retries, follow-ups, work deferred behind rework."""
         S, n = self.A, int(self.A.ic[BEYOND])
-        for day in np.flatnonzero(S.du_head >= 0).tolist():
-            t = int(S.du_head[day])
+        for head in np.flatnonzero(S.du_head >= 0).tolist():
+            t = int(S.du_head[head])
             while t >= 0:
                 n += 1
                 t = int(S.T[t, TK_NEXT])
@@ -687,7 +695,7 @@ class HandoverModel(mesa.Model):
         """One working day."""
         day = self.steps
         self._start_day(day)
-        new = self.demand.draw_day().urgent_first()
+        new = self.demand.draw_day().urgent_first(self._patient_net)
         self._reserve()
         self._until(lifecycle.book_due, day)
         self._until(
@@ -696,6 +704,7 @@ class HandoverModel(mesa.Model):
         self._until(lifecycle.see_patients, day)
         lifecycle.close_books(self.S, day)
         order = self.streams["routing"].rng.permutation(len(self.clinicians)).astype(np.int64)
+        order = order[np.argsort(self._post_net[order], kind="stable")]  # network by network
         self._until(lifecycle.work_without_slots, day, order)
         self._end_day(day)
         self.datacollector.collect(self)

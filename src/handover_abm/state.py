@@ -278,6 +278,7 @@ class StateFields(NamedTuple):
 
     # constants of the run
     n_days: int  # days in the book (the run, the horizon and one)
+    n_nets: int  # primary care networks: each day list is kept network by network
     horizon: int
     esc_type: int  # the supervisor's escalation task type
     ref_type: int  # the GP re-consultation task of a referral (-1: none)
@@ -368,9 +369,12 @@ class StateFields(NamedTuple):
     pre: np.ndarray  # post x day: pre-bookable minutes left
     otd: np.ndarray  # post x day: on-the-day minutes left
     first_pre: np.ndarray
-    ap_head: np.ndarray  # day -> first appointment (task row), linked through the next column
+    # (day, network) -> first task (row) of a list linked through the next column, at day x n_nets
+    # + network: a day's work goes network by network, through one network's memory at a time
+    practice_net: np.ndarray  # practice -> its network
+    ap_head: np.ndarray  # the appointments of a day
     ap_tail: np.ndarray
-    du_head: np.ndarray  # day -> first task due (retries, follow-ups, deferred)
+    du_head: np.ndarray  # the tasks due on a day (retries, follow-ups, deferred)
     du_tail: np.ndarray
     # tasks: one row of TASK_COLUMNS each (one or two cache lines), minutes beside them
     T: np.ndarray
