@@ -62,8 +62,11 @@ def _home(table, ic, key):
 
 @inline_kernel
 def ahead(table, ic, key):
-    """Start reading the row of the pair `key` into the cache (see state.prefetch)."""
-    prefetch(table, _home(table, ic, key))
+    """Start reading the rows of the pair `key`'s patient into the cache (see state.prefetch): the
+    two cache lines from where its pairs start, which hold the pairs of most patients."""
+    home = _home(table, ic, key)
+    prefetch(table, home)
+    prefetch(table, home + 64 // (table.shape[1] * 8))
 
 
 @inline_kernel

@@ -804,9 +804,9 @@ def arrivals(S: State, day, patients, kinds, urgent, planned, tasks, offsets):
 @kernel
 def _ahead(S: State, t):
     """Start the memory reads of the tasks after `t` in its list while `t` is worked: the row of
-    the third task on, the episode of the second, the patient and familiarity of the first. A day's
-    tasks touch rows spread over the state, which outgrows the cache in a large run; reading them
-    one task ahead overlaps their waits for memory with the work."""
+    the third task on, the episode and minutes of the second, the patient and familiarity of the
+    first. A day's tasks touch rows spread over the state, which outgrows the cache in a large
+    run; reading them one task ahead overlaps their waits for memory with the work."""
     n1 = S.T[t, TK_NEXT]
     if n1 < 0:
         return
@@ -824,6 +824,7 @@ def _ahead(S: State, t):
     ep = S.T[n2, TK_EP]
     prefetch(S.E, ep)
     prefetch(S.e_rem, ep)
+    prefetch(S.t_minutes, n2)
     prefetch(S.T, S.T[n2, TK_NEXT])
 
 

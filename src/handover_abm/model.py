@@ -260,6 +260,7 @@ class HandoverModel(mesa.Model):
         cfg = self.config
         practices, per = cfg.population.practices, cfg.population.practices_per_pcn
         n_pcns = -(-practices // per)
+        scopes = []
         for entry in cfg.team:
             role = self.catalogue.roles[entry.role]
             allowed = set(entry.tasks) if entry.tasks is not None else set(role.scope)
@@ -267,43 +268,52 @@ class HandoverModel(mesa.Model):
             if entry.acts_as_supervisor:  # seeing escalated cases is part of supervising
                 esc = role.scope.get(self.escalation_type)
                 scope[self.escalation_type] = (esc.time, esc.edge) if esc else (1.0, 0.0)
+            scopes.append(scope)
+        places = []  # (network, entry, practice or -1, home practice) of each post
+        for i, entry in enumerate(cfg.team):
             for k in range(entry.count):
-                post = len(self.clinicians)
                 if entry.organisation == "practice":
                     practice = home = k % practices
                     pcn = practice // per  # the network it belongs to
                 else:  # network and other staff: spread over the networks, then over their practices
                     practice, pcn = -1, k % n_pcns
                     home = pcn * per + (k // n_pcns) % (min(practices, (pcn + 1) * per) - pcn * per)
-                colocated = entry.colocated or cfg.interventions.colocate_all
-                site = home if colocated else -1 - post
-                if cfg.interventions.shared_record:
-                    record = "shared"
-                elif entry.organisation in ("practice", "pcn"):
-                    record = "gp_record"
-                else:
-                    record = str(entry.organisation)
-                kwargs: dict[str, Any] = dict(
-                    post=post,
-                    role_name=entry.role,
-                    role=role,
-                    scope=scope,
-                    fte=entry.fte,
-                    organisation=str(entry.organisation),
-                    practice=practice,
-                    site=site,
-                    record=record,
-                    base_capacity=entry.fte * cfg.work.minutes_per_fte_day,
-                    person=self._new_person(),
+                places.append((pcn, i, practice, home))
+        # posts numbered network by network (the team's order within each), so that a network's
+        # posts, and their ties, are neighbours in every per-post array
+        places.sort(key=lambda place: place[0])
+        for pcn, i, practice, home in places:
+            entry = cfg.team[i]
+            post = len(self.clinicians)
+            colocated = entry.colocated or cfg.interventions.colocate_all
+            site = home if colocated else -1 - post
+            if cfg.interventions.shared_record:
+                record = "shared"
+            elif entry.organisation in ("practice", "pcn"):
+                record = "gp_record"
+            else:
+                record = str(entry.organisation)
+            kwargs: dict[str, Any] = dict(
+                post=post,
+                role_name=entry.role,
+                role=self.catalogue.roles[entry.role],
+                scope=scopes[i],
+                fte=entry.fte,
+                organisation=str(entry.organisation),
+                practice=practice,
+                site=site,
+                record=record,
+                base_capacity=entry.fte * cfg.work.minutes_per_fte_day,
+                person=self._new_person(),
+            )
+            if entry.acts_as_supervisor:
+                c: Clinician = Supervisor(
+                    self, protected_minutes=cfg.supervision.protected_minutes_per_day, **kwargs
                 )
-                if entry.acts_as_supervisor:
-                    c: Clinician = Supervisor(
-                        self, protected_minutes=cfg.supervision.protected_minutes_per_day, **kwargs
-                    )
-                else:
-                    c = Clinician(self, **kwargs)
-                c.pcn = pcn
-                self.clinicians.append(c)
+            else:
+                c = Clinician(self, **kwargs)
+            c.pcn = pcn
+            self.clinicians.append(c)
 
     def _new_person(self) -> int:
         self.next_person += 1
