@@ -165,16 +165,17 @@ class Supervisor(Clinician):
     open_cases = _post_view(
         "p_open_cases", int, "Episodes of supervisees this supervisor is accountable for."
     )
+    # the record of the days worked, kept by supervision.py
+    load_index_sum = _view("supervision", "post", "load_sum", float, "Sum of the daily load index.")
+    overload_days = _view("supervision", "post", "overload_days", int, "Days with load index above 1.")
+    interruptions_total = _view("supervision", "post", "interruptions_total", int, "Queries taken.")
+    days_observed = _view("supervision", "post", "days_observed", int, "Days worked (load recorded).")
 
     def __init__(self, *args: object, protected_minutes: float, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.supervisees: list[int] = []
         self.protected_minutes = protected_minutes
         self.model.posts.p_protected[self.post] = protected_minutes
-        self.load_index_sum = 0.0
-        self.overload_days = 0
-        self.interruptions_total = 0
-        self.days_observed = 0
 
     @property
     def active(self) -> bool:

@@ -186,6 +186,15 @@ def backlog_days(per_day, waiting, debt, queued, post):
 
 
 @kernel
+def backlog_all(per_day, waiting, debt, queued):
+    """`backlog_days` of every post."""
+    out = np.empty(per_day.size)
+    for post in range(per_day.size):
+        out[post] = backlog_days(per_day, waiting, debt, queued, post)
+    return out
+
+
+@kernel
 def unbooked_days(S: State, post):
     """`backlog_days` of a post of the state."""
     return backlog_days(S.p_unbooked_per_day, S.p_unbooked_minutes, S.p_debt, S.p_qlen, post)

@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from handover_abm.agents import Clinician, Supervisor
 from handover_abm.handover import lose, transfer_probability
 from handover_abm.network import strengthen
@@ -111,10 +113,12 @@ def assign_supervisors(clinicians: Sequence[Clinician]) -> list[int]:
     return out
 
 
-def learning_multiplier(tenure_days: float, new_starter: float, half_life_days: float) -> float:
-    """Supervision need of a post-holder `tenure_days` into the post, relative to an established one:
-    1 + (new_starter - 1) x 2^(-tenure / half_life)."""
-    return 1.0 + (new_starter - 1.0) * 2.0 ** (-max(0.0, tenure_days) / half_life_days)
+def learning_multiplier(
+    tenure_days: float | np.ndarray, new_starter: float, half_life_days: float
+) -> float | np.ndarray:
+    """Supervision need of a post-holder `tenure_days` into the post (or of each of several),
+    relative to an established one: 1 + (new_starter - 1) x 2^(-tenure / half_life)."""
+    return 1.0 + (new_starter - 1.0) * 2.0 ** (-np.maximum(0.0, tenure_days) / half_life_days)
 
 
 def query_probability(query_rate: float, edge: float, edge_query_factor: float) -> float:
@@ -129,17 +133,26 @@ class SupervisionMechanism:
         self.model = model
         self.params = model.config.supervision
         # the working day each post's current holder started (learning curve; reset on turnover)
-        self.started = [-self.params.initial_tenure_days] * len(model.clinicians)
+        self.started = np.full(len(model.clinicians), -self.params.initial_tenure_days, dtype=np.int64)
+        self._sups = np.array([s.post for s in model.supervisors], dtype=np.int64)
+        n = len(model.clinicians)  # each supervisor's record of its days (agents.Supervisor views them)
+        self.load_sum = np.zeros(n)
+        self.overload_days = np.zeros(n, dtype=np.int64)
+        self.interruptions_total = np.zeros(n, dtype=np.int64)
+        self.days_observed = np.zeros(n, dtype=np.int64)
 
     def start_day(self, day: int) -> None:
         """Today's learning-curve multiplier of every post (state.p_need, read per task)."""
-        self.model.posts.p_need[:] = [self.need(post, day) for post in range(len(self.started))]
+        p = self.params
+        self.model.posts.p_need[:] = learning_multiplier(
+            day - self.started, p.new_starter_multiplier, p.learning_half_life_days
+        )
 
     def need(self, post: int, day: int) -> float:
         """Learning-curve multiplier of the supervision needs of the current holder of `post`."""
         p = self.params
-        return learning_multiplier(
-            day - self.started[post], p.new_starter_multiplier, p.learning_half_life_days
+        return float(
+            learning_multiplier(day - self.started[post], p.new_starter_multiplier, p.learning_half_life_days)
         )
 
     def new_post_holder(self, post: int, day: int) -> None:
@@ -163,24 +176,24 @@ class SupervisionMechanism:
                 model.py_totals["debrief_minutes"] += minutes
 
     def end_day(self) -> None:
-        """Record each supervisor's load; minutes beyond protected time are owed from tomorrow."""
-        model, today = self.model, self.model.today
-        for s in model.supervisors:
-            s.debt += max(0.0, s.supervision_minutes_today - s.protected_minutes)
-        sups = [s for s in model.supervisors if s.working_today]  # load is counted on days worked
-        if not sups:
+        """Record each supervisor's load; minutes beyond protected time are owed from tomorrow
+        (every supervisor at once, as arrays: the agents view the same numbers)."""
+        today, posts, sups = self.model.today, self.model.posts, self._sups
+        posts.p_debt[sups] += np.maximum(0.0, posts.p_sup_today[sups] - posts.p_protected[sups])
+        sups = sups[posts.p_working[sups]]  # load is counted on days worked
+        if not sups.size:
             return
-        loads = [s.load_index() for s in sups]
-        for s, load in zip(sups, loads, strict=True):
-            s.load_index_sum += load
-            s.overload_days += load > 1.0
-            s.interruptions_total += s.interruptions_today
-            s.days_observed += 1
-        n = len(sups)
-        today["supervisor_load_index"] = sum(loads) / n
-        today["supervisor_interruptions"] = sum(s.interruptions_today for s in sups) / n
-        today["supervisors_overloaded"] = sum(load > 1.0 for load in loads)
-        today["supervisor_open_cases"] = sum(s.open_cases for s in sups) / n
+        loads = posts.p_sup_today[sups] / posts.p_protected[sups]
+        interruptions = posts.p_interruptions[sups]
+        self.load_sum[sups] += loads
+        self.overload_days[sups] += loads > 1.0
+        self.interruptions_total[sups] += interruptions
+        self.days_observed[sups] += 1
+        n = sups.size
+        today["supervisor_load_index"] = sum(loads.tolist()) / n
+        today["supervisor_interruptions"] = int(interruptions.sum()) / n
+        today["supervisors_overloaded"] = int((loads > 1.0).sum())
+        today["supervisor_open_cases"] = int(posts.p_open_cases[sups].sum()) / n
 
 
 QUERY, ESCALATE, SIGNOFF_LOSS_NOTICED = 1, 2, 4  # what `after_task` reports (bits)

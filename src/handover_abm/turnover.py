@@ -21,7 +21,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from handover_abm.agents import Supervisor
+from handover_abm.handover import backlog_all
 from handover_abm.state import D_TURNOVER
 
 if TYPE_CHECKING:
@@ -29,9 +32,13 @@ if TYPE_CHECKING:
 
 
 def daily_hazard(
-    annual: float, days_per_year: int, overload: float, overload_rr: float, variety_factor: float
-) -> float:
-    """Chance that a post-holder leaves on one working day."""
+    annual: float | np.ndarray,
+    days_per_year: int,
+    overload: float | np.ndarray,
+    overload_rr: float,
+    variety_factor: float | np.ndarray,
+) -> float | np.ndarray:
+    """Chance that a post-holder leaves on one working day (each post's, or one post's)."""
     return annual / days_per_year * overload_rr**overload * variety_factor
 
 
@@ -44,39 +51,42 @@ class StaffTurnover:
         self.stream = model.streams["turnover"]
         n_types = len(model.catalogue.task_types)
         p = self.params
-        self.variety = [len(c.scope) / n_types for c in model.clinicians]
-        self.variety_factor = [p.variety_rate_ratio ** (v - p.variety_reference) for v in self.variety]
+        cl = model.clinicians
+        self.variety = np.array([len(c.scope) / n_types for c in cl])
+        self.variety_factor = np.array(
+            [p.variety_rate_ratio ** (v - p.variety_reference) for v in self.variety]
+        )
+        self.annual = np.array([c.role.annual_turnover * p.rate_multiplier for c in cl])
+        self.supervisor = np.array([isinstance(c, Supervisor) for c in cl], dtype=bool)
         self.retention = math.exp(-math.log(2.0) / p.overload_half_life_days)
-        self.overload = [0.0] * len(model.clinicians)
+        self.overload = np.zeros(len(cl))
 
-    def overloaded(self, post: int) -> bool:
-        """Whether the post's last working day was overloaded."""
-        c = self.model.clinicians[post]
-        if c.unbooked_days() > self.params.overload_backlog_days:
-            return True
-        return isinstance(c, Supervisor) and c.supervision_minutes_today > c.protected_minutes
+    def overloaded(self) -> np.ndarray:
+        """Whether each post's last working day was overloaded (work without a slot waiting beyond
+        `overload_backlog_days`, or a supervisor's supervision beyond protected time)."""
+        posts = self.model.posts
+        backlog = backlog_all(posts.p_unbooked_per_day, posts.p_unbooked_minutes, posts.p_debt, posts.p_qlen)
+        over_protected = self.supervisor & (posts.p_sup_today > posts.p_protected)
+        return (backlog > self.params.overload_backlog_days) | over_protected
 
     def start_day(self, day: int) -> None:
-        """Fold yesterday into each post's overload memory, then draw today's leavers."""
+        """Fold yesterday into each post's overload memory, then draw today's leavers (all posts at
+        once: a day costs a few array operations, not a Python loop over the team)."""
         model, p = self.model, self.params
         r = self.retention
-        overload = self.overload
-        for c in model.clinicians:
-            if c.working_today:  # still yesterday's state: the day that just ended
-                overload[c.post] = r * overload[c.post] + (1.0 - r) * self.overloaded(c.post)
+        worked = model.posts.p_working  # still yesterday's state: the day that just ended
+        self.overload[worked] = r * self.overload[worked] + (1.0 - r) * self.overloaded()[worked]
         if not p.enabled:
             return
-        days = model.config.working_days_per_year
-        for c in model.clinicians:
-            h = daily_hazard(
-                c.role.annual_turnover * p.rate_multiplier,
-                days,
-                overload[c.post],
-                p.overload_rate_ratio,
-                self.variety_factor[c.post],
-            )
-            if self.stream.uniform() < h:
-                self.replace(c.post, day)
+        h = daily_hazard(
+            self.annual,
+            model.config.working_days_per_year,
+            self.overload,
+            p.overload_rate_ratio,
+            self.variety_factor,
+        )
+        for post in np.flatnonzero(self.stream.take(h.size) < h).tolist():
+            self.replace(post, day)
 
     def replace(self, post: int, day: int) -> None:
         """The holder of `post` leaves; a new person starts today."""
