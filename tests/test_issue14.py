@@ -158,6 +158,18 @@ def test_familiarity_grows_with_contacts_and_fades() -> None:
     assert f.get(2, 7, 0) == 0.0 and f.get(1, 8, 0) == 0.0
 
 
+def test_familiarity_counts_each_pairs_contacts_through_the_tables_growth() -> None:
+    """Pairs and their contact counts survive the table's growth (rows are moved to a larger table)."""
+    f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=10), patients=2000)
+    for rep in range(3):
+        for patient in range(2000):
+            for person in (1, 2, 3 + patient % 5):
+                assert f.contact(patient, person, 0) == rep + 1
+    assert len(f) == 6000 and f.table.shape[0] >= 12000  # grown from 1,024 rows, at most half full
+    assert f.get(1999, 3 + 1999 % 5, 0) == pytest.approx(0.875)
+    assert f.get(5, 9, 0) == 0.0  # never met
+
+
 def test_familiarity_stays_exact_over_thousands_of_half_lives() -> None:
     """Stored values are rescaled before the decay since the origin could underflow."""
     f = Familiarity(Continuity(familiarity_growth=0.5, familiarity_half_life_days=1), patients=3)

@@ -27,16 +27,20 @@ if TYPE_CHECKING:
     from handover_abm.config import Continuity
 
 RENORMALISE_HALF_LIVES = 500  # 2^-500 is far from a float's underflow
-EMPTY = -1
-KEY, VALUE, CONTACTS = 0, 1, 2  # the columns of a row of the table (VALUE read as a float)
+KEY, VALUE = 0, 1  # a row of the table: the key and the pair's contacts, and the value (as a float)
 PERSON_BITS = 24  # a pair's key: patient x 2^24 + person (at most 16,777,216 people in a run)
+PATIENT_BITS = 24  # at most 16,777,216 patients: a key takes the low 48 bits of its row's first word
+CONTACT = 1 << (PERSON_BITS + PATIENT_BITS)  # the pair's contacts are counted in the bits above
+KEY_MASK = CONTACT - 1
+MOST_CONTACTS = (1 << (63 - PERSON_BITS - PATIENT_BITS)) - 1
+EMPTY = 0  # no pair has key 0: people are numbered from 1
 
 
 @inline_kernel
 def pair(patient, person):
     """The key of the pair (patient, person)."""
-    if person >> PERSON_BITS:
-        raise ValueError("more than 2^24 people: familiarity's keys cannot hold them")
+    if person >> PERSON_BITS or patient >> PATIENT_BITS:
+        raise ValueError("more than 2^24 people or patients: familiarity's keys cannot hold them")
     return (patient << PERSON_BITS) | person
 
 
@@ -47,7 +51,7 @@ def _slot(table, ic, key):
     i = _home(table, ic, key)
     while True:
         k = table[i, KEY]
-        if k == key or k == EMPTY:  # noqa: SIM109 (numba: no tuple membership)
+        if k & KEY_MASK == key or k == EMPTY:
             return i
         i = np.int64((np.uint64(i) + np.uint64(1)) & mask)
 
@@ -74,7 +78,7 @@ def get(table, values, ic, retention, key, day):
     """Familiarity of the pair `key` (see `pair`) on `day`; `values` is the
     table read as floats (the same memory)."""
     i = _slot(table, ic, key)
-    if table[i, KEY] != key:
+    if table[i, KEY] == EMPTY:
         return 0.0
     return values[i, VALUE] * retention ** float(day - ic[F_ORIGIN])
 
@@ -90,30 +94,29 @@ def contact(table, values, ic, growth, retention, horizon, key, day):
         ic[F_ORIGIN] = day
     decay = retention ** float(day - ic[F_ORIGIN])
     i = _slot(table, ic, key)
-    if table[i, KEY] == key:
+    if table[i, KEY] != EMPTY:
         f = values[i, VALUE] * decay
     else:
         table[i, KEY] = key
-        table[i, CONTACTS] = 0
         ic[PAIRS] += 1
         f = 0.0
     values[i, VALUE] = (f + growth * (1.0 - f)) / decay
-    table[i, CONTACTS] += 1
-    return table[i, CONTACTS]
+    if table[i, KEY] >> (PERSON_BITS + PATIENT_BITS) == MOST_CONTACTS:
+        raise ValueError("more contacts of one pair than familiarity's table counts")
+    table[i, KEY] += CONTACT
+    return table[i, KEY] >> (PERSON_BITS + PATIENT_BITS)
 
 
 @kernel
 def _rehash(table, new, ic):
     for i in range(table.shape[0]):
         if table[i, KEY] != EMPTY:
-            j = _slot(new, ic, table[i, KEY])
+            j = _slot(new, ic, table[i, KEY] & KEY_MASK)
             new[j, :] = table[i, :]
 
 
 def _empty_table(rows: int) -> np.ndarray:
-    table = np.zeros((rows, 4), dtype=np.int64)  # 32 bytes a row: a probe reads one cache line
-    table[:, KEY] = EMPTY
-    return table
+    return np.zeros((rows, 2), dtype=np.int64)  # 16 bytes a row, four to a cache line; EMPTY is 0
 
 
 class Familiarity:
