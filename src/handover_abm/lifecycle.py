@@ -174,6 +174,10 @@ def new_task(S: State, ep, ttype, kind, day):
     S.T[t, TK_CHECKED] = S.T[t, TK_URGENT] = S.T[t, TK_ATTEMPTS] = 0
     S.t_minutes[t] = 0.0
     S.E[ep, EP_REFS] += 1
+    top = S.ic[T_FREE]
+    if top > 0:  # the row the next new task will take: freed last night, perhaps out of the cache
+        prefetch(S.T, S.t_free[top - 1])
+        prefetch(S.t_minutes, S.t_free[top - 1])
     return t
 
 
@@ -205,6 +209,10 @@ def new_episode(S: State, patient, kind, tasks, lo, hi, day):
     S.E[ep, EP_FIRST:] = 0  # counts and flags; no contact, clinician or accountable post yet
     S.E[ep, EP_FIRST] = S.E[ep, EP_LAST_POST] = S.E[ep, EP_LAST_PERSON] = -1
     S.E[ep, EP_PHEAD] = S.E[ep, EP_ACCOUNTABLE] = -1
+    top = S.ic[E_FREE]
+    if top > 0:  # the row the next new episode will take
+        prefetch(S.E, S.e_free[top - 1])
+        prefetch(S.e_rem, S.e_free[top - 1])
     return ep
 
 
