@@ -475,10 +475,13 @@ def _prefetch(typingctx, address):
 
 @inline_kernel
 def prefetch(a, i):
-    """Ask for row `i` of `a` to be brought into the cache (its first two lines), so that a loop
-    can start the memory reads of the next items while it works on this one."""
+    """Ask for row `i` of `a` to be brought into the cache (every cache line it touches, at most
+    four), so that a loop can start the memory reads of the next items while it works on this one.
+    A row of 100 bytes (an episode's) touches three lines in more than half of the rows."""
     if 0 <= i < a.shape[0]:
         address = a.ctypes.data + i * a.strides[0]
-        _prefetch(address)
-        if a.strides[0] > 64:
-            _prefetch(address + 64)
+        line = address - address % 64
+        last = min(address + a.strides[0] - 1, line + 255)
+        while line <= last:
+            _prefetch(line)
+            line += 64
