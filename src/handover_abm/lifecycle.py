@@ -231,6 +231,10 @@ def _add_person(S: State, ep, person):
     S.n_next[node] = S.E[ep, EP_PHEAD]
     S.E[ep, EP_PHEAD] = node
     S.E[ep, EP_NPERSONS] += 1
+    top = S.ic[N_FREE]
+    if top > 0:  # the node the next new person will take
+        prefetch(S.n_person, S.n_free[top - 1])
+        prefetch(S.n_next, S.n_free[top - 1])
 
 
 @kernel
