@@ -38,7 +38,7 @@ bench: $(STAMP)
 ## Equivalence of the model before (REF, default: merge base with main) and now over 20 seeds.
 REF ?=
 equivalence: $(STAMP)
-	$(BIN)/python benchmarks/equivalence.py $(if $(REF),--ref $(REF))
+	$(BIN)/python benchmarks/equivalence.py $(if $(REF),--ref $(REF)) $(EQUIVALENCE_ARGS)
 
 ## Profile of a 50,000-patient PCN-year with the share of time per mechanism: results/profile.txt.
 profile: $(STAMP)
