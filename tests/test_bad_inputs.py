@@ -325,7 +325,7 @@ def _alive(pgid: int) -> list[str]:
 @pytest.mark.parametrize("how", ["SIGINT to the group (Ctrl-C)", "SIGTERM to the process (kill)"])
 def test_interrupted_sweep_stops_its_workers_and_says_how_to_resume(tmp_path: Path, how: str) -> None:
     spec = sweep_spec(tmp_path)
-    config(tmp_path, "base.yaml", population={"size": 4000, "practices": 2}, days=40)  # runs of ~0.2 s
+    config(tmp_path, "base.yaml", population={"size": 20000, "practices": 2}, days=250)  # ~0.3 s a run
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [CLI, "sweep", str(spec), "--out", str(out), "--workers", "2"],

@@ -38,9 +38,9 @@ EMPTY = 0  # no pair has key 0: people are numbered from 1
 
 @inline_kernel
 def pair(patient, person):
-    """The key of the pair (patient, person)."""
-    if person >> PERSON_BITS or patient >> PATIENT_BITS:
-        raise ValueError("more than 2^24 people or patients: familiarity's keys cannot hold them")
+    """The key of the pair (patient, person); people are numbered from 1, patients from 0."""
+    if person <= 0 or person >> PERSON_BITS or patient >> PATIENT_BITS:
+        raise ValueError("a person outside 1..2^24 or more than 2^24 patients: not a familiarity key")
     return (patient << PERSON_BITS) | person
 
 
