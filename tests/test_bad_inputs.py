@@ -333,6 +333,7 @@ def test_interrupted_sweep_stops_its_workers_and_says_how_to_resume(tmp_path: Pa
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_ctrl_c_default,
     )
     journal = out / "runs.jsonl"
     deadline = time.time() + 120
@@ -367,6 +368,7 @@ def test_dashboard_stops_its_server_on_sigterm_and_sigint(
                 stderr=subprocess.PIPE,
                 text=True,
                 start_new_session=True,
+                preexec_fn=_ctrl_c_default,
             )
             try:
                 deadline = time.time() + 90
@@ -381,6 +383,13 @@ def test_dashboard_stops_its_server_on_sigterm_and_sigint(
             assert "Traceback" not in err, err
             assert not _listening(port)
             assert not _alive(proc.pid)
+
+
+def _ctrl_c_default() -> None:
+    """In the child: Ctrl-C (SIGINT) as a terminal gives it. A shell starts background jobs with
+    SIGINT ignored, and Python keeps an ignored SIGINT ignored, so without this the test would
+    depend on how the test run itself was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _listening(port: int) -> bool:
