@@ -5,8 +5,7 @@ work deferred behind rework), `arrivals` (new episodes, urgent first), `see_pati
 appointments, in booking order; same-day bookings join the end) and `work_without_slots` (each
 clinician works results, prescriptions and letters in the time nobody booked). Each goes through
 the primary care networks in turn: networks share no clinician and no patient, and a day's work on
-one network's tasks touches that network's patients, pairs and books only, which stay in the cache
-while it lasts (a run of twenty networks then costs about twenty runs of one). Each finished task
+one network's tasks touches that network's patients, posts, ties and books only. Each finished task
 calls the mechanisms in their own modules: the booking rules (booking.py) and the book (book.py),
 handover loss (handover.py), supervision (supervision.py), referral back to a GP (referral.py),
 avoidable admissions (admissions.py), familiarity (familiarity.py) and ties (network.py).
@@ -160,6 +159,14 @@ def _row(free, ic, free_at, used_at, size):
     return row
 
 
+@inline_kernel
+def _next_free(free, ic, free_at):
+    """The row `_row` will give next from the free list (-1 if none): freed last night and, in a
+    large run, out of the cache by now, so its taker asks for it ahead (see state.prefetch)."""
+    top = ic[free_at]
+    return free[top - 1] if top > 0 else -1
+
+
 @kernel
 def new_task(S: State, ep, ttype, kind, day):
     """A fresh task row of episode `ep`."""
@@ -174,10 +181,9 @@ def new_task(S: State, ep, ttype, kind, day):
     S.T[t, TK_CHECKED] = S.T[t, TK_URGENT] = S.T[t, TK_ATTEMPTS] = 0
     S.t_minutes[t] = 0.0
     S.E[ep, EP_REFS] += 1
-    top = S.ic[T_FREE]
-    if top > 0:  # the row the next new task will take: freed last night, perhaps out of the cache
-        prefetch(S.T, S.t_free[top - 1])
-        prefetch(S.t_minutes, S.t_free[top - 1])
+    after = _next_free(S.t_free, S.ic, T_FREE)
+    prefetch(S.T, after)
+    prefetch(S.t_minutes, after)
     return t
 
 
@@ -209,10 +215,9 @@ def new_episode(S: State, patient, kind, tasks, lo, hi, day):
     S.E[ep, EP_FIRST:] = 0  # counts and flags; no contact, clinician or accountable post yet
     S.E[ep, EP_FIRST] = S.E[ep, EP_LAST_POST] = S.E[ep, EP_LAST_PERSON] = -1
     S.E[ep, EP_PHEAD] = S.E[ep, EP_ACCOUNTABLE] = -1
-    top = S.ic[E_FREE]
-    if top > 0:  # the row the next new episode will take
-        prefetch(S.E, S.e_free[top - 1])
-        prefetch(S.e_rem, S.e_free[top - 1])
+    after = _next_free(S.e_free, S.ic, E_FREE)
+    prefetch(S.E, after)
+    prefetch(S.e_rem, after)
     return ep
 
 
@@ -231,10 +236,9 @@ def _add_person(S: State, ep, person):
     S.n_next[node] = S.E[ep, EP_PHEAD]
     S.E[ep, EP_PHEAD] = node
     S.E[ep, EP_NPERSONS] += 1
-    top = S.ic[N_FREE]
-    if top > 0:  # the node the next new person will take
-        prefetch(S.n_person, S.n_free[top - 1])
-        prefetch(S.n_next, S.n_free[top - 1])
+    after = _next_free(S.n_free, S.ic, N_FREE)
+    prefetch(S.n_person, after)
+    prefetch(S.n_next, after)
 
 
 @kernel
