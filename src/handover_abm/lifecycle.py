@@ -51,6 +51,7 @@ from handover_abm.state import (
     EP_DONE,
     EP_DROPPED,
     EP_ELSEWHERE,
+    EP_END,
     EP_ESCALATIONS,
     EP_FIRST,
     EP_HANDOVERS,
@@ -64,6 +65,7 @@ from handover_abm.state import (
     EP_NPERSONS,
     EP_NREM,
     EP_PATIENT,
+    EP_PEOPLE,
     EP_PHEAD,
     EP_PLANNED,
     EP_PRACTICE,
@@ -93,6 +95,8 @@ from handover_abm.state import (
     N_FREE,
     N_USED,
     NEXT_EPISODE,
+    NODE_NEXT,
+    NODE_PERSON,
     NONE,
     NORMAL,
     PAIRS,
@@ -182,8 +186,7 @@ def new_task(S: State, ep, ttype, kind, day):
     S.t_minutes[t] = 0.0
     S.E[ep, EP_REFS] += 1
     after = _next_free(S.t_free, S.ic, T_FREE)
-    prefetch(S.T, after)
-    prefetch(S.t_minutes, after)
+    prefetch(S.T, after)  # the minutes too: one line
     return t
 
 
@@ -212,40 +215,43 @@ def new_episode(S: State, patient, kind, tasks, lo, hi, day):
     S.E[ep, EP_ARRIVAL] = day
     S.E[ep, EP_PLANNED] = n
     S.E[ep, EP_PRACTICE] = S.P[patient, PT_PRACTICE]
-    S.E[ep, EP_FIRST:] = 0  # counts and flags; no contact, clinician or accountable post yet
+    S.E[ep, EP_FIRST:EP_END] = 0  # counts and flags; no contact, clinician or accountable post yet
     S.E[ep, EP_FIRST] = S.E[ep, EP_LAST_POST] = S.E[ep, EP_LAST_PERSON] = -1
     S.E[ep, EP_PHEAD] = S.E[ep, EP_ACCOUNTABLE] = -1
-    after = _next_free(S.e_free, S.ic, E_FREE)
-    prefetch(S.E, after)
-    prefetch(S.e_rem, after)
+    prefetch(S.E, _next_free(S.e_free, S.ic, E_FREE))
     return ep
 
 
 @kernel
 def _add_person(S: State, ep, person):
-    """Add `person` to the people who did the episode's tasks, once."""
-    node = S.E[ep, EP_PHEAD]
-    while node >= 0:
-        if S.n_person[node] == person:
+    """Add `person` to the people who did the episode's tasks, once: the first EP_PEOPLE in the
+    episode's row, the rest in its list of nodes."""
+    n = S.E[ep, EP_NPERSONS]
+    for i in range(min(n, EP_PEOPLE)):
+        if S.E[ep, EP_END + i] == person:
             return
-        node = S.n_next[node]
-    node = _row(S.n_free, S.ic, N_FREE, N_USED, S.n_person.size)
-    if node < 0:
-        raise RuntimeError("the person-list pool is full")
-    S.n_person[node] = person
-    S.n_next[node] = S.E[ep, EP_PHEAD]
-    S.E[ep, EP_PHEAD] = node
-    S.E[ep, EP_NPERSONS] += 1
-    after = _next_free(S.n_free, S.ic, N_FREE)
-    prefetch(S.n_person, after)
-    prefetch(S.n_next, after)
+    if n < EP_PEOPLE:
+        S.E[ep, EP_END + n] = person
+    else:
+        node = S.E[ep, EP_PHEAD]
+        while node >= 0:
+            if S.N[node, NODE_PERSON] == person:
+                return
+            node = S.N[node, NODE_NEXT]
+        node = _row(S.n_free, S.ic, N_FREE, N_USED, S.N.shape[0])
+        if node < 0:
+            raise RuntimeError("the person-list pool is full")
+        S.N[node, NODE_PERSON] = person
+        S.N[node, NODE_NEXT] = S.E[ep, EP_PHEAD]
+        S.E[ep, EP_PHEAD] = node
+    S.E[ep, EP_NPERSONS] = n + 1
 
 
 @kernel
 def _free_episode(S: State, ep):
     node = S.E[ep, EP_PHEAD]
     while node >= 0:
-        nxt = S.n_next[node]
+        nxt = S.N[node, NODE_NEXT]
         S.n_free[S.ic[N_FREE]] = node
         S.ic[N_FREE] += 1
         node = nxt
@@ -762,7 +768,7 @@ def room(S: State):
     ic = S.ic
     if ic[T_FREE] + S.T.shape[0] - ic[T_USED] < LOW_ROWS or ic[E_FREE] + S.E.shape[0] - ic[E_USED] < LOW_ROWS:
         return False
-    if ic[N_FREE] + S.n_person.size - ic[N_USED] < LOW_ROWS or S.cl_patient.size - ic[CONTACTS] < LOW_ROWS:
+    if ic[N_FREE] + S.N.shape[0] - ic[N_USED] < LOW_ROWS or S.cl_patient.size - ic[CONTACTS] < LOW_ROWS:
         return False
     if S.rh.shape[0] - ic[RH] < LOW_ROWS:
         return False
@@ -820,9 +826,9 @@ def arrivals(S: State, day, patients, kinds, urgent, planned, tasks, offsets):
 @kernel
 def _ahead(S: State, t):
     """Start the memory reads of the tasks after `t` in its list while `t` is worked: the row of
-    the third task on, the episode and minutes of the second, the patient and familiarity of the
-    first. A day's tasks touch rows spread over the state, which outgrows the cache in a large
-    run; reading them one task ahead overlaps their waits for memory with the work."""
+    the third task on, the episode of the second, the patient and familiarity of the first. A
+    day's tasks touch rows spread over the state, which outgrows the cache in a large run; reading
+    them one task ahead overlaps their waits for memory with the work."""
     n1 = S.T[t, TK_NEXT]
     if n1 < 0:
         return
@@ -832,15 +838,11 @@ def _ahead(S: State, t):
     post = S.T[n1, TK_POST]
     if post >= 0:  # the clinician who will see the patient
         familiarity.ahead(S.fam, S.ic, familiarity.pair(patient, S.p_person[post]))
-    prefetch(S.n_person, S.E[ep, EP_PHEAD])
-    prefetch(S.n_next, S.E[ep, EP_PHEAD])
     n2 = S.T[n1, TK_NEXT]
     if n2 < 0:
         return
     ep = S.T[n2, TK_EP]
     prefetch(S.E, ep)
-    prefetch(S.e_rem, ep)
-    prefetch(S.t_minutes, n2)
     prefetch(S.T, S.T[n2, TK_NEXT])
 
 

@@ -56,7 +56,6 @@ from handover_abm.state import (
     D_WAITING,
     E_FREE,
     E_USED,
-    EPISODE_COLUMNS,
     HX,
     KERNEL_TOTALS,
     N_FC,
@@ -73,10 +72,14 @@ from handover_abm.state import (
     STREAMS,
     T_FREE,
     T_USED,
-    TASK_COLUMNS,
     TK_NEXT,
     WAITING,
+    aligned_zeros,
+    episode_remaining,
+    episode_rows,
     pack,
+    task_minutes,
+    task_rows,
 )
 from handover_abm.streams import RandomStreams
 from handover_abm.supervision import SupervisionMechanism, assign_supervisors, query_probability
@@ -573,8 +576,8 @@ class HandoverModel(mesa.Model):
             out.update(
                 _grown(S, _episode_pool(0, S.e_rem.shape[1]), max(2 * S.E.shape[0], int(ic[E_USED]) + need))
             )
-        if ic[N_FREE] + S.n_person.size - ic[N_USED] < need:
-            out.update(_grown(S, _node_pool(0), max(2 * S.n_person.size, int(ic[N_USED]) + need)))
+        if ic[N_FREE] + S.N.shape[0] - ic[N_USED] < need:
+            out.update(_grown(S, _node_pool(0), max(2 * S.N.shape[0], int(ic[N_USED]) + need)))
         if S.cl_patient.size - ic[CONTACTS] < need:
             size = max(2 * S.cl_patient.size, int(ic[CONTACTS]) + need)
             out.update(_grown(S, {k: getattr(S, k)[:0] for k in ("cl_patient", "cl_person", "cl_gp")}, size))
@@ -890,35 +893,33 @@ def _post_arrays(n: int, n_types: int) -> SimpleNamespace:
 
 
 def _task_pool(n: int) -> dict[str, np.ndarray]:
-    i8 = np.int64
-    return {
-        "T": np.zeros((n, len(TASK_COLUMNS)), np.int32),
-        "t_minutes": np.zeros(n),
-        "t_free": np.zeros(n, i8),
-        "t_dead": np.zeros(n, i8),
-    }
+    rows, minutes = task_rows(n)
+    return {"T": rows, "t_minutes": minutes, "t_free": np.zeros(n, np.int64), "t_dead": np.zeros(n, np.int64)}
 
 
 def _episode_pool(n: int, width: int) -> dict[str, np.ndarray]:
-    i8 = np.int64
-    return {
-        "E": np.zeros((n, len(EPISODE_COLUMNS)), np.int32),
-        "e_rem": np.zeros((n, width), np.int32),
-        "e_free": np.zeros(n, i8),
-        "e_dead": np.zeros(n, i8),
-    }
+    rows, remaining = episode_rows(n, width)
+    return {"E": rows, "e_rem": remaining, "e_free": np.zeros(n, np.int64), "e_dead": np.zeros(n, np.int64)}
 
 
 def _node_pool(n: int) -> dict[str, np.ndarray]:
-    return {name: np.zeros(n, np.int64) for name in ("n_person", "n_next", "n_free")}
+    return {"N": aligned_zeros((n, 2), np.int64), "n_free": np.zeros(n, np.int64)}
 
 
 def _grown(S: SimpleNamespace, fields: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
-    """Copies of `S`'s arrays named in `fields`, `size` rows long (the old rows first)."""
+    """Copies of `S`'s arrays named in `fields`, `size` rows long (the old rows first), each laid
+    out as the array in `fields` is; views (the minutes of tasks, the task types still to do of
+    episodes) are views of the new rows."""
     out = {}
     for name in fields:
+        if name in ("t_minutes", "e_rem"):  # views of the rows of T and E: made below
+            continue
         old = getattr(S, name)
-        new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
+        new = aligned_zeros((size, *old.shape[1:]), old.dtype)
         new[: old.shape[0]] = old
         out[name] = new
+    if "t_minutes" in fields:
+        out["t_minutes"] = task_minutes(out["T"])
+    if "e_rem" in fields:
+        out["e_rem"] = episode_remaining(out["E"], S.e_rem.shape[1])
     return out

@@ -197,6 +197,55 @@ PATIENT_COLUMNS = tuple(
 (PT_BAND, PT_LTC, PT_PRACTICE, PT_USUAL, PT_PREFERS, PT_TOP, PT_CONTACTS, PT_GP_CONTACTS, PT_OPEN) = range(
     len(PATIENT_COLUMNS)
 )
+EP_END = len(EPISODE_COLUMNS)  # after its columns, an episode row holds the first people who
+EP_PEOPLE = 8  # worked on it (up to this many: 8 or more in fewer than 1 episode in 10,000), then
+# its task types still to do (e_rem); people beyond the first EP_PEOPLE go in a list of nodes
+NODE_PERSON, NODE_NEXT = 0, 1  # a node of that list: person, next node
+
+# Rows laid out on cache lines. A large run's state outgrows the cache, so a task's step waits for
+# each line of a row it has not read lately: a row that starts and ends on line boundaries costs
+# the fewest waits. A task row is one line of 64 bytes: TASK_COLUMNS, a spare, and the task's
+# minutes as a float in its last 8 bytes (float column TK_MINUTES of the row read as floats). An
+# episode row is a whole number of lines: EPISODE_COLUMNS, its first people, then the task types
+# still to do (e_rem). An episode's people are read at each of its tasks: in its row, they cost no
+# wait of their own (a list of nodes made at different times cost one wait a node).
+LINE = 64  # bytes in a cache line
+TASK_WIDTH = LINE // 4  # int32 columns of a task row
+TK_MINUTES = TASK_WIDTH // 2 - 1
+
+
+def aligned_zeros(shape: tuple[int, ...], dtype: type | np.dtype) -> np.ndarray:
+    """Zeros whose first byte starts a cache line (numpy's own start 16 bytes into one)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    raw = np.zeros(size + LINE, dtype=np.uint8)
+    start = -raw.ctypes.data % LINE
+    return raw[start : start + size].view(dtype).reshape(shape)
+
+
+def task_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` task rows (T) and the view of their minutes (t_minutes): one cache line a task."""
+    rows = aligned_zeros((n, TASK_WIDTH), np.int32)
+    return rows, task_minutes(rows)
+
+
+def task_minutes(rows: np.ndarray) -> np.ndarray:
+    """The minutes of task rows `rows` (a view: the last 8 bytes of each row, as a float)."""
+    return rows.view(np.float64)[:, TK_MINUTES]
+
+
+def episode_rows(n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` episode rows (E) with room for `width` task types still to do, and the view of those
+    (e_rem); each row a whole number of cache lines."""
+    per_line = LINE // 4
+    rows = aligned_zeros((n, -(-(EP_END + EP_PEOPLE + width) // per_line) * per_line), np.int32)
+    return rows, episode_remaining(rows, width)
+
+
+def episode_remaining(rows: np.ndarray, width: int) -> np.ndarray:
+    """The task types still to do of episode rows `rows` (a view of `width` columns after the people)."""
+    return rows[:, EP_END + EP_PEOPLE : EP_END + EP_PEOPLE + width]
+
 
 # task kinds (a step of the episode, rework after a noticed loss, an escalation) and handover outcomes
 NORMAL, REWORK, ESCALATION = 0, 1, 2
@@ -376,18 +425,17 @@ class StateFields(NamedTuple):
     ap_tail: np.ndarray
     du_head: np.ndarray  # the tasks due on a day (retries, follow-ups, deferred)
     du_tail: np.ndarray
-    # tasks: one row of TASK_COLUMNS each (one or two cache lines), minutes beside them
+    # tasks: one cache line each (task_rows): TASK_COLUMNS, and the minutes (a view of the rows)
     T: np.ndarray
     t_minutes: np.ndarray
     t_free: np.ndarray
     t_dead: np.ndarray
-    # episodes: one row of EPISODE_COLUMNS each
+    # episodes: one row each (episode_rows): EPISODE_COLUMNS, then the task types still to do
     E: np.ndarray
-    e_rem: np.ndarray  # episode x slot: task types still to do, the next one last
+    e_rem: np.ndarray  # episode x slot: task types still to do, the next one last (a view of E)
     e_free: np.ndarray
     e_dead: np.ndarray
-    n_person: np.ndarray
-    n_next: np.ndarray
+    N: np.ndarray  # node x (NODE_PERSON, NODE_NEXT): lists of the people who worked on an episode
     n_free: np.ndarray
     # patients: one row of PATIENT_COLUMNS each
     P: np.ndarray
