@@ -144,6 +144,7 @@ from handover_abm.state import (
 
 LOW_ROWS = 1024  # free rows every pool and log keeps for one step of a day's loop
 LOW_DRAWS = 4096  # uniforms every random-number block keeps for one step
+FREE_AHEAD = 8  # end_of_day reads a freed task's episode this many tasks ahead, its row twice as far
 
 # ------------------------------------------------------------------ pools
 
@@ -264,11 +265,11 @@ def _free_episode(S: State, ep):
 def end_of_day(S: State):
     """Free the rows of tasks finished today, and of episodes closed with no task left."""
     n = S.ic[T_DEAD]
-    for k in range(n):
-        if k + 2 < n:
-            prefetch(S.E, S.T[S.t_dead[k + 2], TK_EP])
-        if k + 4 < n:
-            prefetch(S.T, S.t_dead[k + 4])
+    for k in range(n):  # each step is short: ask for the rows many steps ahead (FREE_AHEAD)
+        if k + FREE_AHEAD < n:
+            prefetch(S.E, S.T[S.t_dead[k + FREE_AHEAD], TK_EP])
+        if k + 2 * FREE_AHEAD < n:
+            prefetch(S.T, S.t_dead[k + 2 * FREE_AHEAD])
         t = S.t_dead[k]
         ep = S.T[t, TK_EP]
         S.E[ep, EP_REFS] -= 1
