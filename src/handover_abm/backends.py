@@ -22,6 +22,18 @@ from handover_abm.config import ConfigError
 BACKENDS = ("processes", "serial", "dask")
 SCHEDULER_ENV = "HANDOVER_ABM_SCHEDULER"
 DASK_TASK_SECONDS = 0.25  # work per Dask task: its scheduler round trip costs a few ms
+# A local cluster shares the machine's cores with its runs: its scheduler, nannies and workers wake
+# less often than Dask's defaults (measured on 2 cores: the parent's CPU per 20-run sweep 0.27 ->
+# 0.12 s, the sweep 1.15-1.20 -> 1.04-1.10 x the process pool's time; docs/cluster.md). Workers'
+# statistical profiler samples the running task every 10 ms (a fifth of a short run's time on a
+# busy laptop): sweeps do not need it. A scheduler given by address keeps its own settings.
+LOCAL_DASK_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",  # event-loop health check (default 20 ms)
+    "distributed.worker.memory.monitor-interval": "1s",  # nannies' memory check (100 ms)
+    "distributed.admin.system-monitor.interval": "2s",  # CPU and memory figures (500 ms)
+    "distributed.scheduler.work-stealing-interval": "1s",  # rebalancing (100 ms)
+}
 
 
 class SerialExecutor(Executor):
@@ -163,9 +175,7 @@ def _dask(workers: int, address: str | None, timeout: float) -> Iterator[Backend
                 ) from None
             where = f"Dask scheduler {address}"
         else:
-            # Workers' statistical profiler samples the running task every 10 ms: about a fifth of
-            # a short run's time on a busy laptop, and sweeps do not need it (docs/cluster.md)
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
+            with dask.config.set(LOCAL_DASK_CONFIG):
                 cluster = LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,
