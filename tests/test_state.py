@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from handover_abm import lifecycle
 from handover_abm import model as model_module
 from handover_abm.demand import arrivals_from
 from handover_abm.lifecycle import LOW_DRAWS, LOW_ROWS
 from handover_abm.model import HandoverModel
 from handover_abm.simulate import simulate
-from handover_abm.state import EP_PATIENT, TK_EP, TK_POST
+from handover_abm.state import EP_END, EP_NPERSONS, EP_PATIENT, EP_PEOPLE, N_FREE, N_USED, TK_EP, TK_POST
 from tests.conftest import small_scenario
 
 
@@ -50,6 +51,23 @@ def test_agents_read_and_write_the_state_the_kernels_use() -> None:
     seen = [p for p in m.patients if p.top_count]
     assert seen and all(p.top_count == max(p.history.count(x) for x in p.history) for p in seen[:50])
     assert sum(len(h) for h in m.histories()) == m.totals["contacts"]
+
+
+def test_an_episodes_people_beyond_its_row_go_to_nodes_and_each_counts_once() -> None:
+    """The first EP_PEOPLE people who work on an episode are kept in its row, the rest in nodes; a
+    person met again is not counted again, and freeing the episode frees its nodes."""
+    m = HandoverModel(small_scenario(days=1), rng=1)
+    S, A = m.S, m.A
+    ep = lifecycle.new_episode(S, 0, 0, np.array([0, 1], dtype=np.int64), 0, 2, 0)
+    people = list(range(1, EP_PEOPLE + 5))
+    for person in people + people[::-1]:
+        lifecycle._add_person(S, ep, person)
+    assert A.E[ep, EP_NPERSONS] == len(people)
+    assert list(A.E[ep, EP_END : EP_END + EP_PEOPLE]) == people[:EP_PEOPLE]
+    assert A.ic[N_USED] - A.ic[N_FREE] == 4  # the four beyond the row
+    assert list(A.e_rem[ep, :2]) == [1, 0]  # the task types to do sit after the people, untouched
+    lifecycle._free_episode(S, ep)
+    assert A.ic[N_USED] - A.ic[N_FREE] == 0
 
 
 def test_a_day_goes_network_by_network_and_networks_share_no_clinician() -> None:
