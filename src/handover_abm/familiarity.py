@@ -34,11 +34,6 @@ CONTACT = 1 << (PERSON_BITS + PATIENT_BITS)  # the pair's contacts are counted i
 KEY_MASK = CONTACT - 1
 MOST_CONTACTS = (1 << (63 - PERSON_BITS - PATIENT_BITS)) - 1
 EMPTY = 0  # no pair has key 0: people are numbered from 1
-# The table starts with this many rows a patient (a power of two at least): room for four pairs a
-# patient at most half full. A PCN-year ends with 4.1 pairs a patient (measured at 50,000 to
-# 1,000,000 patients), so a year's run never moves its rows to a larger table; each move reads
-# and writes the whole table (0.6 s of a million-patient year).
-ROWS_PER_PATIENT = 8
 
 
 @inline_kernel
@@ -141,7 +136,7 @@ class Familiarity:
         self.horizon = params.familiarity_half_life_days * RENORMALISE_HALF_LIVES
         self.ic = np.zeros(N_IC, dtype=np.int64) if ic is None else ic  # PAIRS, F_ORIGIN, F_PATIENTS
         self.ic[F_PATIENTS] = patients
-        self.table = _empty_table(max(1024, 1 << (ROWS_PER_PATIENT * patients - 1).bit_length()))
+        self.table = _empty_table(1024)
         self.values = self.table.view(np.float64)
 
     def reserve(self, more: int) -> bool:
