@@ -24,7 +24,7 @@ SCHEDULER_ENV = "HANDOVER_ABM_SCHEDULER"
 DASK_TASK_SECONDS = 0.25  # work per Dask task: its scheduler round trip costs a few ms
 # A local cluster shares the machine's cores with its runs: its scheduler, nannies and workers wake
 # less often than Dask's defaults (measured on 2 cores: the parent's CPU per 20-run sweep 0.27 ->
-# 0.12 s, the sweep 1.15-1.20 -> 1.04-1.10 x the process pool's time; docs/cluster.md). Workers'
+# 0.12 s, the sweep 1.12-1.38 -> 1.04-1.11 x the process pool's time; docs/cluster.md). Workers'
 # statistical profiler samples the running task every 10 ms (a fifth of a short run's time on a
 # busy laptop): sweeps do not need it. A scheduler given by address keeps its own settings.
 LOCAL_DASK_CONFIG = {

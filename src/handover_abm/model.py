@@ -907,9 +907,9 @@ def _node_pool(n: int) -> dict[str, np.ndarray]:
 
 
 def _grown(S: SimpleNamespace, fields: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
-    """Copies of `S`'s arrays named in `fields`, `size` rows long (the old rows first), each laid
-    out as the array in `fields` is; views (the minutes of tasks, the task types still to do of
-    episodes) are views of the new rows."""
+    """Copies of `S`'s arrays named in `fields`, `size` rows long (the old rows first), each
+    starting on a cache line; the minutes of tasks and the task types still to do of episodes are
+    views of the new rows of T and E."""
     out = {}
     for name in fields:
         if name in ("t_minutes", "e_rem"):  # views of the rows of T and E: made below

@@ -198,8 +198,9 @@ PATIENT_COLUMNS = tuple(
     len(PATIENT_COLUMNS)
 )
 EP_END = len(EPISODE_COLUMNS)  # after its columns, an episode row holds the first people who
-EP_PEOPLE = 8  # worked on it (up to this many: 8 or more in fewer than 1 episode in 10,000), then
-# its task types still to do (e_rem); people beyond the first EP_PEOPLE go in a list of nodes
+EP_PEOPLE = 8  # worked on it, up to this many, then its task types still to do (e_rem); people
+# beyond the first EP_PEOPLE go in a list of nodes (rare: at most 1 such node in use at once in a
+# 100,000-patient year, 2 in a million-patient year)
 NODE_PERSON, NODE_NEXT = 0, 1  # a node of that list: person, next node
 
 # Rows laid out on cache lines. A large run's state outgrows the cache, so a task's step waits for
