@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from handover_abm.state import F_ORIGIN, F_PATIENTS, N_IC, PAIRS, inline_kernel, kernel, prefetch
+from handover_abm.state import F_ORIGIN, F_PATIENTS, LINE, N_IC, PAIRS, inline_kernel, kernel, prefetch
 
 if TYPE_CHECKING:
     from handover_abm.config import Continuity
@@ -70,7 +70,7 @@ def ahead(table, ic, key):
     two cache lines from where its pairs start, which hold the pairs of most patients."""
     home = _home(table, ic, key)
     prefetch(table, home)
-    prefetch(table, home + 64 // (table.shape[1] * 8))
+    prefetch(table, home + LINE // (table.shape[1] * 8))
 
 
 @inline_kernel

@@ -211,7 +211,8 @@ NODE_PERSON, NODE_NEXT = 0, 1  # a node of that list: person, next node
 # still to do (e_rem). An episode's people are read at each of its tasks: in its row, they cost no
 # wait of their own (a list of nodes made at different times cost one wait a node).
 LINE = 64  # bytes in a cache line
-TASK_WIDTH = LINE // 4  # int32 columns of a task row
+INTS_A_LINE = LINE // 4  # int32 columns in a line
+TASK_WIDTH = INTS_A_LINE  # int32 columns of a task row
 TK_MINUTES = TASK_WIDTH // 2 - 1
 
 
@@ -238,8 +239,8 @@ def task_minutes(rows: np.ndarray) -> np.ndarray:
 def episode_rows(n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """`n` episode rows (E) with room for `width` task types still to do, and the view of those
     (e_rem); each row a whole number of cache lines."""
-    per_line = LINE // 4
-    rows = aligned_zeros((n, -(-(EP_END + EP_PEOPLE + width) // per_line) * per_line), np.int32)
+    lines = -(-(EP_END + EP_PEOPLE + width) // INTS_A_LINE)
+    rows = aligned_zeros((n, lines * INTS_A_LINE), np.int32)
     return rows, episode_remaining(rows, width)
 
 
@@ -431,7 +432,7 @@ class StateFields(NamedTuple):
     t_minutes: np.ndarray
     t_free: np.ndarray
     t_dead: np.ndarray
-    # episodes: one row each (episode_rows): EPISODE_COLUMNS, then the task types still to do
+    # episodes: one row each (episode_rows): EPISODE_COLUMNS, the first people, the task types to do
     E: np.ndarray
     e_rem: np.ndarray  # episode x slot: task types still to do, the next one last (a view of E)
     e_free: np.ndarray
@@ -525,12 +526,12 @@ def _prefetch(typingctx, address):
 @inline_kernel
 def prefetch(a, i):
     """Ask for row `i` of `a` to be brought into the cache (every cache line it touches, at most
-    four), so that a loop can start the memory reads of the next items while it works on this one.
-    A row of 100 bytes (an episode's) touches three lines in more than half of the rows."""
+    four: an episode's row is three), so that a loop can start the memory reads of the next items
+    while it works on this one."""
     if 0 <= i < a.shape[0]:
         address = a.ctypes.data + i * a.strides[0]
-        line = address - address % 64
-        last = min(address + a.strides[0] - 1, line + 255)
+        line = address - address % LINE
+        last = min(address + a.strides[0] - 1, line + 4 * LINE - 1)
         while line <= last:
             _prefetch(line)
-            line += 64
+            line += LINE
