@@ -150,8 +150,8 @@ def test_unreadable_config_and_spec_files(
     ("sets", "needles"),
     [
         (["x=!!python/name:os.system"], ["--set 'x=!!python/name:os.system'", "YAML tags"]),
-        (["team=!!python/object/apply:os.system [echo hi]"], ["--set", "not plain YAML"]),
-        (["team=[unclosed"], ["--set 'team=[unclosed'", "not plain YAML"]),
+        (["team=!!python/object/apply:os.system [echo hi]"], ["--set", "not valid YAML"]),
+        (["team=[unclosed"], ["--set 'team=[unclosed'", "not valid YAML"]),
         (["handover.or_full_tie=.inf"], ["handover.or_full_tie", "finite number"]),
         (["supervision.protected_minutes_per_day=inf"], ["supervision.protected_minutes_per_day", "finite"]),
         (["handover.p_detect=.nan"], ["handover.p_detect", "finite number"]),
@@ -209,7 +209,7 @@ def test_non_finite_and_oversized_config_values(
                     for k in ("p_detect", "p_reconcile")
                 }
             },
-            ["100,000,000 points x 3 replicates", "at most 10,000,000"],
+            ["100,000,000 points x 3 replicates", "more than the 10,000,000 allowed"],
         ),
     ],
 )
@@ -407,3 +407,260 @@ def test_exit_codes_of_commands_reach_the_shell(
         "sweep", str(sweep_spec(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "serial", capsys=capsys
     )
     assert code == 1 and "1 run(s) failed" in err
+
+
+# ---------------------------------------------------------------- issue 30: counts, YAML shapes, failed runs
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--posterior", "default", "--draws", "1000000000"], ["--draws", "5000"]),
+        (["--posterior", "default", "--draws", "5000", "--replicates", "3"], ["15,000 runs", "10,000"]),
+        (["--replicates", "10001"], ["--replicates", "10000"]),
+        (["--seeds", str(2**64)], ["--seeds", "2^63 - 1"]),
+        (["--seeds", ",".join(["1"] * 10_001)], ["10,001 seeds", "10,000"]),
+        (["--seed", str(2**63)], ["--seed", "9223372036854775807"]),
+        (["--workers", "100000"], ["--workers 100000", "per core"]),
+    ],
+)
+def test_every_count_is_bounded_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], needles: list[str]
+) -> None:
+    code, err = main("run", str(config(tmp_path)), "--out", str(tmp_path / "out"), *args, capsys=capsys)
+    assert code == 2, err
+    assert "Traceback" not in err and all(n in err for n in needles), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_billion_draws_is_refused_within_seconds(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    res = run(
+        "run",
+        str(config(tmp_path)),
+        "--out",
+        str(tmp_path / "o"),
+        "--posterior",
+        "default",
+        "--draws",
+        "1000000000",
+    )
+    assert res.returncode == 2 and "--draws" in res.stderr and "5000" in res.stderr, res.stderr
+    assert time.perf_counter() - start < 3 and not (tmp_path / "o").exists()
+
+
+def test_compare_bounds_configs_times_replicates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [str(config(tmp_path, f"c{i}.yaml")) for i in range(3)]
+    code, err = main(
+        "compare", *paths, "--out", str(tmp_path / "out"), "--replicates", "10000", capsys=capsys
+    )
+    one_paragraph(err, "3 config(s) x 10,000 replicate(s) = 30,000 runs", "20,000")
+    assert code == 2 and not (tmp_path / "out").exists()
+
+
+def test_sweep_with_too_many_draws_is_refused_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = sweep_spec(tmp_path, replicates=1000)  # 10 points x 1,000 replicates: allowed alone
+    start = time.perf_counter()
+    code, err = main(
+        "sweep",
+        str(spec),
+        "--out",
+        str(tmp_path / "out"),
+        "--posterior",
+        "default",
+        "--draws",
+        "5000",
+        capsys=capsys,
+    )
+    one_paragraph(err, "50,000,000 runs", "10,000,000")
+    assert code == 2 and time.perf_counter() - start < 10 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("budget", "needle"),
+    [
+        ({"abc": {"population_size": 10**9}}, "abc.population_size"),
+        ({"abc": {"population_size": 100_000, "generations": 100}}, "10,000,000 points"),
+        ({"method": "optuna", "optuna": {"trials": 10**7}}, "optuna.trials"),
+        ({"replicates": 10**6}, "replicates"),
+        ({"predictive_draws": 10**6}, "predictive_draws"),
+    ],
+)
+def test_calibration_budgets_are_bounded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], budget: dict[str, object], needle: str
+) -> None:
+    config(tmp_path, "base.yaml")
+    spec = {"base": "base.yaml", "parameters": {"demand.rate_multiplier_per_ltc": {"low": 0.1, "high": 0.5}}}
+    path = tmp_path / "cal.yaml"
+    path.write_text(yaml.safe_dump({**spec, "targets": ["upc"], **budget}), encoding="utf-8")
+    code, err = main("calibrate", str(path), "--out", str(tmp_path / "out"), capsys=capsys)
+    one_paragraph(err, str(path), needle)
+    assert code == 2 and not (tmp_path / "out").exists()
+
+
+def test_explain_of_configs_that_do_not_differ_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = config(tmp_path, "a.yaml"), config(tmp_path, "b.yaml", description="the same team")
+    code, err = main("explain", str(a), str(b), "--out", str(tmp_path / "out"), capsys=capsys)
+    one_paragraph(err, "do not differ", "no difference to explain")
+    assert code == 2 and not (tmp_path / "out").exists()
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("[" * 100_000, "nested deeper than 32 levels"),  # the parser's own recursion
+        ("name: x\nteam: " + "[" * 40 + "]" * 40 + "\n", "nested deeper than 32 levels"),
+        (_alias_bomb(), "more than 1,000,000 values"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "sweep", "calibrate"])
+def test_yaml_that_would_exhaust_the_parser_or_memory_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, needle: str, command: str
+) -> None:
+    path = tmp_path / "input.yaml"
+    path.write_text(content, encoding="utf-8")
+    out = [] if command == "validate" else ["--out", str(tmp_path / "out")]
+    code, err = main(command, str(path), *out, capsys=capsys)
+    one_paragraph(err, str(path), needle)
+    assert code == 2 and not (tmp_path / "out").exists()
+
+
+def test_deep_set_value_and_device_files_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = main("validate", str(config(tmp_path)), "--set", "name=" + "[" * 100_000, capsys=capsys)
+    one_paragraph(err, "--set", "nested deeper")
+    assert code == 2 and len(err) < 500  # the value is not echoed whole
+    code, err = main("validate", "/dev/zero", capsys=capsys)
+    one_paragraph(err, "/dev/zero", "not a regular file")
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"# " + b"x" * (11 * 2**20) + b"\n")
+    code, err = main("validate", str(big), capsys=capsys)
+    one_paragraph(err, str(big), "at most 10,485,760 bytes")
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "needles"),
+    [
+        (
+            "sweep",
+            {"parameters": {"days": {"values": [5], "bogus": 1}}},
+            ["parameters.days.bogus", "values, range, steps"],
+        ),
+        ("sweep", {"parameters": {"days": {"values": [5]}}, "bogus": 1}, ["'bogus'", "design, samples"]),
+        ("calibrate", {"abc": {"bogus": 1}}, ["abc.bogus", "population_size, generations"]),
+        ("calibrate", {"bogus": 1}, ["'bogus'", "predictive_draws"]),
+    ],
+)
+def test_unknown_spec_keys_list_the_keys_of_that_spec(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    content: dict[str, object],
+    needles: list[str],
+) -> None:
+    config(tmp_path, "base.yaml")
+    spec: dict[str, object] = {"base": "base.yaml"}
+    if kind == "calibrate":
+        spec |= {
+            "parameters": {"demand.rate_multiplier_per_ltc": {"low": 0.1, "high": 0.5}},
+            "targets": ["upc"],
+        }
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec | content), encoding="utf-8")
+    code, err = main(kind, str(path), "--out", str(tmp_path / "out"), capsys=capsys)
+    one_paragraph(err, str(path), *needles)
+    assert code == 2 and "population, team" not in err  # not the config's keys
+
+
+def test_api_sweep_with_failed_runs_raises_unless_asked_to_keep_going(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    import handover_abm as ha
+    from handover_abm.errors import RunsFailed
+
+    sweep_module = importlib.import_module("handover_abm.sweep")  # the module, not ha.sweep
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(sweep_module, "simulate", broken)  # every run fails, in this process
+    spec = sweep_spec(tmp_path, parameters={"handover.p_detect": {"values": [0.2, 0.4]}}, replicates=2)
+    with pytest.raises(RunsFailed, match=r"4 of 4 sweep runs failed.*injected failure"):
+        ha.sweep(spec, workers=1)
+    result = ha.sweep(spec, workers=1, keep_going=True)
+    assert result.failed == 4 and "failed=4" in repr(result) and result.to_frame().empty
+
+
+def test_api_compare_with_a_failed_run_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import handover_abm as ha
+    from handover_abm import runner
+    from handover_abm.errors import RunsFailed
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(runner, "simulate", broken)
+    with pytest.raises(RunsFailed, match=r"of config 'small' failed.*injected failure"):
+        ha.compare([config(tmp_path), config(tmp_path, "b.yaml", days=6)], replicates=2, workers=1)
+
+
+def test_a_lost_worker_is_a_failed_run_not_a_traceback() -> None:
+    from concurrent.futures import Executor, Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from handover_abm.errors import RunsFailed
+    from handover_abm.runner import Job, run_jobs
+
+    class Broken(Executor):
+        def submit(self, fn: object, /, *args: object, **kwargs: object) -> Future:
+            fut: Future = Future()
+            fut.set_exception(BrokenProcessPool("a worker died"))
+            return fut
+
+    job = Job({"name": "team"}, seed=7, replicate=0)
+    with pytest.raises(RunsFailed, match=r"seed 7.*BrokenProcessPool.*__main__"):
+        run_jobs([job, job], executor=Broken())
+
+
+@pytest.mark.parametrize("address", ["tcp://host:notaport", "bad url", "http://x:1"])
+def test_a_malformed_scheduler_address_is_one_paragraph(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], address: str
+) -> None:
+    pytest.importorskip("distributed")
+    spec = sweep_spec(tmp_path)
+    code, err = main(
+        "sweep",
+        str(spec),
+        "--out",
+        str(tmp_path / "out"),
+        "--backend",
+        "dask",
+        "--scheduler",
+        address,
+        capsys=capsys,
+    )
+    one_paragraph(err, f"--scheduler {address}", "not a Dask scheduler address", "tcp://HOST:PORT")
+    assert code == 2
+
+
+def test_api_workers_are_bounded(tmp_path: Path) -> None:
+    import handover_abm as ha
+    from handover_abm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="per core"):
+        ha.compare([config(tmp_path), config(tmp_path, "b.yaml", days=6)], replicates=2, workers=10**6)
+    with pytest.raises(ConfigError, match="per core"):
+        ha.sweep(sweep_spec(tmp_path), workers=10**6)

@@ -364,3 +364,25 @@ def test_a_point_is_summarised_after_the_spec_warm_up(tmp_path: Path) -> None:
     seed = point_seeds(cal.spec.seed, values, 1)[0]
     assert got == target_metrics(simulate(scenario, seed, warmup_days=8).summary, cal.targets)
     assert got != target_metrics(simulate(scenario, seed).summary, cal.targets)
+
+
+def test_resume_refuses_a_truncated_database(
+    abc_run: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    spec, full = abc_run
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("abc.db", "manifest.json"):
+        (copy / name).write_bytes((full / name).read_bytes())
+    whole = (copy / "abc.db").read_bytes()
+    (copy / "abc.db").write_bytes(whole[: len(whole) // 2])  # a full disk or a partial copy
+    code, err = _cli(
+        monkeypatch, capsys, "calibrate", str(spec), "--out", str(copy), "--resume", "--workers", "1"
+    )
+    assert code == 2 and "Traceback" not in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "abc.db" in last and "damaged" in last
+    assert (copy / "abc.db").read_bytes() == whole[: len(whole) // 2]  # left as it was

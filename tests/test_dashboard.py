@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import dashboard_port
+from tests.test_dashboard_safety import dashboard
 
 pytest.importorskip("solara", reason="the dashboard extra is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -25,8 +20,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_browser = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium found (.ci/run installs Debian's chromium)"
 )
-ROOT = Path(__file__).resolve().parents[1]
-CLI = str(Path(sys.executable).parent / "handover-abm")
+TOKEN = "browser-test-token"
 CONFIG = {
     "name": "browser_test",
     "description": "small team for the browser test",
@@ -50,45 +44,15 @@ SHOTS_ENV = "HANDOVER_ABM_SCREENSHOTS"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    """The dashboard on the browser test's config, with an access token; yields (the address with
+    its token, the configs' folder, the server's audit log of hosts looked up or connected to)."""
     folder = tmp_path_factory.mktemp("dash")
     cfg = folder / "small.yaml"
     cfg.write_text(yaml.safe_dump(CONFIG, sort_keys=False))
     (folder / "more_gps.yaml").write_text(yaml.safe_dump(OTHER, sort_keys=False))
-    with dashboard_port(tmp_path_factory) as port:
-        proc = subprocess.Popen(
-            [CLI, "dashboard", str(cfg), "--port", str(port)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, so teardown can stop every process in it
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            deadline = time.time() + 90
-            while time.time() < deadline:
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.5)
-            else:
-                pytest.fail("dashboard did not answer within 90 s")
-            yield url, folder
-        finally:
-            stop_group(proc)
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group of `proc` (the CLI and its server), then SIGKILL what is left."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+    with dashboard(tmp_path_factory, TOKEN, str(cfg)) as (_, port, log):
+        yield f"http://127.0.0.1:{port}/?token={TOKEN}", folder, log
 
 
 def _browser(p: Any) -> Any:
@@ -110,16 +74,21 @@ def _cost(page: Any) -> str:
 
 
 @needs_browser
-def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Path]) -> None:
-    """A planner's session: edit a role count and see the cost change, load their own config file,
-    run a year for both teams with replicates and read the verdict table with intervals."""
-    url, folder = server
+def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Path, Path]) -> None:
+    """A planner's session: without the token the page refuses; with it, edit a role count and see
+    the cost change, be refused the account list and a file nested too deeply, load their own config
+    file, run a year for both teams with replicates and read the verdict table with intervals. No
+    request leaves the machine, from the browser or the server."""
+    url, folder, log = server
     shots = Path(os.environ.get(SHOTS_ENV) or folder)
     with sync_api.sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
         hosts: set[str] = set()
         page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+        page.goto(url.replace(TOKEN, "wrong"), wait_until="networkidle")
+        page.get_by_text(re.compile(r"needs the address with its access token")).wait_for(timeout=60_000)
+        assert page.get_by_text("Config files").count() == 0 and "Team:" not in page.content()
         page.goto(url, wait_until="networkidle")
         page.get_by_text(re.compile(r"^Team: 5 posts")).wait_for(timeout=60_000)
         assert page.get_by_text("Play interval").count() == 0  # Mesa's controls are not shown
@@ -133,6 +102,22 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         page.get_by_text(re.compile(r"^Team: 6 posts, 5\.4 FTE")).wait_for(timeout=30_000)
         after = _cost(page)
         assert _pounds(after) > _pounds(before)
+
+        # a file outside the configs' folders, and one inside nested too deeply: a one-line refusal
+        page.get_by_label("Config file path").fill("/etc/shadow")
+        page.get_by_role("button", name="Load", exact=True).click()
+        page.get_by_text(re.compile(r"^Could not load /etc/shadow: outside the folders")).wait_for(
+            timeout=30_000
+        )
+        assert "root:" not in page.inner_text("body")
+        (folder / "deep.yaml").write_text("[" * 100_000)
+        page.get_by_label("Config file path").fill(str(folder / "deep.yaml"))
+        page.get_by_role("button", name="Load", exact=True).click()
+        page.get_by_text(re.compile(r"deep\.yaml: not a config \(nested too deeply\)")).wait_for(
+            timeout=30_000
+        )
+        shown = page.inner_text("body")
+        assert "Traceback" not in shown and "RecursionError" not in shown and "Team: 6 posts" in shown
 
         # the planner's own config file, loaded by path, as the comparison team
         page.get_by_label("Config file path").fill(str(folder / "more_gps.yaml"))
@@ -176,6 +161,7 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         page.screenshot(path=str(shots / "dashboard_watch.png"), full_page=True)
         browser.close()
     assert hosts == {url.split("/")[2]}, hosts  # no request left 127.0.0.1
+    assert " OUTSIDE " not in log.read_text()  # nor did the server look up or contact another host
 
 
 def _pounds(text: str) -> float:
@@ -190,13 +176,14 @@ def test_uploaded_config_is_validated_like_a_file(tmp_path: Path, monkeypatch: p
     start.write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
     monkeypatch.setenv(app.CONFIG_ENV, str(start))
     monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    (tmp_path / "notes.yaml").write_text("not: [a config]")  # beside it, not offered
     app.library.value = {}
     app.ensure_started()
-    assert list(app.library.value) == [str(start)] and app.my_name() == "browser_test"
+    assert list(app.library.value) == ["small.yaml"] and app.my_name() == "browser_test"
     app.load_upload("mine.yaml", yaml.safe_dump(OTHER).encode())
     assert app.library.value["uploaded: mine.yaml"]["name"] == "more_gps"
     app.load_upload("broken.yaml", b"team: [{role: wizard}]")
-    assert app.message.value.startswith("Could not load broken.yaml: broken.yaml")
+    assert app.message.value.startswith("Could not load broken.yaml: invalid config")
     assert "wizard" in app.message.value and "uploaded: broken.yaml" not in app.library.value
     app.set_value(["team", 0, "count"], 3)
     assert app.my_name() == "browser_test (edited)"

@@ -237,7 +237,7 @@ def test_docs_list_every_group() -> None:
 
 def test_failed_runs_are_a_clear_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     import handover_abm.explain as explain_module
-    from handover_abm.dispatch import RunsFailed
+    from handover_abm.errors import RunsFailed
 
     def broken(data: dict, seed: int, warmup: int) -> dict:
         raise ValueError("a run broke")

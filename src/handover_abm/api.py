@@ -266,12 +266,16 @@ class SweepResult:
         fig.tight_layout()
         return fig
 
+    @property
+    def failed(self) -> int:
+        """Runs that failed (their rows have status 'failed' and the error; to_frame leaves them out)."""
+        return int((self.table["status"] != "ok").sum())
+
     def __repr__(self) -> str:
-        ok = int((self.table["status"] == "ok").sum())
         points = self.table["point"].nunique()
         return (
             f"SweepResult(name={self.name!r}, parameters={self.parameters}, points={points}, "
-            f"runs={len(self.table)}, ok={ok})"
+            f"runs={len(self.table)}, ok={len(self.table) - self.failed}, failed={self.failed})"
         )
 
 
@@ -285,11 +289,18 @@ def sweep(
     days: int | None = None,
     replicates: int | None = None,
     workers: int | None = None,
+    keep_going: bool = False,
 ) -> SweepResult:
-    """Run a sweep spec (as `handover-abm sweep`); `out` keeps its files (None: a temporary folder)."""
+    """Run a sweep spec (as `handover-abm sweep`); `out` keeps its files (None: a temporary folder).
+
+    A failed run raises RunsFailed (naming the first) unless `keep_going`: then the result holds
+    the failed rows (status, error) and says how many failed (`SweepResult.failed`).
+    """
     plan = load_sweep(spec, days, replicates)
     with tempfile.TemporaryDirectory(prefix="handover-abm-sweep-") as tmp:
         result = run_sweep(plan, Path(out) if out is not None else Path(tmp), workers=workers)
+    if result.failed and not keep_going:
+        raise result.failure(Path(out) if out is not None else None)
     return SweepResult(plan.spec.name, list(plan.spec.parameters), result.table, _roles(plan.base_data))
 
 

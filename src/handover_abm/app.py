@@ -4,7 +4,8 @@ Started by `handover-abm dashboard [CONFIG]`, which serves this module with Sola
 imports it. Left: the team being planned, every post count and FTE as a number with the team's
 FTE and annual staff cost recomputed as they change, and the settings a planner changes (booking
 rule, shared record, co-location, protected supervision time, population). Config files, the
-planner's own included, are loaded by path or upload. Two tabs:
+planner's own included, are loaded by upload or by path from the folders the command allows. Two
+tabs:
 
 - "Compare for a year": runs this team and a comparison team (any loaded config, on this team's
   patients) for a year with several replicates in the background, through the same engine as
@@ -14,16 +15,28 @@ planner's own included, are loaded by path or upload. Two tabs:
   dates, and the outcomes so far.
 
 State lives in solara.reactive variables, which Solara keeps per browser session.
+
+The page has no log-in and may be reached by other users of the machine (or, with --host, of the
+network), who may not be allowed to read the files the server can. So a file is read by path only
+from the folders the command named (handover_abm.serve), and one that is not a config is refused
+without a word of its contents: no unknown key, no value, no line of YAML. An uploaded file's
+problems are named in full, as its contents came from the person who sees them. When the command
+set an access token, a page whose address does not carry it shows only a refusal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
+import hmac
 import os
-import tempfile
+import stat
+import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import parse_qs
 
 import matplotlib
 
@@ -33,10 +46,18 @@ import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 import solara
+import yaml
 from matplotlib.ticker import MaxNLocator
+from pydantic import BaseModel, ValidationError
 from solara.lab import task
 
-from handover_abm.config import ROUTING_POLICIES, ConfigError, Scenario, read_config_data, scenario_from_dict
+from handover_abm.config import (
+    ROUTING_POLICIES,
+    ConfigError,
+    Scenario,
+    scenario_from_dict,
+    validation_message,
+)
 from handover_abm.dates import Calendar
 from handover_abm.experiment import Replicates, load_configs, run_replicates
 from handover_abm.glossary import (
@@ -52,12 +73,12 @@ from handover_abm.glossary import (
 from handover_abm.metrics import DEFAULT_WARMUP_DAYS, TABLE_METRICS, summarise
 from handover_abm.model import HandoverModel
 from handover_abm.plots import OKABE_ITO, ROLE_COLOURS
+from handover_abm.serve import CONFIG_DIRS_ENV, CONFIG_ENV, SHIPPED_CONFIGS, TOKEN_ENV
 from handover_abm.stats import INTERVAL_METHOD
 from handover_abm.streams import replicate_seeds
 from handover_abm.team import annual_cost, total_fte
 from handover_abm.verdict import BETTER, WORSE, calls, period_text, verdicts, warnings_for
 
-CONFIG_ENV = "HANDOVER_ABM_CONFIG"
 SEED = 20261123  # fixed, so that every restart and both teams of a comparison see the same patients
 WATCH_METRICS = [
     "handovers_per_episode",
@@ -69,24 +90,148 @@ WATCH_METRICS = [
     "cost_per_episode",
 ]
 WATCH_SERIES = ["handovers", "miscommunications", "supervisor_load_index", "tasks_waiting"]
+CONFIG_SUFFIXES = (".yaml", ".yml")
+MAX_CONFIG_BYTES = 1_000_000  # the shipped configs are about 2 kB
 
 
 def config_path() -> Path:
-    """The config the dashboard starts from (set by the CLI)."""
-    return Path(os.environ.get(CONFIG_ENV, "configs/default.yaml"))
+    """The config the dashboard starts from (set by the command)."""
+    return Path(os.environ.get(CONFIG_ENV, SHIPPED_CONFIGS / "default.yaml"))
 
 
-def read_config(path: str | Path) -> dict[str, Any]:
-    """A config file as data, named after its file if it has no name; ConfigError if invalid."""
-    data = read_config_data(path)
-    data.setdefault("name", Path(path).stem)
-    scenario_from_dict(data, str(path))  # refuse an invalid config now, with its message
+def config_folders() -> list[Path]:
+    """The folders configs may be read from by path, resolved (set by the command; without it, the
+    starting config's folder and the shipped configs/)."""
+    listed = os.environ.get(CONFIG_DIRS_ENV)
+    if listed:
+        return [Path(p) for p in listed.split(os.pathsep)]
+    return [config_path().resolve().parent, SHIPPED_CONFIGS.resolve()]
+
+
+def read_config(text: str | Path, folders: list[Path]) -> dict[str, Any]:
+    """The config file at path `text` as data, read only if it lies in one of `folders` once
+    symlinks and '..' are resolved, is a .yaml or .yml file and parses as a config. ConfigError
+    otherwise, saying why in general terms: the person asking may not be allowed to read the file,
+    so nothing of it is shown (see config_data)."""
+    path = Path(str(text).strip()).expanduser()
+    real = path.resolve()
+    if not any(real.is_relative_to(folder) for folder in folders):
+        raise ConfigError(
+            f"{path}: outside the folders configs are loaded from ({', '.join(map(str, folders))}); "
+            "copy it into one of them, start the dashboard with --configs FOLDER, or drop the file here"
+        )
+    if real.suffix.lower() not in CONFIG_SUFFIXES:
+        raise ConfigError(f"{path}: not a .yaml or .yml file")
+    try:  # never following a link put in place since the check, never waiting on a pipe
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise ConfigError(f"{path}: not a file")
+        raw = fh.read(MAX_CONFIG_BYTES + 1)
+    return config_data(raw, str(path))
+
+
+def config_data(raw: bytes, name: str, *, own: bool = False) -> dict[str, Any]:
+    """A config file's contents as data, named after the file (`name`) if they name no team.
+
+    ConfigError if they are not a config. The message names the kind of problem and the schema's
+    keys at fault but no value, unknown key or line of the file, as whoever reads it may not be
+    allowed to read the file; unless `own`: a file from the person who reads the message (an
+    upload), whose problems are named in full, as on the command line."""
+
+    def refuse(why: str) -> NoReturn:
+        if own:
+            raise ConfigError(f"{name}: {why}")
+        raise ConfigError(
+            f"{name}: not a config ({why}); nothing of the file is shown here: `handover-abm "
+            f"validate {name}` on the command line names its problems"
+        )
+
+    if len(raw) > MAX_CONFIG_BYTES:
+        refuse(f"larger than {MAX_CONFIG_BYTES:,} bytes")
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        refuse("not UTF-8 text")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}: {getattr(exc, 'problem', '')}" if own and mark else ""
+        refuse(f"not valid YAML{where}")
+    except RecursionError:
+        refuse("nested too deeply")
+    if not isinstance(data, dict):
+        refuse("not a YAML mapping of keys to values")
+    data.setdefault("name", Path(name).stem)
+    try:
+        Scenario.model_validate(data)
+    except ValidationError as exc:
+        if own:
+            raise ConfigError(validation_message(name, exc)) from None
+        refuse(f"it does not match the config schema: {schema_problems(exc)}")
+    except RecursionError:
+        refuse("nested too deeply")
     return data
 
 
-def shipped_configs() -> dict[str, Path]:
-    """The config files beside the dashboard's working directory (configs/*.yaml)."""
-    return {str(p): p for p in sorted(Path("configs").glob("*.yaml"))}
+def schema_problems(exc: ValidationError) -> str:
+    """A config's problems in general terms: what is wrong (missing, not allowed, a key that is not
+    a config key) and where, as a key path shown only when made of the schema's own key names and
+    list positions (a mapping's keys, e.g. role names, are the file's)."""
+    names = schema_key_names()
+    problems = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        if err["type"] == "extra_forbidden":
+            what, loc = "a key that is not a config key", loc[:-1]
+        else:
+            what = "missing" if err["type"] == "missing" else "a value that is not allowed"
+        if not loc:
+            where = "at the top level"
+        elif all(isinstance(p, int) or p in names for p in loc):
+            where = "at '" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)[1:] + "'"
+        else:
+            where = "under a key of the file"
+        problems.append(f"{what} {where}")
+    return "; ".join(dict.fromkeys(problems))
+
+
+@functools.cache
+def schema_key_names() -> frozenset[str]:
+    """Every key name the config schema defines, at any depth."""
+    names: set[str] = set()
+    seen: set[type[BaseModel]] = set()
+
+    def walk(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation not in seen:
+                seen.add(annotation)
+                names.update(annotation.model_fields)
+                for field in annotation.model_fields.values():
+                    walk(field.annotation)
+        else:
+            for arg in typing.get_args(annotation):  # list[X], X | None, dict[str, X], Annotated
+                walk(arg)
+
+    walk(Scenario)
+    return frozenset(names)
+
+
+def config_label(path: Path) -> str:
+    """How a config file is named on the page: from the working directory when it lies below it."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def token_ok(search: str | None, token: str | None) -> bool:
+    """Whether a page may show the dashboard: always when the command set no token, else only when
+    its address carries it (?token=...), compared in constant time."""
+    if not token:
+        return True
+    given = parse_qs(search or "").get("token", [""])[0]
+    return hmac.compare_digest(given.encode(), token.encode())
 
 
 def employer_label(organisation: str) -> str:
@@ -112,21 +257,22 @@ warmup_days = solara.reactive(DEFAULT_WARMUP_DAYS)
 
 
 def ensure_started() -> None:
-    """Load the starting config and the shipped ones into the library (once per session)."""
+    """Load the starting config and every config in the folders the dashboard may read into the
+    library (once per session); files there that are not configs are left out."""
     if library.value:
         return
     start = config_path()
-    found = {str(start): read_config(start)}
-    for name, path in shipped_configs().items():
-        if path.resolve() != start.resolve():
-            try:
-                found[name] = read_config(path)
-            except ConfigError:
-                continue  # a broken file beside the dashboard is not offered
+    found = {config_label(start): config_data(start.read_bytes(), str(start))}
+    folders = config_folders()
+    for folder in folders:
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if path.suffix.lower() in CONFIG_SUFFIXES and path.resolve() != start.resolve():
+                with contextlib.suppress(ConfigError):
+                    found.setdefault(config_label(path), read_config(path, folders))
     library.value = found
-    choose_mine(str(start))
-    others = [k for k in found if k != str(start)]
-    other.value = others[0] if others else str(start)
+    choose_mine(config_label(start))
+    others = [k for k in found if k != config_label(start)]
+    other.value = others[0] if others else config_label(start)
 
 
 def choose_mine(key: str) -> None:
@@ -143,23 +289,20 @@ def add_config(key: str, data: dict[str, Any]) -> None:
 
 
 def load_path(text: str) -> None:
-    """Load a config file named by the planner."""
-    path = Path(text.strip()).expanduser()
+    """Load a config file named by the planner, from the folders the dashboard may read."""
     try:
-        add_config(str(path), read_config(path))
+        add_config(config_label(Path(text.strip()).expanduser()), read_config(text, config_folders()))
     except ConfigError as exc:
-        message.value = f"Could not load {text}: {exc}"
+        message.value = f"Could not load {exc}"
 
 
 def load_upload(name: str, content: bytes) -> None:
-    """Load an uploaded config file (validated exactly as a file on disk)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(name).name
-        path.write_bytes(content)
-        try:
-            add_config(f"uploaded: {Path(name).name}", read_config(path))
-        except ConfigError as exc:
-            message.value = f"Could not load {name}: {str(exc).replace(str(path), name)}"
+    """Load an uploaded config file, its problems named in full (the planner sent it)."""
+    name = Path(name).name
+    try:
+        add_config(f"uploaded: {name}", config_data(content, name, own=True))
+    except ConfigError as exc:
+        message.value = f"Could not load {exc}"
 
 
 def edited(data: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
@@ -572,6 +715,20 @@ def WatchRun() -> None:
 
 @solara.component
 def Page() -> None:
+    """The dashboard, or only a refusal when the command set an access token and the page's
+    address does not carry it (Solara's router holds the address's query string)."""
+    if not token_ok(solara.use_router().search, os.environ.get(TOKEN_ENV)):
+        solara.Title("handover-abm")
+        solara.Error(
+            "This dashboard needs the address with its access token (…/?token=…), as printed by "
+            "the command that started it."
+        )
+        return
+    Dashboard()
+
+
+@solara.component
+def Dashboard() -> None:
     """The dashboard: the team on the left, compare for a year or watch a run on the right."""
     ensure_started()
     solara.Title("handover-abm: plan a team")

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from multiprocessing import forkserver
 from typing import Any
 
+from handover_abm import lifeline
 from handover_abm.config import ConfigError
+from handover_abm.limits import check_workers, cores
 
 BACKENDS = ("processes", "serial", "dask")
 SCHEDULER_ENV = "HANDOVER_ABM_SCHEDULER"
@@ -73,15 +75,23 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     Ctrl-C reaches the terminal's whole process group, but only this process should act on it
     (by stopping the workers, see `close_pool`): the fork server and the resource tracker are
     started with SIGINT ignored, which they and every worker forked from them inherit.
+
+    Killed outright (SIGKILL, out of memory), this process cannot stop anything, so each worker
+    watches it and ends with it (`lifeline.watch`). The fork server and the resource tracker then
+    end by themselves: each runs until no process holds the write end of its pipe, and the stdlib
+    gives that end to every worker too (so that a worker could start processes of its own). Workers
+    that outlived the command kept both alive; a fork server killed while still importing its
+    preload ends once the import is done.
     """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["handover_abm.sweep", "handover_abm.runner"])  # workers start warm
+    lifeline_args = {"initializer": lifeline.watch, "initargs": (os.getpid(),)}
     if threading.current_thread() is not threading.main_thread():  # signals are set in main only
-        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, **lifeline_args)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         forkserver.ensure_running()
-        return _WorkerPool(max_workers=workers, mp_context=ctx)
+        return _WorkerPool(max_workers=workers, mp_context=ctx, **lifeline_args)
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -115,14 +125,6 @@ def close_pool(pool: ProcessPoolExecutor, interrupted: bool) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def default_workers() -> int:
-    """As many workers as this process may use cores."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 @contextmanager
 def open_backend(
     name: str, workers: int | None = None, scheduler: str | None = None, connect_timeout: float = 5.0
@@ -130,7 +132,7 @@ def open_backend(
     """Open the named backend for the duration of a sweep (and close what it started)."""
     if name not in BACKENDS:
         raise ConfigError(f"--backend {name!r}: allowed backends are {', '.join(BACKENDS)}")
-    workers = workers or default_workers()
+    workers = check_workers(workers) or cores()  # default: one per core
     if name == "serial":
         yield Backend("serial", SerialExecutor(), 1, "serial (this process)")
         return
@@ -167,6 +169,11 @@ def _dask(workers: int, address: str | None, timeout: float) -> Iterator[Backend
         if address:
             try:
                 client = Client(address, timeout=timeout)
+            except ValueError as exc:  # Dask's own parser: an address it cannot read
+                raise ConfigError(
+                    f"--scheduler {address}: not a Dask scheduler address ({exc}); give "
+                    f"tcp://HOST:PORT (or tls://HOST:PORT), e.g. tcp://10.0.0.5:8786"
+                ) from None
             except (OSError, TimeoutError) as exc:
                 raise ConfigError(
                     f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "

@@ -22,6 +22,7 @@ alone with `handover-abm run BASE --set key=value ... --seeds SEED`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -42,7 +43,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from handover_abm.backends import Backend
-from handover_abm.config import ConfigError, _model_at, read_config_data, validation_message
+from handover_abm.config import ConfigError, model_at, read_config_data, read_yaml, validation_message
+from handover_abm.folders import check_fresh, check_resumable, file_hashes, read_manifest
+from handover_abm.limits import MAX_CALIBRATION_POINTS, MAX_DRAWS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 from handover_abm.metrics import EXTRA, HEADLINE, UNITS
 from handover_abm.results import (
     atomic_write,
@@ -113,16 +116,22 @@ class Prior(_Strict):
 class AbcBudget(_Strict):
     """How much ABC-SMC may do: particles per generation, generations, total simulations."""
 
-    population_size: int = Field(100, ge=2, description="accepted particles per generation")
-    generations: int = Field(5, ge=1, description="SMC generations (tolerance steps)")
-    max_simulations: int | None = Field(None, ge=1, description="stop once this many points were tried")
+    population_size: int = Field(
+        100, ge=2, le=MAX_CALIBRATION_POINTS, description="accepted particles per generation"
+    )
+    generations: int = Field(
+        5, ge=1, le=MAX_CALIBRATION_POINTS, description="SMC generations (tolerance steps)"
+    )
+    max_simulations: int | None = Field(
+        None, ge=1, le=MAX_RUNS, description="stop once this many points were tried"
+    )
     min_epsilon: float = Field(0.0, ge=0, description="stop once the tolerance falls to this")
 
 
 class OptunaBudget(_Strict):
     """How many Optuna trials (each a point simulated `replicates` times)."""
 
-    trials: int = Field(50, ge=1)
+    trials: int = Field(50, ge=1, le=MAX_CALIBRATION_POINTS)
 
 
 class CalibrationSpec(_Strict):
@@ -144,12 +153,31 @@ class CalibrationSpec(_Strict):
     targets_file: str | None = Field(
         None, description="targets file, relative to the spec (default: shipped)"
     )
-    replicates: int = Field(1, ge=1, description="simulations per point; the distance uses their mean")
+    replicates: int = Field(
+        1, ge=1, le=MAX_REPLICATES, description="simulations per point; the distance uses their mean"
+    )
     method: Literal["abc", "optuna"] = "abc"
     abc: AbcBudget = Field(default_factory=AbcBudget)
     optuna: OptunaBudget = Field(default_factory=OptunaBudget)
-    predictive_draws: int = Field(20, ge=2, description="posterior-predictive points for the fit table")
-    seed: int = Field(0, ge=0, description="root seed")
+    predictive_draws: int = Field(
+        20, ge=2, le=MAX_DRAWS, description="posterior-predictive points for the fit table"
+    )
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="root seed")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> CalibrationSpec:
+        """Refuse a budget of more points than MAX_CALIBRATION_POINTS before anything starts."""
+        if self.method == "abc":
+            points = self.abc.population_size * self.abc.generations
+            what = f"abc: population_size {self.abc.population_size:,} x generations {self.abc.generations:,}"
+        else:
+            points, what = self.optuna.trials, f"optuna: trials {self.optuna.trials:,}"
+        if points > MAX_CALIBRATION_POINTS:
+            raise ValueError(
+                f"{what} = {points:,} points, more than the {MAX_CALIBRATION_POINTS:,} allowed; use a "
+                f"smaller budget"
+            )
+        return self
 
     @field_validator("targets")
     @classmethod
@@ -196,17 +224,12 @@ class Calibration:
 def load_calibration(path: str | Path) -> Calibration:
     """Read and check a calibration spec; every problem names the file and key (ConfigError)."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: calibration spec not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    raw = read_yaml(p, "calibration spec")
     try:
         spec = CalibrationSpec.model_validate(raw if raw is not None else {})
     except ValidationError as exc:
         raise ConfigError(
-            validation_message(str(p), exc).replace("invalid config", "invalid calibration spec")
+            validation_message(str(p), exc, CalibrationSpec, "calibration spec", "docs/calibration.md")
         ) from None
     base_path = p.parent / spec.base
     data = read_config_data(base_path)
@@ -423,21 +446,41 @@ class CalibrationResult:
 
 
 def _check_out(cal: Calibration, out: Path, db: str, resume: bool) -> None:
-    """Refuse to overwrite a calibration, or to resume one fitted to something else."""
+    """Refuse to overwrite a calibration or start one in a folder holding anything else, and to
+    resume one without its manifest or fitted to something else."""
     if (out / db).exists() and not resume:
         raise ConfigError(
             f"{out}: already holds a calibration ({db}); pass --resume, or choose another --out"
         )
-    if resume and not (out / db).exists():
+    if not resume:
+        check_fresh(out, "the calibration")
+        return
+    if not (out / db).exists():
         raise ConfigError(f"{out}: --resume given but there is no {db} to resume; drop --resume to start")
-    man = out / "manifest.json"
-    if resume and man.exists():
-        old = json.loads(man.read_text(encoding="utf-8")).get("calibration_sha256")
-        if old != cal.digest():
-            raise ConfigError(
-                f"{out}: was started with another spec, base config or targets; it cannot be resumed "
-                f"with {cal.path} (budgets may change, nothing else)"
-            )
+    check_resumable(out, "the calibration")
+    if (read_manifest(out) or {}).get("calibration_sha256") != cal.digest():
+        raise ConfigError(
+            f"{out}: was started with another spec, base config or targets; it cannot be resumed "
+            f"with {cal.path} (budgets may change, nothing else)"
+        )
+
+
+def check_database(path: Path) -> None:
+    """Refuse to resume from a calibration database that SQLite cannot read whole (e.g. truncated by
+    a full disk or a partial copy), before pyabc or Optuna open it (ConfigError)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.Error as exc:
+        verdict = str(exc)
+    if verdict != "ok":
+        raise ConfigError(
+            f"{path}: the calibration database is damaged ({verdict}), e.g. truncated by a full disk "
+            f"or a partial copy, and cannot be resumed; start the calibration again in a new --out "
+            f"(or restore the database from a copy)"
+        )
 
 
 def _write_manifest(cal: Calibration, out: Path, status: str, wall: float, extra: dict[str, Any]) -> None:
@@ -503,6 +546,8 @@ def _run_abc(
     import pyabc
 
     _check_out(cal, out, ABC_DB, resume)
+    if resume:
+        check_database(out / ABC_DB)
     for name in ("ABC", "Sampler", "Epsilon", "Distance", "Acceptor", "History", "Transitions", "Population"):
         logging.getLogger(f"ABC.{name}" if name != "ABC" else name).setLevel(logging.WARNING)
     budget = cal.spec.abc
@@ -639,6 +684,8 @@ def _run_optuna(
     from optuna.trial import TrialState
 
     _check_out(cal, out, OPTUNA_DB, resume)
+    if resume:
+        check_database(out / OPTUNA_DB)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = f"sqlite:///{(out / OPTUNA_DB).resolve()}"
     sampler = optuna.samplers.TPESampler(seed=_seed(cal.spec.seed, _KEY_OPTUNA))
@@ -791,7 +838,11 @@ def _finish(
     write_csv(out / "target_fit.csv", fit)
     atomic_write(out / "predictive.parquet", parquet_writer(predictive))
     write_text(out / "diagnostics.json", json.dumps(diagnostics, indent=2) + "\n")
-    _write_manifest(cal, out, "complete", wall, {"method": cal.spec.method})
+    final = {"abc": ["posterior.parquet"], "optuna": ["best.json", "best_config.yaml", "trials.parquet"]}
+    vouched = file_hashes(
+        out, ["target_fit.csv", "predictive.parquet", "diagnostics.json", *final[cal.spec.method]]
+    )
+    _write_manifest(cal, out, "complete", wall, {"method": cal.spec.method, "files": vouched})
     return [
         "target_fit.csv",
         "predictive.parquet",
@@ -808,7 +859,7 @@ def _finish(
 def parameter_label(key: str, width: int = 34) -> str:
     """Axis label of a calibrated parameter: its key path and its description from the schema."""
     path = tuple(int(x) if x.isdigit() else x for x in key.split("."))
-    owner = _model_at(path)
+    owner = model_at(path)
     info = owner.model_fields.get(str(path[-1])) if owner is not None else None
     text = info.description if info is not None and info.description else ""
     return "\n".join([key, *textwrap.wrap(text, width, max_lines=2, placeholder=" …")])

@@ -20,11 +20,19 @@ from rich.table import Table
 
 from handover_abm.backends import Backend, open_backend
 from handover_abm.config import ConfigError, Scenario, load_scenario
-from handover_abm.dispatch import RunsFailed
-from handover_abm.errors import OutputError
+from handover_abm.errors import OutputError, RunsFailed
 from handover_abm.experiment import load_configs, resolve_warmup, run_replicates
+from handover_abm.limits import (
+    MAX_DRAWS,
+    MAX_REPLICATES,
+    MAX_SEED,
+    check_count,
+    check_held_runs,
+    check_seed,
+    check_workers,
+)
 from handover_abm.metrics import DEFAULT_WARMUP_DAYS, HEADLINE, TABLE_METRICS
-from handover_abm.streams import MAX_REPLICATES, replicate_seeds
+from handover_abm.streams import replicate_seeds
 from handover_abm.team import annual_cost, total_fte
 from handover_abm.terminal import WIDTH, PlainProgress, print_results
 from handover_abm.terminal import progress as progress_display
@@ -35,6 +43,7 @@ if TYPE_CHECKING:  # the modules that bring pandas, SciPy and Mesa are imported 
     import pandas as pd
 
     from handover_abm.posterior import PosteriorRequest
+    from handover_abm.sweep import Sweep
 
 app = typer.Typer(
     add_completion=False,
@@ -70,7 +79,12 @@ DaysOpt = Annotated[int | None, typer.Option("--days", min=1, help="override the
 RepOpt = Annotated[int, typer.Option("--replicates", min=1, max=MAX_REPLICATES, help="replicates per config")]
 SeedOpt = Annotated[
     int,
-    typer.Option("--seed", min=0, help="root seed; replicate seeds derive from it with numpy SeedSequence"),
+    typer.Option(
+        "--seed",
+        min=0,
+        max=MAX_SEED,
+        help="root seed; replicate seeds derive from it with numpy SeedSequence",
+    ),
 ]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="override any config value: key.path=value (repeatable)")
@@ -112,7 +126,12 @@ WarmupOpt = Annotated[
 ]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="also write daily.csv and staff.csv (for spreadsheets)")]
 WorkersOpt = Annotated[
-    int | None, typer.Option("--workers", min=1, help="worker processes (default: one per core)")
+    int | None,
+    typer.Option(
+        "--workers",
+        callback=lambda value: check_workers(value),
+        help="worker processes (default: one per core; at most 4 per core)",
+    ),
 ]
 PosteriorOpt = Annotated[
     str | None,
@@ -125,7 +144,12 @@ PosteriorOpt = Annotated[
 ]
 DrawsOpt = Annotated[
     int,
-    typer.Option("--draws", min=2, help="posterior draws (with --posterior); the same draws in every config"),
+    typer.Option(
+        "--draws",
+        min=2,
+        max=MAX_DRAWS,
+        help="posterior draws (with --posterior); the same draws in every config",
+    ),
 ]
 
 
@@ -152,6 +176,9 @@ def _parse_seeds(text: str | None, seed: int, replicates: int) -> list[int]:
         raise ConfigError(f"--seeds {text!r}: expected comma-separated non-negative integers") from None
     if not seeds or min(seeds) < 0:
         raise ConfigError(f"--seeds {text!r}: expected comma-separated non-negative integers")
+    check_count(f"--seeds: {len(seeds):,} seeds", len(seeds), MAX_REPLICATES, "use fewer seeds")
+    for s in seeds:
+        check_seed(s, "--seeds: seed")
     return seeds
 
 
@@ -175,26 +202,22 @@ def _execute(
     start = time.perf_counter()
     scenarios = load_configs(paths, sets or [], days)
     scenarios, equalised = _equalised(scenarios, equalise_by)
+    seeds = [] if posterior else _parse_seeds(seeds_text, seed, replicates)
+    per_config = posterior.runs(replicates) if posterior else len(seeds)
+    check_held_runs(len(scenarios), per_config)
     draws = posterior.replicates(replicates, seed) if posterior else []
-    seeds = [d.seed for d in draws] if posterior else _parse_seeds(seeds_text, seed, replicates)
+    seeds = [d.seed for d in draws] if posterior else seeds
     replicates = len(seeds)
-    if (out / "manifest.json").exists() and not force:
-        raise ConfigError(
-            f"--out {out}: already holds results (manifest.json); pass --force to replace them "
-            f"(they stay untouched until the new run completes), or choose another folder"
-        )
     # the configs and options are sound: now load what runs and writes them (pandas, SciPy, Mesa)
+    from handover_abm.folders import MANIFEST, check_replaceable, replace_folder, shown, writing_into
     from handover_abm.posterior import draws_frame, posterior_jobs, print_uncertainty
     from handover_abm.results import (
         access_frame,
-        atomic_write_all,
-        check_output_folder,
         contacts_frame,
         csv_writer,
         daily_frame,
         events_frame,
         manifest,
-        manifest_writer,
         network_json,
         parquet_writer,
         staff_frame,
@@ -205,78 +228,68 @@ def _execute(
     from handover_abm.runner import run_jobs
     from handover_abm.stats import comparison_table, posterior_comparison_table
 
-    check_output_folder(out)
-    warmup_days = resolve_warmup(scenarios, warmup_days)
-    with _progress() as bar:
-        task = bar.add_task(
-            f"{command}: {len(scenarios)} config(s) x {replicates} replicate(s)",
-            total=len(scenarios) * replicates,
-        )
-        if posterior:
-            jobs = posterior_jobs(scenarios, draws, log_events, warmup_days)
-            outcomes = run_jobs(jobs, workers, on_done=lambda i, o: bar.advance(task))
-        else:
-            runs = run_replicates(
-                scenarios, seeds, warmup_days, workers, log_events, on_done=lambda i, o: bar.advance(task)
+    with writing_into(out):  # one writer at a time; the new set replaces the folder as a whole
+        check_replaceable(out, force)
+        warmup_days = resolve_warmup(scenarios, warmup_days)
+        with _progress() as bar:
+            task = bar.add_task(
+                f"{command}: {len(scenarios)} config(s) x {replicates} replicate(s)",
+                total=len(scenarios) * replicates,
             )
-    if posterior:
-        reps = [j.replicate for j in jobs]
-        summary = summary_frame(outcomes, reps)
-        summary.insert(
-            summary.columns.get_loc("replicate") + 1,
-            "draw",
-            summary["replicate"] // (replicates // posterior.draws),
-        )
-        comparison = posterior_comparison_table(summary, TABLE_METRICS)
-    else:
-        outcomes, reps = runs.outcomes, runs.replicates
-        summary = runs.summary()
-        comparison = comparison_table(summary, TABLE_METRICS)
-    wall = time.perf_counter() - start
-    daily, staff = daily_frame(outcomes, reps), staff_frame(outcomes, reps)
-    files = {
-        "summary.csv": csv_writer(summary),
-        "daily.parquet": parquet_writer(daily),
-        "staff.parquet": parquet_writer(staff),
-        "network.json": text_writer(network_json(outcomes, reps)),
-        "waits.csv": csv_writer(waits_frame(outcomes, reps)),
-        "access.csv": csv_writer(access_frame(outcomes, reps)),
-    }
-    if csv:
-        files["daily.csv"] = csv_writer(daily)
-        files["staff.csv"] = csv_writer(staff)
-    if log_events:
-        files["events.parquet"] = parquet_writer(events_frame(outcomes, reps))
-        files["contacts.parquet"] = parquet_writer(contacts_frame(outcomes, reps))
-    if command == "compare" or posterior:
-        files["comparison.csv"] = csv_writer(comparison)
-    extra = {
-        "config_files": [str(p) for p in paths],
-        "overrides": sets or [],
-        "replicates": replicates,
-        "warmup_days": warmup_days,
-        **({"equalise": equalised} if equalised else {}),
-    }
-    if posterior:
-        files["draws.csv"] = csv_writer(draws_frame(draws))
-        extra["posterior"] = posterior.describe(replicates // posterior.draws)
-    files["manifest.json"] = manifest_writer(manifest(command, scenarios, seeds, seed, wall, extra))
-    try:
-        atomic_write_all([(out / name, write) for name, write in files.items()])
-    except OutputError as exc:
-        raise OutputError(
-            f"{exc}, then run the command again (the files already in {out} are unchanged)"
-        ) from None
-    stale = {
-        "events.parquet",
-        "contacts.parquet",
-        "comparison.csv",
-        "daily.csv",
-        "staff.csv",
-        "draws.csv",
-    } - set(files)
-    for name in stale:  # left by an earlier run
-        (out / name).unlink(missing_ok=True)
+            if posterior:
+                jobs = posterior_jobs(scenarios, draws, log_events, warmup_days)
+                outcomes = run_jobs(jobs, workers, on_done=lambda i, o: bar.advance(task))
+            else:
+                runs = run_replicates(
+                    scenarios, seeds, warmup_days, workers, log_events, on_done=lambda i, o: bar.advance(task)
+                )
+        if posterior:
+            reps = [j.replicate for j in jobs]
+            summary = summary_frame(outcomes, reps)
+            summary.insert(
+                summary.columns.get_loc("replicate") + 1,
+                "draw",
+                summary["replicate"] // (replicates // posterior.draws),
+            )
+            comparison = posterior_comparison_table(summary, TABLE_METRICS)
+        else:
+            outcomes, reps = runs.outcomes, runs.replicates
+            summary = runs.summary()
+            comparison = comparison_table(summary, TABLE_METRICS)
+        wall = time.perf_counter() - start
+        daily, staff = daily_frame(outcomes, reps), staff_frame(outcomes, reps)
+        files = {
+            "summary.csv": csv_writer(summary),
+            "daily.parquet": parquet_writer(daily),
+            "staff.parquet": parquet_writer(staff),
+            "network.json": text_writer(network_json(outcomes, reps)),
+            "waits.csv": csv_writer(waits_frame(outcomes, reps)),
+            "access.csv": csv_writer(access_frame(outcomes, reps)),
+        }
+        if csv:
+            files["daily.csv"] = csv_writer(daily)
+            files["staff.csv"] = csv_writer(staff)
+        if log_events:
+            files["events.parquet"] = parquet_writer(events_frame(outcomes, reps))
+            files["contacts.parquet"] = parquet_writer(contacts_frame(outcomes, reps))
+        if command == "compare" or posterior:
+            files["comparison.csv"] = csv_writer(comparison)
+        extra = {
+            "config_files": [str(p) for p in paths],
+            "overrides": sets or [],
+            "replicates": replicates,
+            "warmup_days": warmup_days,
+            **({"equalise": equalised} if equalised else {}),
+        }
+        if posterior:
+            files["draws.csv"] = csv_writer(draws_frame(draws))
+            extra["posterior"] = posterior.describe(replicates // posterior.draws)
+        try:
+            replace_folder(out, files, manifest(command, scenarios, seeds, seed, wall, extra))
+        except OutputError as exc:
+            raise OutputError(
+                f"{exc}, then run the command again (the files already in {out} are unchanged)"
+            ) from None
     notes = warnings_for(replicates, min(s.days for s in scenarios), warmup_days)
     if equalised:
         out_console.print(equalised["note"], markup=False, highlight=False)
@@ -285,7 +298,8 @@ def _execute(
     print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes)
     if posterior:
         print_uncertainty(out_console, comparison, posterior.describe(replicates // posterior.draws))
-    out_console.print(f"Wrote {out}/ ({', '.join(files)}) in {wall:.1f}s.")
+    written = ", ".join([*files, MANIFEST])
+    out_console.print(f"Wrote {shown(out)}/ ({written}) in {wall:.1f}s.", markup=False, highlight=False)
 
 
 def _posterior_request(location: str | None, draws: int, seeds_text: str | None) -> PosteriorRequest | None:
@@ -498,47 +512,44 @@ def _explain_command(
     posterior: PosteriorRequest | None = None,
 ) -> None:
     """`explain`: check everything, run the coalitions on a backend, write files, figures and a table."""
+    from handover_abm.explain import check_explain, explain_files, load_groups
     from handover_abm.explain import explain as explain_pair
-    from handover_abm.explain import explain_files, load_groups
-    from handover_abm.results import atomic_write_all, check_output_folder
+    from handover_abm.folders import check_replaceable, replace_folder, shown, writing_into
 
     scenarios = load_configs([config_a, config_b], [], days)
     drawn = posterior.replicates(replicates, seed) if posterior else None
     seed_list = [r.seed for r in drawn] if drawn else _parse_seeds(seeds_text, seed, replicates)
     groups = load_groups(groups_file)
+    check_explain(scenarios[0], scenarios[1], groups, len(seed_list))
     chosen = _metric_list(metrics)
-    if (out / "manifest.json").exists() and not force:
-        raise ConfigError(
-            f"--out {out}: already holds results (manifest.json); pass --force to replace them, or choose "
-            f"another folder"
-        )
-    check_output_folder(out)
-    warm = resolve_warmup(scenarios, warmup_days)
-    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
-        _announce(opened)
-        task = bar.add_task(f"explain {scenarios[1].name} against {scenarios[0].name}", total=None)
-        result = explain_pair(
-            scenarios[0],
-            scenarios[1],
-            seeds=seed_list,
-            warmup_days=warm,
-            groups=groups,
-            backend=opened,
-            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
-            posterior=drawn,
-        )
-    extra = {"config_files": [str(config_a), str(config_b)], "groups_file": str(groups_file or "")}
-    if posterior:
-        extra["posterior"] = posterior.describe(replicates)
-    try:
-        atomic_write_all([(out / name, write) for name, write in explain_files(result, seed, extra).items()])
-    except OutputError as exc:
-        raise OutputError(
-            f"{exc}, then run the command again (the files already in {out} are unchanged)"
-        ) from None
     from handover_abm.plots import KEY_METRICS, plot_dir
 
-    plot_dir(out, chosen)
+    with writing_into(out):  # one writer at a time; the new set replaces the folder as a whole
+        check_replaceable(out, force)
+        warm = resolve_warmup(scenarios, warmup_days)
+        with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+            _announce(opened)
+            task = bar.add_task(f"explain {scenarios[1].name} against {scenarios[0].name}", total=None)
+            result = explain_pair(
+                scenarios[0],
+                scenarios[1],
+                seeds=seed_list,
+                warmup_days=warm,
+                groups=groups,
+                backend=opened,
+                on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+                posterior=drawn,
+            )
+        extra = {"config_files": [str(config_a), str(config_b)], "groups_file": str(groups_file or "")}
+        if posterior:
+            extra["posterior"] = posterior.describe(replicates)
+        try:
+            replace_folder(out, *explain_files(result, seed, extra))
+        except OutputError as exc:
+            raise OutputError(
+                f"{exc}, then run the command again (the files already in {out} are unchanged)"
+            ) from None
+        plot_dir(out, chosen)
     out_console.print(_explain_table(result.to_frame(), chosen or KEY_METRICS))
     if result.residual:
         err_console.print(
@@ -549,8 +560,10 @@ def _explain_command(
         )
     out_console.print(
         f"{result.runs} runs ({result.configs} distinct configs x {len(seed_list)} replicates) in "
-        f"{result.wall_s:.1f}s. Wrote {out}/ (explain.csv, explain_replicates.csv, coalitions.csv, "
-        f"summary.csv, manifest.json, figures/)."
+        f"{result.wall_s:.1f}s. Wrote {shown(out)}/ (explain.csv, explain_replicates.csv, coalitions.csv, "
+        f"summary.csv, manifest.json, figures/).",
+        markup=False,
+        highlight=False,
     )
 
 
@@ -603,15 +616,19 @@ def sweep(
     draws: DrawsOpt = 20,
 ) -> None:
     """Run a parameter sweep (grid, Latin hypercube or Sobol design) into DIR/sweep.parquet."""
+    from handover_abm.folders import shown
     from handover_abm.posterior import draw_parameters
-    from handover_abm.sweep import check_sweep_out, load_sweep, run_sweep, with_posterior
+    from handover_abm.sweep import load_sweep, run_sweep, with_posterior
 
     plan = load_sweep(spec, days, replicates)
     request = _posterior_request(posterior, draws, None)
     if request:  # each point runs every draw with the spec's replicates as seeds per draw
         plan = with_posterior(plan, draw_parameters(request.posterior, request.draws, plan.spec.seed))
-    check_sweep_out(out, resume)
-    with _resumable(out), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+    with (
+        _resumable(out, resume, plan),
+        open_backend(backend, workers, scheduler) as opened,
+        _progress() as bar,
+    ):
         _announce(opened)
         task = bar.add_task(f"sweep {plan.spec.name}", total=plan.n_runs)
 
@@ -622,28 +639,38 @@ def sweep(
         result = run_sweep(plan, out, resume=resume, backend=opened, on_progress=progress)
     out_console.print(
         f"Sweep {plan.spec.name}: {result.ok}/{result.total} runs ok, {result.failed} failed "
-        f"({result.ran} run now). Wrote {out}/sweep.parquet and manifest.json."
+        f"({result.ran} run now). Wrote {shown(out)}/sweep.parquet and manifest.json.",
+        markup=False,
     )
     if result.failed:
         err_console.print(
-            f"{result.failed} run(s) failed; their errors and seeds are in {out}/sweep.parquet "
-            f"(status, error columns). `--resume` retries them."
+            f"{result.failed} run(s) failed; their errors and seeds are in {shown(out)}/sweep.parquet "
+            f"(status, error columns). `--resume` retries them.",
+            markup=False,
         )
         raise typer.Exit(1)
 
 
 @contextmanager
-def _resumable(out: Path) -> Iterator[None]:
-    """Around a sweep: on a full disk or an interrupt (Ctrl-C, SIGTERM), say how to finish it."""
+def _resumable(out: Path, resume: bool, plan: Sweep | None = None) -> Iterator[None]:
+    """Around a sweep: hold the folder's lock, refuse a folder it cannot start (or resume `plan`) in,
+    and on a full disk or an interrupt (Ctrl-C, SIGTERM) say how to finish it."""
+    from handover_abm.folders import writing_into
+    from handover_abm.sweep import check_sweep_out
+
     args = sys.argv[1:]
     again = shlex.join(["handover-abm", *args, *([] if "--resume" in args else ["--resume"])])
-    try:
-        yield
-    except OutputError as exc:
-        raise OutputError(f"{exc}, then finish the sweep with: {again} (finished runs are kept)") from None
-    except KeyboardInterrupt:
-        print(f"interrupted: finished runs are kept in {out}; finish with: {again}", file=sys.stderr)
-        raise typer.Exit(130) from None
+    with writing_into(out):
+        check_sweep_out(out, resume, plan)
+        try:
+            yield
+        except OutputError as exc:
+            raise OutputError(
+                f"{exc}, then finish the sweep with: {again} (finished runs are kept)"
+            ) from None
+        except KeyboardInterrupt:
+            print(f"interrupted: finished runs are kept in {out}; finish with: {again}", file=sys.stderr)
+            raise typer.Exit(130) from None
 
 
 def _announce(backend: Backend) -> None:
@@ -668,11 +695,12 @@ def sensitivity(
     """Global sensitivity analysis (SALib): indices.csv and a ranked bar plot per headline metric."""
     if method not in ("morris", "sobol"):
         raise ConfigError(f"--method {method!r}: allowed methods are morris, sobol")
+    from handover_abm.folders import shown, writing_into
     from handover_abm.glossary import label, parameter_label
     from handover_abm.plots import plot_dir
     from handover_abm.sensitivity import run_sensitivity, sobol_warnings
 
-    with _resumable(out), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+    with _resumable(out, resume), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)
         task = bar.add_task(f"sensitivity ({method})", total=None)
 
@@ -693,7 +721,8 @@ def sensitivity(
     if table.empty:
         err_console.print("no metric varied across the design: no indices to compute")
         raise typer.Exit(1)
-    plot_dir(out)
+    with writing_into(out):
+        plot_dir(out)
     key = "mu_star" if method == "morris" else "ST"
     top = table.sort_values(key, ascending=False).groupby("metric").head(1)
     tab = Table(title=f"Most influential parameter per outcome ({key})", title_justify="left")
@@ -706,7 +735,11 @@ def sensitivity(
         samples = int(yaml.safe_load(spec.read_text(encoding="utf-8")).get("samples") or 0)
         for note in sobol_warnings(table, samples):
             err_console.print(f"warning: {note}", markup=False, highlight=False)
-    out_console.print(f"Wrote {out}/indices.csv, sweep.parquet and figures/ (indices, {method} plots)")
+    out_console.print(
+        f"Wrote {shown(out)}/indices.csv, sweep.parquet and figures/ (indices, {method} plots)",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()
@@ -720,25 +753,23 @@ def calibrate(
 ) -> None:
     """Fit parameters to published targets (ABC-SMC or Optuna); posterior or best point, fit table."""
     from handover_abm.calibration import ProgressEvent, load_calibration, run_calibration
+    from handover_abm.folders import check_fresh, check_resumable, shown, writing_into
     from handover_abm.results import check_output_folder
 
     cal = load_calibration(spec)
-    if (out / "manifest.json").exists() and not resume:
-        raise ConfigError(
-            f"--out {out}: already holds a calibration (manifest.json); pass --resume to continue it "
-            "or choose another folder"
-        )
-    check_output_folder(out)
-    with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
-        _announce(opened)
-        task = bar.add_task(f"calibrate {cal.spec.name} ({cal.spec.method})", total=None)
+    with writing_into(out):
+        (check_resumable if resume else check_fresh)(out, "the calibration")
+        check_output_folder(out)
+        with open_backend(backend, workers, scheduler) as opened, _progress() as bar:
+            _announce(opened)
+            task = bar.add_task(f"calibrate {cal.spec.name} ({cal.spec.method})", total=None)
 
-        def progress(event: ProgressEvent) -> None:
-            bar.update(task, completed=event.done, total=event.total, description=event.text)
-            if event.line:
-                err_console.print(event.line, markup=False, highlight=False)
+            def progress(event: ProgressEvent) -> None:
+                bar.update(task, completed=event.done, total=event.total, description=event.text)
+                if event.line:
+                    err_console.print(event.line, markup=False, highlight=False)
 
-        result = run_calibration(cal, out, opened, resume=resume, on_progress=progress)
+            result = run_calibration(cal, out, opened, resume=resume, on_progress=progress)
     table = Table(title=f"Target fit ({cal.spec.method}): published value vs model mean [95% interval]")
     for col in ("target", "unit", "published", "model", "fits"):
         table.add_column(col)
@@ -748,7 +779,9 @@ def calibrate(
     out_console.print(table)
     out_console.print(
         f"{result.points} points x {cal.spec.replicates} replicate(s) in {result.wall_s:.1f}s. "
-        f"Wrote {out}/ ({', '.join(result.files)})."
+        f"Wrote {shown(out)}/ ({', '.join(result.files)}).",
+        markup=False,
+        highlight=False,
     )
 
 
@@ -761,82 +794,65 @@ def plot(
     ] = None,
 ) -> None:
     """Write 300 dpi PNG and editable-text SVG figures of an output folder into DIR/figures."""
+    from handover_abm.folders import shown, writing_into
     from handover_abm.plots import plot_dir
 
-    if not folder.is_dir():
-        raise ConfigError(f"{folder}: not a folder")
-    chosen = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
-    unknown = [m for m in chosen or [] if m not in HEADLINE]
-    if unknown or chosen == []:
-        raise ConfigError(
-            f"--metrics {metrics!r}: unknown metric(s) {', '.join(unknown) or '(none given)'}; "
-            f"allowed: {', '.join(HEADLINE)} (see the report's glossary for what each means)"
-        )
-    try:
-        paths = plot_dir(folder, chosen)
-    except FileNotFoundError as exc:
-        raise ConfigError(str(exc)) from None
-    out_console.print(f"Wrote {len(paths)} files to {folder}/figures/")
+    chosen = _metric_list(metrics)
+    with writing_into(folder, create=False):  # repairs an interrupted swap; plot_dir checks the files
+        if not folder.is_dir():
+            raise ConfigError(f"{folder}: not a folder")
+        try:
+            paths = plot_dir(folder, chosen)
+        except FileNotFoundError as exc:
+            raise ConfigError(str(exc)) from None
+    out_console.print(f"Wrote {len(paths)} files to {shown(folder)}/figures/", markup=False, highlight=False)
 
 
 @app.command()
 def report(folder: Annotated[Path, typer.Argument(help="a run, compare or sweep folder")]) -> None:
     """Write DIR/report.html: configs, teams, headline table with CIs and figures, self-contained."""
+    from handover_abm.folders import shown, writing_into
     from handover_abm.report import write_report
 
-    if not (folder / "manifest.json").is_file():
-        raise ConfigError(f"{folder}: no manifest.json; give the folder of a run, compare or sweep")
-    out_console.print(f"Wrote {write_report(folder)}")
+    with writing_into(folder, create=False):  # repairs an interrupted swap; write_report checks the files
+        if not folder.is_dir():
+            raise ConfigError(f"{folder}: not a folder")
+        page = write_report(folder)
+    out_console.print(f"Wrote {shown(page)}", markup=False, highlight=False)
 
 
 @app.command()
 def dashboard(
     config: Annotated[Path, typer.Argument(help="config YAML to start from")] = Path("configs/default.yaml"),
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to serve on")] = 8765,
-    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="address to listen on (not loopback: needs a token)")
+    ] = "127.0.0.1",
+    configs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--configs",
+            metavar="FOLDER",
+            help="a folder the page may load configs from (repeatable); the starting config's "
+            "folder and configs/ always are",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            metavar="TEXT",
+            envvar="HANDOVER_ABM_TOKEN",
+            show_envvar=False,
+            help="token the page's address must carry (?token=...); generated when --host is not "
+            "loopback; set HANDOVER_ABM_TOKEN instead to keep it out of ps",
+        ),
+    ] = None,
 ) -> None:
     """Serve the interactive what-if dashboard (needs the dashboard extra) on 127.0.0.1."""
-    import importlib.util
-    import os
-    import subprocess
+    from handover_abm.serve import serve
 
-    load_scenario(config)  # a bad config is refused here, with the usual message
-    if importlib.util.find_spec("solara") is None:
-        raise ConfigError("the dashboard needs the dashboard extra: pip install 'handover-abm[dashboard]'")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        err_console.print(
-            f"warning: serving on {host}: the dashboard has no authentication; anyone who "
-            "can reach this address can use it."
-        )
-    env = {**os.environ, "HANDOVER_ABM_CONFIG": str(config.resolve())}
-    err_console.print(f"Dashboard for {config} on http://{host}:{port} (Ctrl-C to stop)")
-    cmd = [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        "handover_abm.app:Page",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-    ]
-    # its own process group: on Ctrl-C or SIGTERM (KeyboardInterrupt, see main) the whole server
-    # is stopped, never left running without its parent and holding the port
-    server = subprocess.Popen(cmd, env=env, cwd=Path.cwd(), process_group=0)
-    try:
-        raise typer.Exit(server.wait())
-    except KeyboardInterrupt:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        err_console.print("dashboard stopped")
-        raise typer.Exit(130) from None
+    raise typer.Exit(serve(config, host, port, configs or [], token))
 
 
 @app.command("validate-model")
@@ -882,8 +898,11 @@ def validate(config: Annotated[Path, typer.Argument(help="config YAML")], set_: 
 
 def main() -> None:
     """Console entry point: user errors exit 2 and output errors 1, each with a one-paragraph
-    message and no traceback; SIGTERM stops a command as Ctrl-C does (exit 130)."""
+    message and no traceback; SIGTERM, and SIGHUP (the terminal closed) unless the command was
+    started to ignore it (nohup), stop a command as Ctrl-C does (exit 130)."""
     signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
+        signal.signal(signal.SIGHUP, _interrupt)
     try:
         code = app(standalone_mode=False)  # typer returns the code of a typer.Exit
     except ConfigError as exc:

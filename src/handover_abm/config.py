@@ -18,6 +18,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from handover_abm.catalogue import Catalogue, catalogue_with, load_catalogue
+from handover_abm.errors import ConfigError
+from handover_abm.limits import (
+    MAX_DAYS,
+    MAX_POPULATION,
+    MAX_POSTS,
+    MAX_PRACTICES,
+    MAX_YAML_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_VALUES,
+)
 from handover_abm.params import param
 
 RoutingPolicyName = Literal[
@@ -33,14 +43,6 @@ REPLACED_KEYS = {
 
 # Upper bounds on sizes, checked before anything is allocated: generous (a whole integrated care
 # board, decades of working days) but within a large machine's memory (about 2 KiB per patient).
-MAX_POPULATION = 5_000_000
-MAX_PRACTICES = 10_000
-MAX_DAYS = 5_000
-MAX_POSTS = 5_000
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used; the message is meant for the user, not a traceback."""
 
 
 class Organisation(StrEnum):
@@ -1085,9 +1087,10 @@ def _loc_text(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The schema class that holds the key at `loc` (to list the keys allowed there)."""
-    cls: Any = Scenario
+def model_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> type[BaseModel] | None:
+    """The schema class that holds the key at `loc` of a `root` schema (default: the config's), to
+    list the keys allowed there."""
+    cls: Any = root or Scenario
     keyed = False  # the previous part named a mapping: this part is one of its keys
     for part in loc[:-1]:
         if isinstance(part, int) or keyed:
@@ -1105,11 +1108,11 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return cls
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: dict[str, Any], root: type[BaseModel], docs: str) -> str:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     if err["type"] == "extra_forbidden":
-        owner = _model_at(loc)
-        allowed = ", ".join(owner.model_fields) if owner else "see docs/parameters.md"
+        owner = model_at(loc, root)
+        allowed = ", ".join(owner.model_fields) if owner else f"see {docs}"
         replaced = REPLACED_KEYS.get(_loc_text(loc))
         instead = f"; it was replaced by {replaced}" if replaced else ""
         return f"unknown key '{_loc_text(loc)}'{instead}; allowed keys here: {allowed}"
@@ -1119,10 +1122,17 @@ def _describe(err: dict[str, Any]) -> str:
     return f"key '{_loc_text(loc)}'{shown}: {msg}"
 
 
-def validation_message(source: str, exc: ValidationError) -> str:
-    """One paragraph naming the file, each bad key path and what is allowed."""
-    problems = "; ".join(_describe(e) for e in exc.errors())
-    return f"{source}: invalid config: {problems}."
+def validation_message(
+    source: str,
+    exc: ValidationError,
+    schema: type[BaseModel] | None = None,
+    kind: str = "config",
+    docs: str = "docs/parameters.md",
+) -> str:
+    """One paragraph naming the file, each bad key path and what is allowed there: the keys of the
+    `schema` the file was read as (default: a config's), or the document that describes it."""
+    problems = "; ".join(_describe(e, schema or Scenario, docs) for e in exc.errors())
+    return f"{source}: invalid {kind}: {problems}."
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -1145,13 +1155,9 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
     path: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
     if not key.strip() or any(p == "" for p in path):
         raise ConfigError(f"--set {text!r}: empty key path")
-    try:
-        return path, yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            f"--set {text!r}: the value is not plain YAML ({_yaml_problem(exc)}); give a number, "
-            "true/false, text or a [list] (YAML tags such as !!python/... are not allowed)"
-        ) from None
+    hint = "give a number, true/false, text or a [list] (YAML tags such as !!python/... are not allowed)"
+    shown = text if len(text) <= 100 else f"{text[:97]}..."
+    return path, parse_yaml(raw, f"--set {shown!r}", hint) if raw.strip() else ""
 
 
 def team_index(data: dict[str, Any], name: str, source: str) -> int:
@@ -1221,9 +1227,14 @@ def read_yaml(path: Path, what: str) -> Any:
     UTF-8 text, or not YAML (`what` names the kind of file in the message)."""
     if not path.exists():
         raise ConfigError(f"{path}: {what} not found")
-    if not path.is_file():
+    if path.is_dir():
         raise ConfigError(f"{path}: is a folder, not a {what}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: is not a regular file (a device or a pipe); a {what} is a YAML file")
     try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: {size:,} bytes; a {what} is at most {MAX_YAML_BYTES:,} bytes of YAML")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
@@ -1232,10 +1243,50 @@ def read_yaml(path: Path, what: str) -> Any:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: the {what} cannot be read ({exc.strerror})") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, where: str, hint: str = "") -> Any:
+    """Parse YAML text (safe: no tags that build objects); ConfigError naming `where` if it is not
+    YAML, nests deeper than MAX_YAML_DEPTH levels, or holds more than MAX_YAML_VALUES values once
+    its aliases are expanded (a few lines of `*alias` can stand for billions of values). `hint`
+    ends the message for text that is not YAML."""
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
+        then = f"; {hint}" if hint else ""
+        raise ConfigError(f"{where}: not valid YAML: {_yaml_problem(exc)}{then}") from None
+    except RecursionError:  # the parser recurses once per level of nesting
+        data = None
+        depth = MAX_YAML_DEPTH + 1
+    else:
+        depth = _yaml_shape(data, where)
+    if depth > MAX_YAML_DEPTH:
+        raise ConfigError(
+            f"{where}: nested deeper than {MAX_YAML_DEPTH} levels of lists and mappings; a config or spec "
+            f"needs a few"
+        )
+    return data
+
+
+def _yaml_shape(data: Any, where: str) -> int:
+    """The nesting depth of parsed YAML (walked without recursion, stopping at the first level past
+    MAX_YAML_DEPTH); ConfigError past MAX_YAML_VALUES values, counting each alias's expansion."""
+    stack, deepest, seen = [(data, 1)], 0, 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{where}: holds more than {MAX_YAML_VALUES:,} values once its aliases (*name) are "
+                f"expanded; a config or spec needs far fewer"
+            )
+        deepest = max(deepest, depth)
+        if depth > MAX_YAML_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def read_config_data(path: str | Path) -> dict[str, Any]:

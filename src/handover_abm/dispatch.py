@@ -35,10 +35,6 @@ def run_task(fn: Callable[..., Any], payload: bytes) -> tuple[list[Any], float]:
     return results, time.perf_counter() - start
 
 
-class RunsFailed(Exception):
-    """Runs that every attempt lost or that raised; the message names the first and what to do."""
-
-
 class TaskSizer:
     """How many runs to put in the next task: about `target_s` of work, never more than a share of
     what is left (so the last tasks are small), and one until a run time has been measured."""

@@ -21,6 +21,7 @@ from handover_abm.config import (
     parse_override,
     scenario_from_dict,
 )
+from handover_abm.limits import check_held_runs
 from handover_abm.metrics import TABLE_METRICS, warmup_for
 
 if TYPE_CHECKING:  # loading configs stays light (the CLI checks them before importing the model)
@@ -118,6 +119,7 @@ def run_replicates(
     """Run every config with every seed (common random numbers) on the runner's process pool."""
     from handover_abm.runner import Job, run_jobs
 
+    check_held_runs(len(scenarios), len(seeds))
     jobs = [
         Job(s.model_dump(mode="json"), sd, r, log_events, warmup_days)
         for s in scenarios

@@ -58,12 +58,14 @@ from handover_abm.config import (
     read_yaml,
     scenario_from_dict,
 )
-from handover_abm.dispatch import RunsFailed, dispatch
+from handover_abm.dispatch import dispatch
+from handover_abm.errors import RunsFailed
 from handover_abm.glossary import MECHANISM_GROUPS, RESIDUAL_GROUP, group_label
 from handover_abm.glossary import label as metric_label
+from handover_abm.limits import MAX_RUNS, check_count
 from handover_abm.metrics import EXTRA, HEADLINE, warmup_for
 from handover_abm.posterior import Replicate, with_draw
-from handover_abm.results import Writer, csv_writer, manifest, manifest_writer
+from handover_abm.results import Writer, csv_writer, manifest
 from handover_abm.simulate import simulate
 from handover_abm.stats import mean_ci, posterior_interval
 from handover_abm.streams import replicate_seeds
@@ -380,6 +382,11 @@ def pair_of(a: Scenario, b: Scenario, groups: Sequence[Group]) -> Pair:
             residual.append(path)
         else:
             keys.setdefault(group.name, []).append(path)
+    if not keys and not residual:
+        raise ConfigError(
+            f"configs {a.name!r} and {b.name!r} do not differ in any value the model uses (names and "
+            f"descriptions aside): there is no difference to explain; give two configs that differ"
+        )
     if len(keys) > MAX_GROUPS:
         raise ConfigError(
             f"the configs differ in {len(keys)} mechanism groups; exact Shapley values need 2^k "
@@ -389,6 +396,21 @@ def pair_of(a: Scenario, b: Scenario, groups: Sequence[Group]) -> Pair:
 
 
 # ---------------------------------------------------------------- running
+
+
+def _check_size(pair: Pair, replicates: int) -> None:
+    """Refuse an explanation of more than MAX_RUNS runs (2^groups coalitions x replicates)."""
+    coalitions = 1 << len(pair.switched)
+    what = f"{coalitions:,} coalitions x {replicates:,} replicates"
+    check_count(
+        what, coalitions * replicates, MAX_RUNS, "use fewer replicates, or fewer groups in a --groups file"
+    )
+
+
+def check_explain(a: Scenario, b: Scenario, groups: Sequence[Group], replicates: int) -> None:
+    """Everything `explain` refuses about a pair, checked before any worker starts: configs that do
+    not differ, too many groups, too many runs (ConfigError)."""
+    _check_size(pair_of(a, b, list(groups)), replicates)
 
 
 def _digest(data: dict[str, Any]) -> str:
@@ -556,6 +578,7 @@ def explain(
             f"warm-up of {warm} working days leaves nothing to measure in a run of "
             f"{min(sa.days, sb.days)} working days; use a shorter warm-up or more days"
         )
+    _check_size(pair, len(seed_list))
     players = pair.switched
     k = len(players)
     configs: dict[str, dict[str, Any]] = {}
@@ -685,9 +708,9 @@ def _check_drawn_keys(pair: Pair, values: dict[str, float]) -> None:
 
 def explain_files(
     result: Explanation, root_seed: int, extra: dict[str, Any] | None = None
-) -> dict[str, Writer]:
+) -> tuple[dict[str, Writer], dict[str, Any]]:
     """The files of an explain folder (name -> writer): explain.csv, explain_replicates.csv,
-    coalitions.csv, summary.csv (A's and B's own runs) and manifest.json."""
+    coalitions.csv, summary.csv (A's and B's own runs); and its manifest."""
     per_rep = result.replicates.merge(
         result.totals[["metric", "replicate", "total"]], on=["metric", "replicate"], how="left"
     )
@@ -716,12 +739,10 @@ def explain_files(
         "distinct_configs": result.configs,
         "backend": result.backend,
     }
-    return {
+    files = {
         "explain.csv": csv_writer(result.to_frame()),
         "explain_replicates.csv": csv_writer(per_rep),
         "coalitions.csv": csv_writer(result.coalitions),
         "summary.csv": csv_writer(result.summary),
-        "manifest.json": manifest_writer(
-            manifest("explain", [result.a, result.b], result.seeds, root_seed, result.wall_s, info)
-        ),
     }
+    return files, manifest("explain", [result.a, result.b], result.seeds, root_seed, result.wall_s, info)

@@ -12,6 +12,7 @@ from pydantic.fields import FieldInfo
 
 from handover_abm.catalogue import TaskGroup, load_catalogue
 from handover_abm.config import AgeBand, Population, Scenario
+from handover_abm.limits import BOUNDS
 from handover_abm.team import employer_annual_cost, hourly_cost
 
 HEADER = """# Parameters
@@ -24,11 +25,10 @@ turnover, supervision and scope figures under `roles.<role>` (default: the catal
 they can be swept too, e.g. `--set roles.clinical_pharmacist.salary=55000`.
 
 "Allowed" gives each number's bounds; every number must also be finite (`.inf`, `inf` and `.nan`
-are refused). The upper bounds on sizes (`population.size` <= 5,000,000 patients,
-`population.practices` <= 10,000, `days` <= 5,000, `team[].count` <= 5,000 and at most 5,000
-posts in the whole team) are checked before anything is allocated: they are far above any primary
-care network (a run takes about 2 KiB of memory per patient) but keep a typo from asking for more
-memory than a machine has.
+are refused). The upper bounds on sizes and counts (see "Bounds on sizes and counts" below) are
+checked before anything is allocated or started: they are far above any primary care network or
+study of one (a run takes about 2 KiB of memory per patient) but keep a typo from asking for more
+memory, time or processes than a machine has.
 
 "Source" names the published figure a default comes from, or says plainly that it is an
 assumption. Assumptions are the first candidates for sensitivity analysis. "Varied in" names the
@@ -142,7 +142,7 @@ def _section_rows(model: type[BaseModel], prefix: str, varied: dict[str, list[st
 
 def parameters_markdown() -> str:
     """The whole of docs/parameters.md."""
-    out = [HEADER, "## Scenario parameters\n"]
+    out = [HEADER, *_limits_markdown(), "## Scenario parameters\n"]
     head = (
         "| key | default | unit | allowed | meaning | source | varied in (experiments/) |\n"
         "|---|---|---|---|---|---|---|"
@@ -185,6 +185,20 @@ def parameters_markdown() -> str:
     )
     out.extend(_catalogue_markdown())
     return "\n".join(out) + "\n"
+
+
+def _limits_markdown() -> list[str]:
+    """The table of every upper bound a user can meet (limits.BOUNDS)."""
+    rows = [f"| {name} | {bound:,} | {what} |" for name, bound, what in BOUNDS]
+    return [
+        "## Bounds on sizes and counts\n",
+        "Each is checked before anything is allocated or started, and refused with exit code 2 and "
+        "one paragraph naming the option or key and the bound (`src/handover_abm/limits.py`).\n",
+        "| what | at most | of |",
+        "|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _catalogue_markdown() -> list[str]:

@@ -12,6 +12,7 @@ import math
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -22,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from handover_abm.dates import Calendar
+from handover_abm.folders import verified_manifest
 from handover_abm.glossary import DAILY, label, parameter_label, role_label, scale, unit
-from handover_abm.results import atomic_write_all
+from handover_abm.results import atomic_write_all, read_parquet
 from handover_abm.stats import comparison_table, kind_of, mean_ci
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -448,17 +450,18 @@ def waterfalls(explained: pd.DataFrame, folder: Path, metrics: list[str] | None 
 
 
 def plot_dir(folder: Path, metrics: list[str] | None = None) -> list[Path]:
-    """Write every figure the output folder's files allow; returns the paths written.
+    """Write every figure the output folder's files allow, once they are checked against its
+    manifest (ConfigError if they do not match it); returns the paths written.
 
     `metrics` chooses the outcomes drawn (default: the key metrics; any headline metric).
     """
     folder = Path(folder)
+    return plot_files(folder, verified_manifest(folder), metrics)
+
+
+def plot_files(folder: Path, manifest: dict[str, Any], metrics: list[str] | None = None) -> list[Path]:
+    """`plot_dir` for a folder already checked against its manifest."""
     figs = folder / "figures"
-    manifest = (
-        json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if (folder / "manifest.json").exists()
-        else {}
-    )
     resolved = manifest.get("configs", [{}])[0].get("resolved", {})
     team_roles = [e["role"] for e in resolved.get("team", [])]
     start = date.fromisoformat(resolved["calendar"]["start_date"]) if "calendar" in resolved else None
@@ -466,20 +469,20 @@ def plot_dir(folder: Path, metrics: list[str] | None = None) -> list[Path]:
     if (folder / "summary.csv").exists():
         paths += comparison_bars(pd.read_csv(folder / "summary.csv"), figs, metrics)
     if (folder / "daily.parquet").exists():
-        daily = pd.read_parquet(folder / "daily.parquet")
+        daily = read_parquet(folder / "daily.parquet")
         paths += daily_series(daily, figs, start=start, warmup_days=manifest.get("warmup_days", 0))
     if (folder / "waits.csv").exists() and (folder / "waits.csv").stat().st_size > 1:
         waits = pd.read_csv(folder / "waits.csv")
         if len(waits):
             paths += wait_distribution(waits, figs)
     if (folder / "staff.parquet").exists():
-        paths += supervisor_load(pd.read_parquet(folder / "staff.parquet"), figs)
+        paths += supervisor_load(read_parquet(folder / "staff.parquet"), figs)
     if (folder / "network.json").exists():
         paths += handover_heatmaps(json.loads((folder / "network.json").read_text(encoding="utf-8")), figs)
     if (folder / "sweep.parquet").exists() and "spec" in manifest:
         params = list(manifest["spec"]["parameters"])
         if not (folder / "indices.csv").exists():
-            table = pd.read_parquet(folder / "sweep.parquet")
+            table = read_parquet(folder / "sweep.parquet")
             paths += sweep_lines(table, params, figs, metrics, team_roles)
     if (folder / "indices.csv").exists() and (folder / "indices.csv").stat().st_size > 1:
         indices = pd.read_csv(folder / "indices.csv")

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from handover_abm.config import ConfigError
+from handover_abm.limits import MAX_DRAWS, MAX_REPLICATES, check_count
 from handover_abm.streams import replicate_seeds
 
 POSTERIOR_FILE = "posterior.parquet"
@@ -56,9 +57,15 @@ def _path(location: str | Path) -> Path:
 
 
 def load_posterior(location: str | Path) -> Posterior:
-    """Read DIR/posterior.parquet (or a parquet file, or `default`); refuse anything unusable."""
+    """Read DIR/posterior.parquet (or a parquet file, or `default`); refuse anything unusable,
+    including a calibration folder whose files do not match its manifest."""
+    from handover_abm.folders import shown, verified_manifest
+    from handover_abm.results import read_parquet
+
     path = _path(location)
-    where = f"--posterior {location}"
+    where = f"--posterior {shown(location)}"
+    if path.is_file() and path.parent == Path(location) and (path.parent / "manifest.json").is_file():
+        verified_manifest(path.parent)  # the folder of a finished calibration, whole
     if not path.is_file():
         raise ConfigError(
             f"{where}: no {POSTERIOR_FILE} there ({path}); give the --out folder of an ABC "
@@ -66,9 +73,11 @@ def load_posterior(location: str | Path) -> Posterior:
             f"{POSTERIOR_FILE}, or 'default' for the posterior shipped with the default config"
         )
     try:
-        frame = pd.read_parquet(path)
+        frame = read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a file that is not parquet
-        raise ConfigError(f"{where}: {path} is not a readable parquet file ({type(exc).__name__})") from None
+        raise ConfigError(
+            f"{where}: {shown(path)} is not a readable parquet file ({type(exc).__name__})"
+        ) from None
     names = [c for c in frame.columns if c not in _NOT_PARAMETERS]
     if "weight" not in frame.columns or not names or frame.empty:
         raise ConfigError(
@@ -90,11 +99,25 @@ def load_posterior(location: str | Path) -> Posterior:
 
 def draw_parameters(posterior: Posterior, draws: int, seed: int) -> list[dict[str, float]]:
     """K parameter sets resampled with probability proportional to weight (seeded, reproducible)."""
-    if draws < 2:
-        raise ConfigError(f"--draws {draws}: at least 2 posterior draws are needed to form an interval")
+    _check_draws(draws)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_KEY_RESAMPLE,)))
     rows = rng.choice(len(posterior.values), size=draws, replace=True, p=posterior.weights)
     return [{k: float(posterior.values.at[int(i), k]) for k in posterior.names} for i in rows]
+
+
+def _check_draws(draws: int) -> None:
+    """Refuse fewer than 2 draws (no interval) or more than MAX_DRAWS, before any is drawn."""
+    if not 2 <= draws <= MAX_DRAWS:
+        raise ConfigError(f"--draws {draws:,}: allowed 2 (the fewest that form an interval) to {MAX_DRAWS:,}")
+
+
+def _check_design(draws: int, seeds_per_draw: int) -> int:
+    """Runs per config of K draws x S seeds, refused before any is drawn if above MAX_REPLICATES."""
+    _check_draws(draws)
+    runs = draws * seeds_per_draw
+    what = f"--draws {draws:,} x {seeds_per_draw:,} seeds per draw"
+    check_count(what, runs, MAX_REPLICATES, "use fewer draws or seeds per draw (--replicates)")
+    return runs
 
 
 def with_draw(data: dict[str, Any], values: dict[str, float], source: str) -> dict[str, Any]:
@@ -126,6 +149,7 @@ def posterior_replicates(posterior: Posterior, draws: int, seeds_per_draw: int, 
             f"--replicates {seeds_per_draw}: with --posterior each draw needs at least "
             f"{MIN_SEEDS_PER_DRAW} seeds, so parameter and stochastic variance can be told apart"
         )
+    _check_design(draws, seeds_per_draw)
     sets = draw_parameters(posterior, draws, seed)
     seeds = replicate_seeds(seed, draws * seeds_per_draw)
     return [
@@ -153,9 +177,12 @@ class PosteriorRequest:
     @classmethod
     def load(cls, location: str, draws: int) -> PosteriorRequest:
         """Read the posterior now, so a bad folder or file is refused before anything runs."""
-        if draws < 2:
-            raise ConfigError(f"--draws {draws}: at least 2 posterior draws are needed to form an interval")
+        _check_draws(draws)
         return cls(location, load_posterior(location), draws)
+
+    def runs(self, seeds_per_draw: int) -> int:
+        """Runs per config: draws x seeds per draw (at most MAX_REPLICATES, refused if more)."""
+        return _check_design(self.draws, seeds_per_draw)
 
     def replicates(self, seeds_per_draw: int, seed: int) -> list[Replicate]:
         """The K x S replicates every config runs."""

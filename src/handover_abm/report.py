@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from handover_abm.config import Scenario
+from handover_abm.folders import shown, verified_manifest
 from handover_abm.glossary import BOARD, METRICS, display_name, fmt, interval, interval_diff, parameter_label
 from handover_abm.metrics import HEADLINE, TABLE_METRICS
-from handover_abm.plots import plot_dir
+from handover_abm.plots import plot_files
 from handover_abm.results import write_text
 from handover_abm.sensitivity import sobol_warnings
 from handover_abm.stats import (
@@ -341,9 +341,9 @@ def _explain_parts(folder: Path, manifest: dict[str, Any], figures: list[Path]) 
 def write_report(folder: Path) -> Path:
     """Write DIR/report.html (figures embedded as PNG data) and return its path."""
     folder = Path(folder)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = verified_manifest(folder)
     scenarios = [Scenario.model_validate(c["resolved"]) for c in manifest["configs"]]
-    figures = [p for p in plot_dir(folder) if p.suffix == ".png"]
+    figures = [p for p in plot_files(folder, manifest) if p.suffix == ".png"]
     command = manifest["command"]
     if "spec" in manifest:
         spec = manifest["spec"]
@@ -359,7 +359,7 @@ def write_report(folder: Path) -> Path:
         parts[2:2] = _explain_parts(folder, manifest, figures)
     versions = manifest["versions"]
     parts.append(
-        f"<h2>Provenance</h2><p class=note>Command: {_e(command)}; output folder {_e(folder.name)}; "
+        f"<h2>Provenance</h2><p class=note>Command: {_e(command)}; output folder {_e(shown(folder.name))}; "
         f"handover-abm {_e(versions['handover_abm'])}, Mesa {_e(versions['mesa'])}, Python "
         f"{_e(versions['python'])}; root seed {_e(manifest['root_seed'])}; git "
         f"{_e(manifest.get('git_commit'))}.</p>"

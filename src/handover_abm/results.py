@@ -2,7 +2,8 @@
 
 The files in an output folder are the contract later tools read:
 manifest.json, summary.csv, daily.parquet, staff.parquet, waits.csv, network.json, events.parquet
-and contacts.parquet (with --log-events), comparison.csv.
+and contacts.parquet (with --log-events), comparison.csv. A run's folder is written and replaced
+as a whole, and checked against the SHA-256 its manifest gives each file, by folders.py.
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ def csv_writer(frame: pd.DataFrame) -> Writer:
 def parquet_writer(frame: pd.DataFrame) -> Writer:
     """A writer of a Parquet file."""
     return lambda fh: frame.to_parquet(fh, index=False)
+
+
+def read_parquet(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet file through an open file: pyarrow cannot open a path whose name is not
+    UTF-8 (e.g. a folder named in another encoding), Python can."""
+    with path.open("rb") as fh:
+        return pd.read_parquet(fh, columns=list(columns) if columns is not None else None)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -23,6 +23,7 @@ from SALib.sample import sobol as sobol_sample
 
 from handover_abm.backends import Backend
 from handover_abm.config import ConfigError
+from handover_abm.folders import vouch_for, writing_into
 from handover_abm.metrics import HEADLINE
 from handover_abm.results import write_csv
 from handover_abm.sweep import Sweep, check_runs, load_sweep, run_sweep
@@ -96,11 +97,28 @@ def run_sensitivity(
     replicates: int | None = None,
     backend: Backend | None = None,
 ) -> pd.DataFrame:
-    """Run the design, compute indices for every headline metric, write indices.csv."""
+    """Run the design, compute indices for every headline metric, write indices.csv (named with its
+    SHA-256 in the manifest, beside sweep.parquet)."""
     sweep, unit, problem = plan(spec_path, method, days, replicates)
+    with writing_into(out):
+        return _indices_into(sweep, unit, problem, method, out, workers, resume, on_progress, backend)
+
+
+def _indices_into(
+    sweep: Sweep,
+    unit: np.ndarray,
+    problem: dict[str, Any],
+    method: Method,
+    out: Path,
+    workers: int | None,
+    resume: bool,
+    on_progress: Callable[[int, int, int], None] | None,
+    backend: Backend | None,
+) -> pd.DataFrame:
+    """run_sensitivity, holding the folder's lock."""
     result = run_sweep(sweep, out, workers=workers, resume=resume, backend=backend, on_progress=on_progress)
-    if result.failed:
-        raise RuntimeError(f"{result.failed} run(s) failed; see {out}/sweep.parquet, then --resume")
+    if result.failed:  # indices need every design point
+        raise result.failure(out)
     means = result.table.groupby("point")[list(HEADLINE)].mean().sort_index()
     parts = []
     for metric in HEADLINE:
@@ -113,6 +131,7 @@ def run_sensitivity(
         parts.append(frame)
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     write_csv(out / "indices.csv", table)
+    vouch_for(out, ["indices.csv"])
     return table
 
 

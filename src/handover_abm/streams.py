@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from handover_abm.limits import MAX_REPLICATES, check_count, check_seed
+
 # Order matters: it fixes which child of the SeedSequence each process gets. Append only.
 PROCESSES = (
     "population",
@@ -23,7 +25,6 @@ PROCESSES = (
     "access",
     "referral",
 )
-MAX_REPLICATES = 10_000  # per config or design point (the seeds are allocated up front)
 
 
 class Stream:
@@ -75,6 +76,9 @@ class RandomStreams:
 
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
-    """Per-replicate seeds derived from a root seed (replicate r gets the same seed in every config)."""
+    """Per-replicate seeds derived from a root seed (replicate r gets the same seed in every config);
+    at most MAX_REPLICATES, refused before any is allocated."""
+    check_seed(root_seed)
+    check_count(f"{replicates:,} replicates", replicates, MAX_REPLICATES, "use fewer replicates or draws")
     children = np.random.SeedSequence(root_seed).spawn(replicates)
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]

@@ -42,15 +42,16 @@ from handover_abm.config import (
     validation_message,
 )
 from handover_abm.dispatch import dispatch
+from handover_abm.errors import RunsFailed
+from handover_abm.folders import check_fresh, check_resumable, file_hashes, read_manifest, writing_into
+from handover_abm.limits import MAX_REPLICATES, MAX_RUNS, MAX_SEED, MAX_STEPS, check_count
 from handover_abm.metrics import EXTRA, HEADLINE, warmup_for
 from handover_abm.results import atomic_write, check_output_folder, manifest, write_manifest
 from handover_abm.simulate import simulate
-from handover_abm.streams import MAX_REPLICATES, replicate_seeds
+from handover_abm.streams import replicate_seeds
 from handover_abm.sweep_store import SweepStore
 
 CONFIG_AXIS = "config"  # reserved parameter name: its values are config files (team mixes) to sweep
-MAX_STEPS = 10_000  # grid points of one parameter
-MAX_RUNS = 10_000_000  # runs of one sweep or sensitivity analysis, checked before the design is built
 
 
 class ParamSpec(BaseModel):
@@ -108,7 +109,7 @@ class SweepSpec(BaseModel):
     design: Literal["grid", "lhs", "sobol"] = "grid"
     samples: int | None = Field(None, ge=1, le=MAX_RUNS, description="design points for lhs and sobol")
     replicates: int = Field(1, ge=1, le=MAX_REPLICATES, description="replicates per design point")
-    seed: int = Field(0, ge=0, description="root seed")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="root seed")
 
     @model_validator(mode="after")
     def _samples_for_sampled_designs(self) -> SweepSpec:
@@ -234,12 +235,12 @@ def build_scenario(
 
 def check_runs(path: Path, points: int, replicates: int) -> None:
     """Refuse a design of more than MAX_RUNS runs before any of it is built."""
-    if points * replicates > MAX_RUNS:
-        raise ConfigError(
-            f"{path}: the design has {points:,} points x {replicates:,} replicates = "
-            f"{points * replicates:,} runs; at most {MAX_RUNS:,} are allowed (fewer steps, "
-            f"samples or replicates)"
-        )
+    check_count(
+        f"{path}: the design has {points:,} points x {replicates:,} replicates",
+        points * replicates,
+        MAX_RUNS,
+        "use fewer steps, samples, replicates or draws",
+    )
 
 
 def load_sweep(path: str | Path, days: int | None = None, replicates: int | None = None) -> Sweep:
@@ -255,7 +256,7 @@ def load_sweep(path: str | Path, days: int | None = None, replicates: int | None
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(
-            validation_message(str(p), exc).replace("invalid config", "invalid sweep spec")
+            validation_message(str(p), exc, SweepSpec, "sweep spec", "README.md (Command line)")
         ) from None
     base_path = p.parent / spec.base
     base_data = read_config_data(base_path)
@@ -332,6 +333,20 @@ class SweepOutcome:
     ran: int
     table: pd.DataFrame
 
+    def failure(self, out: Path | None) -> RunsFailed:
+        """The one-paragraph error for a sweep with failed runs: how many, the first, what to do."""
+        bad = self.table[self.table["status"] != "ok"]
+        first = " ".join(str(bad["error"].iloc[0]).split())[:300] if len(bad) else ""
+        where = (
+            f"their errors and seeds are in {out}/sweep.parquet and resuming the sweep into it retries them"
+            if out is not None
+            else "pass keep_going=True to get the table with its failed rows, or out= to keep and resume it"
+        )
+        return RunsFailed(
+            f"{self.failed} of {self.total} sweep runs failed, so the sweep has no complete answer; "
+            f"the first: {first}; {where}"
+        )
+
 
 def _failure_row(args: tuple, error: str) -> dict[str, Any]:
     _, _, values, _, _, run_index, point, replicate, seed, draw = args
@@ -367,17 +382,23 @@ def run_sweep(
         name = "serial" if workers == 1 else "processes"
         with open_backend(name, workers) as opened:
             return run_sweep(sweep, out, workers, resume, opened, on_progress, max_attempts, batch_size)
+    with writing_into(out):  # one writer at a time (the command line already holds it: nested)
+        return _sweep_into(sweep, out, resume, backend, on_progress, max_attempts, batch_size)
+
+
+def _sweep_into(
+    sweep: Sweep,
+    out: Path,
+    resume: bool,
+    backend: Backend,
+    on_progress: Callable[[int, int, int], None] | None,
+    max_attempts: int,
+    batch_size: int,
+) -> SweepOutcome:
+    """run_sweep, holding the folder's lock."""
     start = time.perf_counter()
-    check_sweep_out(out, resume)
+    check_sweep_out(out, resume, sweep)
     store = SweepStore(out, sweep_columns(sweep), batch_size)
-    manifest_path = out / "manifest.json"
-    if resume and manifest_path.exists():
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if old.get("sweep_sha256") != sweep.digest():
-            raise ConfigError(
-                f"{out}: was started from a different spec or base config; it cannot be "
-                f"resumed with {sweep.path}"
-            )
     done = store.statuses() if resume else {}
     todo = [r for r in sweep.runs() if done.get(r[0]) != "ok"]
     _write_sweep_manifest(sweep, out, status="running", wall=0.0, backend=backend.description)
@@ -426,6 +447,7 @@ def run_sweep(
         ok=n_ok,
         failed=n_failed,
         backend=backend.description,
+        files=file_hashes(out, ["sweep.parquet"]),
     )
     return SweepOutcome(total=sweep.n_runs, ok=n_ok, failed=n_failed, ran=len(todo), table=table)
 
@@ -450,13 +472,21 @@ def with_posterior(sweep: Sweep, draws: list[dict[str, float]]) -> Sweep:
     return replace(sweep, spec=spec, draws=tuple(draws))
 
 
-def check_sweep_out(out: Path, resume: bool) -> None:
-    """Refuse an --out that cannot be written, or that holds results and is not being resumed."""
-    if not resume and ((out / "manifest.json").exists() or SweepStore(out, []).exists()):
-        raise ConfigError(
-            f"--out {out}: already holds results; pass --resume to finish the sweep in it, or "
-            f"choose another folder"
-        )
+def check_sweep_out(out: Path, resume: bool, sweep: Sweep | None = None) -> None:
+    """Refuse an --out that cannot be written; one that holds anything, unless resumed; and, resumed,
+    one without the manifest that fingerprints the spec its runs came from, or (given the sweep)
+    whose fingerprint is not this sweep's."""
+    if resume:
+        check_resumable(out, "the sweep")
+        old = read_manifest(out)
+        if sweep is not None and old is not None and old.get("sweep_sha256") != sweep.digest():
+            raise ConfigError(
+                f"{out}: was started from a different spec or base config (its manifest.json says "
+                f"{old.get('command', '?')} {old.get('spec_file', '?')}); it cannot be resumed with "
+                f"{sweep.path}: choose another --out"
+            )
+    else:
+        check_fresh(out, "the sweep")
     check_output_folder(out)
 
 
@@ -477,8 +507,17 @@ def sweep_columns(sweep: Sweep) -> list[str]:
 
 
 def _write_sweep_manifest(
-    sweep: Sweep, out: Path, status: str, wall: float, ok: int = 0, failed: int = 0, backend: str = ""
+    sweep: Sweep,
+    out: Path,
+    status: str,
+    wall: float,
+    ok: int = 0,
+    failed: int = 0,
+    backend: str = "",
+    files: dict[str, str] | None = None,
 ) -> None:
+    """manifest.json of a sweep: written when it starts (its fingerprint, for --resume) and when it
+    ends, then with the SHA-256 of the files it vouches for (`files`)."""
     base = build_scenario(sweep.base_data, sweep.spec.set, {}, sweep.spec.days, str(sweep.path))
     spec = sweep.spec.model_dump(mode="json")
     spec["design"] = sweep.design or spec["design"]
@@ -501,6 +540,7 @@ def _write_sweep_manifest(
             "runs_failed": failed,
             "backend": backend,
             **({"posterior_draws": list(sweep.draws)} if sweep.draws else {}),
+            **({"files": files} if files is not None else {}),
         },
     )
     write_manifest(out / "manifest.json", data)

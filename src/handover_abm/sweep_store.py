@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from handover_abm.metrics import EXTRA, HEADLINE
-from handover_abm.results import atomic_write, output_error
+from handover_abm.results import atomic_write, output_error, read_parquet
 
 FLOAT_COLUMNS = (*HEADLINE, *EXTRA)
 
@@ -56,8 +55,8 @@ class SweepStore:
         """Status of every recorded run, by run index (reads only two columns of each part)."""
         out: dict[int, str] = {}
         for part in self._part_files():
-            t = pq.read_table(part, columns=["run_index", "status"]).to_pydict()
-            out.update(zip(t["run_index"], t["status"], strict=True))
+            t = read_parquet(part, columns=["run_index", "status"])
+            out.update(zip(t["run_index"].tolist(), t["status"].tolist(), strict=True))
         for row in self._journal_rows():
             out[int(row["run_index"])] = row["status"]
         return out
@@ -102,7 +101,7 @@ class SweepStore:
 
     def table(self) -> pd.DataFrame:
         """Every recorded run as one table, latest record per run, sorted by run index."""
-        frames = [pd.read_parquet(p) for p in self._part_files()]
+        frames = [read_parquet(p) for p in self._part_files()]
         rows = self._journal_rows()
         if rows:
             frames.append(self._frame(rows))

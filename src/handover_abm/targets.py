@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from handover_abm.config import ConfigError, validation_message
+from handover_abm.config import ConfigError, read_yaml, validation_message
 
 TARGETS_FILE = Path(str(files("handover_abm") / "data" / "targets.yaml"))
 
@@ -87,17 +87,12 @@ class TargetsFile(_Strict):
 def load_targets(path: str | Path | None = None) -> dict[str, Target]:
     """Read and check a targets file (default: the shipped one); name -> target."""
     p = Path(path) if path is not None else TARGETS_FILE
-    if not p.is_file():
-        raise ConfigError(f"{p}: targets file not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    raw = read_yaml(p, "targets file")
     try:
         parsed = TargetsFile.model_validate(raw if raw is not None else {})
     except ValidationError as exc:
         raise ConfigError(
-            validation_message(str(p), exc).replace("invalid config", "invalid targets file")
+            validation_message(str(p), exc, TargetsFile, "targets file", "docs/calibration.md")
         ) from None
     return {t.name: t for t in parsed.targets}
 
@@ -209,5 +204,5 @@ def load_workforce(path: str | Path | None = None) -> Workforce:
         raise ConfigError(f"{p}: cannot read the workforce figures: {exc}") from None
     except ValidationError as exc:
         raise ConfigError(
-            validation_message(str(p), exc).replace("invalid config", "invalid workforce file")
+            validation_message(str(p), exc, Workforce, "workforce file", "docs/VALIDATION.md")
         ) from None
