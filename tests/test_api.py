@@ -119,6 +119,17 @@ def test_plots_have_human_labels(result: ha.Comparison) -> None:
         result.plot(["no_such_metric"])
 
 
+def test_comparison_plot_saves_png_and_svg(result: ha.Comparison, tmp_path: Path) -> None:
+    """A bar per config in its own colour: the figure saves (it once failed on a list of colours)."""
+    from tests.test_script_api import assert_valid_images
+
+    fig = result.plot()
+    fig.savefig(tmp_path / "c.png")
+    fig.savefig(tmp_path / "c.svg")
+    plt.close(fig)
+    assert_valid_images(tmp_path / "c.png", tmp_path / "c.svg", "Seen the same day")
+
+
 def test_outcomes_repr_is_short_and_to_frame_tidy() -> None:
     out = ha.simulate(TEAM, seed=1, warmup_days=5)
     assert len(repr(out)) < 200 and "team_a" in repr(out)
@@ -156,7 +167,9 @@ def test_sweep_frame_and_plot(tmp_path: Path) -> None:
     texts = _texts(fig)
     assert "Protected supervision time (minutes a day)" in texts
     assert not _code_names(texts), texts
+    fig.savefig(tmp_path / "sweep.svg")  # draws every artist
     plt.close(fig)
+    assert "Supervisor load" in (tmp_path / "sweep.svg").read_text(encoding="utf-8")
     assert "points=2" in repr(res)
 
 
@@ -177,7 +190,9 @@ def test_sensitivity_frame_and_plot(tmp_path: Path) -> None:
     assert (frame["mu_star"] >= 0).all() and not math.isnan(frame["mu_star"].sum())
     fig = res.plot()
     assert not _code_names(_texts(fig)), _texts(fig)
+    fig.savefig(tmp_path / "sensitivity.svg")  # draws every artist
     plt.close(fig)
+    assert "Sensitivity (Morris)" in (tmp_path / "sensitivity.svg").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="morris, sobol"):
         ha.sensitivity(spec, "fast")
 
@@ -193,3 +208,14 @@ def test_tutorial_notebook_runs() -> None:
     nbclient.NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(path.parent)}}).execute()
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "against" in text  # the verdict sentences were printed
+    (plot,) = [c for c in nb.cells if c.cell_type == "code" and "result.plot(" in c.source]
+    assert any("image/png" in o.get("data", {}) for o in plot.outputs), plot.outputs  # drawn
+
+
+def test_a_rounding_difference_in_fte_or_cost_is_no_verdict() -> None:
+    from handover_abm.verdict import call
+
+    assert call("team_fte", 64.8, 64.8005, -0.0005, -0.0005, -0.0005).verdict == SAME
+    assert call("team_fte", 64.5, 64.8, -0.3, -0.3, -0.3).verdict == "lower"
+    assert call("annual_staff_cost", 1e6, 1e6 + 0.2, -0.2, -0.2, -0.2).verdict == SAME
+    assert call("annual_staff_cost", 1e6, 1.1e6, -1e5, -1e5, -1e5).verdict != SAME

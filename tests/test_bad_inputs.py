@@ -631,7 +631,7 @@ def test_a_lost_worker_is_a_failed_run_not_a_traceback() -> None:
             return fut
 
     job = Job({"name": "team"}, seed=7, replicate=0)
-    with pytest.raises(RunsFailed, match=r"seed 7.*BrokenProcessPool.*__main__"):
+    with pytest.raises(RunsFailed, match=r"seed 7.*BrokenProcessPool.*worker process died"):
         run_jobs([job, job], executor=Broken())
 
 

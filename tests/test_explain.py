@@ -15,17 +15,26 @@ import pytest
 import yaml
 
 from handover_abm.config import ConfigError, load_scenario, scenario_from_dict
-from handover_abm.explain import Group, explain, load_groups, pair_of, run_point, shapley
+from handover_abm.explain import (
+    SUPERVISED_POSTS,
+    TEAM_FTE,
+    Group,
+    explain,
+    load_groups,
+    pair_of,
+    run_point,
+    shapley,
+)
 from handover_abm.glossary import MECHANISM_GROUPS, RESIDUAL_GROUP
 from handover_abm.metrics import HEADLINE
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).parent / "handover-abm")
 BASE: dict[str, Any] = {"days": 20, "population": {"size": 400, "practices": 1}}
-A = {
+A = {  # 3.8 FTE, as B: the same capacity, so the pair differs in role mix but not in clinical minutes
     **BASE,
     "name": "a",
-    "team": [{"role": "gp_partner", "count": 2}, {"role": "practice_nurse", "count": 1}],
+    "team": [{"role": "gp_partner", "count": 2, "fte": 1.4}, {"role": "practice_nurse", "count": 1}],
 }
 B = {
     **BASE,
@@ -68,7 +77,8 @@ def test_shapley_of_a_known_game() -> None:
 
 def test_contributions_sum_to_the_difference_per_replicate(pair_run: Any) -> None:
     _, _, ex = pair_run
-    assert set(ex.keys) >= {"team_capacity", "pay", "employer", "supervision_needs"}
+    assert set(ex.keys) >= {"team_mix", "pay", "employer", "supervision_needs"}
+    assert "capacity" not in ex.keys  # both teams have 3.8 FTE
     assert _sums_match(ex) < 1e-9
     assert not ex.residual
     frame = ex.to_frame()
@@ -115,6 +125,52 @@ def test_a_single_differing_group_takes_the_whole_difference() -> None:
     assert (others.fillna(0) == 0).all()
 
 
+def test_a_head_count_change_is_split_into_capacity_role_mix_and_supervision_needs() -> None:
+    """One more GP partner and one more physician associate: the team's clinical minutes, its role
+    mix at the same minutes and the supervision the added associate asks for are separate groups,
+    and their contributions still add up to B - A exactly in every replicate."""
+    team = [
+        {"role": "gp_partner", "count": 2},
+        {"role": "practice_nurse", "count": 1},
+        {"role": "physician_associate", "count": 1, "organisation": "pcn"},
+    ]
+    more = [{**team[0], "count": 3}, team[1], {**team[2], "count": 2}]
+    a = scenario_from_dict({**BASE, "name": "a", "team": team})
+    b = scenario_from_dict({**BASE, "name": "b", "team": more})
+    pair = pair_of(a, b, load_groups())
+    assert pair.keys == {
+        "capacity": [TEAM_FTE],
+        "team_mix": ["team.gp_partner.count", "team.physician_associate.count"],
+        "supervision_needs": [f"roles.physician_associate.supervision.{SUPERVISED_POSTS}"],
+    }
+
+    def team_of(config: dict[str, Any]) -> dict[str, tuple[int, float]]:
+        return {e["role"]: (e["count"], round(e["fte"], 9)) for e in config["team"]}
+
+    def needs(config: dict[str, Any]) -> dict[str, float]:
+        return config["roles"].get("physician_associate", {}).get("supervision", {})
+
+    # B's 6 FTE on A's 4 posts (1.5 FTE each); B's 6 posts on A's 4 FTE (2/3 FTE each)
+    roles = ["gp_partner", "practice_nurse", "physician_associate"]
+    assert team_of(pair.config({"capacity"})) == dict(zip(roles, [(2, 1.5), (1, 1.5), (1, 1.5)], strict=True))
+    third = round(4 / 6, 9)
+    assert team_of(pair.config({"team_mix"})) == dict(
+        zip(roles, [(3, third), (1, third), (2, third)], strict=True)
+    )
+    # with A's needs, B's two associates ask for the supervision of A's one in all; with B's, A's one for two
+    halved = {"debrief_minutes_per_week": 30.0, "query_rate": 0.075, "review_minutes": 2.5}
+    assert needs(pair.config({"team_mix", "capacity"})) == halved
+    assert needs(pair.config({"supervision_needs"})) == {k: 4 * v for k, v in halved.items()}
+    assert needs(pair.config(set(pair.switched))) == {}  # B's own: the catalogue's figures
+    assert pair.config(set())["team"] == a.model_dump(mode="json")["team"]
+    ex = explain(a, b, seeds=SEEDS, backend="serial")
+    assert _sums_match(ex) < 1e-9
+    moved = ex.replicates[ex.replicates["contribution"].abs() > 1e-12]
+    assert set(moved["group"]) == {"capacity", "team_mix", "supervision_needs"}
+    load = moved[moved["metric"] == "supervisor_load_index"]
+    assert "supervision_needs" in set(load["group"])  # the added associate's supervision shows apart
+
+
 def test_a_case_mix_override_is_switched_with_population_and_demand() -> None:
     a = scenario_from_dict({**B, "name": "a"})
     b = scenario_from_dict({**B, "name": "b", "episodes": {"blood_test": {"weight": 0.3}}})
@@ -150,8 +206,10 @@ def test_group_patterns_and_first_match() -> None:
     groups = load_groups()
     assert all(g.name in MECHANISM_GROUPS for g in groups)
     by = {g.name: g for g in groups}
-    assert by["team_capacity"].matches("team.paramedic.count")
-    assert not by["team_capacity"].matches("team.paramedic.organisation")
+    assert by["team_mix"].matches("team.paramedic.count")
+    assert not by["team_mix"].matches("team.paramedic.organisation")
+    assert by["capacity"].matches(TEAM_FTE) and not by["team_mix"].matches(TEAM_FTE)
+    assert by["supervision_needs"].matches(f"roles.paramedic.supervision.{SUPERVISED_POSTS}")
     assert by["speed"].matches("roles.paramedic.scope.diagnosis.time")
     assert not by["speed"].matches("roles.paramedic.scope.diagnosis.edge")
     first = next(g for g in groups if g.matches("handover.or_different_employer"))
@@ -166,7 +224,8 @@ def test_shipped_configs_differ_only_in_grouped_keys(x: str, y: str) -> None:
     a, b = load_scenario(ROOT / "configs" / f"{x}.yaml"), load_scenario(ROOT / "configs" / f"{y}.yaml")
     pair = pair_of(a, b, load_groups())
     assert pair.residual == []
-    assert "team_capacity" in pair.keys
+    assert "team_mix" in pair.keys
+    assert "capacity" not in pair.keys  # all at 64.8 FTE (to 0.0015 FTE, within FTE_TOLERANCE)
 
 
 def test_a_groups_file_with_an_unlabelled_group_is_refused(tmp_path: Path) -> None:
@@ -197,7 +256,7 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert {"metric", "group", "contribution", "lo", "hi", "total", "a_mean", "b_mean"} <= set(frame.columns)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["command"] == "explain" and manifest["residual_keys"] == []
-    assert "team.physician_associate.count" in manifest["groups"]["team_capacity"]["keys"]
+    assert "team.physician_associate.count" in manifest["groups"]["team_mix"]["keys"]
     assert "Supervisor load" in done.stdout
     again = subprocess.run([*args, *fast], capture_output=True, text=True)
     assert again.returncode == 2 and "--force" in again.stderr  # results are not overwritten

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from handover_abm.catalogue import load_catalogue
 from handover_abm.config import ROUTING_POLICIES, scenario_from_dict
+from handover_abm.metrics import SIGNED_METRICS
 from handover_abm.model import CONTACT_COLUMNS, HandoverModel
 from handover_abm.simulate import simulate
 
@@ -140,4 +141,4 @@ def test_indices_and_rates_stay_in_range(data: dict, seed: int) -> None:
     ):
         assert math.isnan(s[key]) or 0.0 <= s[key] <= 1.0 + 1e-12, (key, s[key])
     for key, value in s.items():
-        assert math.isnan(value) or value >= 0, key
+        assert key in SIGNED_METRICS or math.isnan(value) or value >= 0, key

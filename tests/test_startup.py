@@ -33,3 +33,20 @@ def test_public_names_are_the_functions_even_after_their_submodules_are_imported
         value = getattr(ha, name)
         assert not isinstance(value, ModuleType), name
         assert value.__name__ == name
+
+
+def test_a_command_says_when_it_must_first_compile_the_kernels(tmp_path, monkeypatch, capsys) -> None:
+    """The first run on a machine compiles for about a minute: the command says so instead of
+    sitting silent; with the kernels cached for today's sources it says nothing."""
+    from handover_abm import cli, kernel_cache
+    from handover_abm.simulate import simulate
+    from tests.conftest import small_scenario
+
+    simulate(small_scenario(days=5), seed=1)  # compiles the kernels, or loads them from the cache
+    assert kernel_cache.cached()
+    cli._progress()
+    assert "Compiling" not in capsys.readouterr().err
+    monkeypatch.setattr(kernel_cache, "STAMP", tmp_path / "kernels.sha256")  # as on a fresh install
+    assert not kernel_cache.cached()
+    cli._progress()
+    assert "Compiling the model's kernels (once per install" in capsys.readouterr().err

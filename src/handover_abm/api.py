@@ -27,14 +27,29 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from handover_abm.experiment import ConfigLike, Replicates, load_configs, resolve_warmup, run_replicates
+from handover_abm.experiment import (
+    DEFAULT_SEED,
+    ConfigLike,
+    Replicates,
+    load_configs,
+    resolve_warmup,
+    run_replicates,
+)
 from handover_abm.glossary import label, parameter_label, scale, unit
 from handover_abm.metrics import HEADLINE, TABLE_METRICS
 from handover_abm.sensitivity import run_sensitivity
 from handover_abm.stats import INTERVAL_METHOD, kind_of, mean_ci
 from handover_abm.streams import replicate_seeds
 from handover_abm.sweep import load_sweep, run_sweep
-from handover_abm.verdict import Verdict, call, verdicts, warnings_for
+from handover_abm.verdict import (
+    Verdict,
+    call,
+    keep_up_notes,
+    measured_text,
+    seeds_text,
+    verdicts,
+    warnings_for,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -51,6 +66,8 @@ PLOT_METRICS = [
 
 
 def _figure(n: int, cols: int = 3) -> tuple[Figure, np.ndarray]:
+    """A grid for n panels, made by pyplot with the user's backend: a notebook draws it below the
+    cell, as it does pandas' plots (no backend is forced: plots.py)."""
     import matplotlib.pyplot as plt
 
     from handover_abm.plots import OKABE_ITO  # noqa: F401  (sets the paper style: rcParams)
@@ -87,9 +104,11 @@ class Comparison:
 
     @property
     def warnings(self) -> list[str]:
-        """Why the intervals may not be trusted (too few replicates, too short a run)."""
+        """Which team does not keep up with demand (its work waiting grows, so its results depend on
+        how long it runs), then why the intervals may not be trusted (too few replicates, too short
+        a run)."""
         days = min(s.days for s in self.runs.scenarios)
-        return warnings_for(len(self.runs.seeds), days, self.runs.warmup_days)
+        return keep_up_notes(self.table) + warnings_for(len(self.runs.seeds), days, self.runs.warmup_days)
 
     def verdicts(self) -> list[Verdict]:
         """Each config against the first, per board group and outcome (verdict.py)."""
@@ -137,7 +156,8 @@ class Comparison:
                 k * np.vstack([part["diff"] - part["diff_lo"], part["diff_hi"] - part["diff"]])
             )
             colours = [OKABE_ITO[(i + 1) % len(OKABE_ITO)] for i in range(len(others))]
-            ax.errorbar(k * part["diff"], y, xerr=err, fmt="none", ecolor=colours, capsize=3)
+            for x, yi, e, colour in zip(k * part["diff"], y, err.T, colours, strict=True):
+                ax.errorbar(x, yi, xerr=e[:, None], fmt="none", ecolor=colour, capsize=3)  # one colour a bar
             ax.scatter(k * part["diff"], y, c=colours, zorder=3)
             ax.axvline(0, color="grey", lw=0.8)
             ax.set_yticks(y, others)
@@ -151,9 +171,11 @@ class Comparison:
         return fig
 
     def __repr__(self) -> str:
+        n, seeds = len(self.runs.seeds), seeds_text(self.runs.seeds, DEFAULT_SEED)
         lines = [
-            f"Comparison(configs={self.configs}, replicates={len(self.runs.seeds)}, "
-            f"days={self.runs.scenarios[0].days}, warmup_days={self.runs.warmup_days})"
+            f"Comparison(configs={self.configs}, replicates={n}, "
+            f"days={self.runs.scenarios[0].days}, warmup_days={self.runs.warmup_days})",
+            measured_text(self.runs.scenarios[0], self.runs.warmup_days, n, seeds),
         ]
         lines += [v.sentence() for v in self.verdicts()]
         lines += [f"warning: {w}" for w in self.warnings]
@@ -164,15 +186,17 @@ def compare(
     configs: Sequence[ConfigLike],
     replicates: int = 5,
     days: int | None = None,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     warmup_days: int | None = None,
     workers: int | None = None,
     sets: Sequence[str] = (),
 ) -> Comparison:
     """Run configs (files, mappings or Scenarios) on the same seeds, as `handover-abm compare` does.
 
-    `sets` are key.path=value overrides applied to every config; `warmup_days` None is the CLI's
-    default (80 working days, or half a shorter run); `workers` None uses one process per core.
+    The defaults are the command line's and the dashboard's: `days` None is each config's run
+    length, `warmup_days` None 80 working days (or half a shorter run), `seed` the root seed 0.
+    `sets` are key.path=value overrides applied to every config; `workers` None uses one process
+    per core.
     """
     if not configs:
         raise ValueError("compare needs at least one config")

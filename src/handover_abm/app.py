@@ -8,9 +8,11 @@ planner's own included, are loaded by upload or by path from the folders the com
 tabs:
 
 - "Compare for a year": runs this team and a comparison team (any loaded config, on this team's
-  patients) for a year with several replicates in the background, through the same engine as
-  `handover-abm compare` (experiment.run_replicates), with progress, then shows the verdict and
-  the table of outcomes with 95% intervals and paired differences (stats, verdict, glossary).
+  patients) with several replicates in the background, through the same engine as
+  `handover-abm compare` (experiment.run_replicates), with the command's defaults (the config's
+  run length less the default warm-up, root seed 0), with progress, then shows the verdict, any
+  team that does not keep up with demand, and the table of outcomes with 95% intervals and paired
+  differences (stats, verdict, glossary).
 - "Watch a run": steps one run day by day: team network, daily series against working days and
   dates, and the outcomes so far.
 
@@ -59,7 +61,7 @@ from handover_abm.config import (
     validation_message,
 )
 from handover_abm.dates import Calendar
-from handover_abm.experiment import Replicates, load_configs, run_replicates
+from handover_abm.experiment import DEFAULT_SEED, Replicates, load_configs, run_replicates
 from handover_abm.glossary import (
     DAILY,
     POLICIES,
@@ -70,16 +72,26 @@ from handover_abm.glossary import (
     parameter_label,
     role_label,
 )
-from handover_abm.metrics import DEFAULT_WARMUP_DAYS, TABLE_METRICS, summarise
+from handover_abm.metrics import TABLE_METRICS, summarise, warmup_for
 from handover_abm.model import HandoverModel
 from handover_abm.plots import OKABE_ITO, ROLE_COLOURS
 from handover_abm.serve import CONFIG_DIRS_ENV, CONFIG_ENV, SHIPPED_CONFIGS, TOKEN_ENV
 from handover_abm.stats import INTERVAL_METHOD
 from handover_abm.streams import replicate_seeds
 from handover_abm.team import annual_cost, total_fte
-from handover_abm.verdict import BETTER, WORSE, calls, period_text, verdicts, warnings_for
+from handover_abm.verdict import (
+    BETTER,
+    WORSE,
+    calls,
+    keep_up_notes,
+    measured_text,
+    verdicts,
+    warnings_for,
+)
 
-SEED = 20261123  # fixed, so that every restart and both teams of a comparison see the same patients
+# The command line's root seed: every restart, both teams of a comparison and `handover-abm compare`
+# see the same patients; a watched run is the command's first replicate.
+SEEDS = f"root seed {DEFAULT_SEED}"
 WATCH_METRICS = [
     "handovers_per_episode",
     "miscommunications_per_episode",
@@ -252,8 +264,9 @@ team_data: solara.Reactive[dict[str, Any]] = solara.reactive({})  # the team as 
 other: solara.Reactive[str] = solara.reactive("")  # label of the comparison config
 message: solara.Reactive[str] = solara.reactive("")
 replicates = solara.reactive(5)
-measured_days = solara.reactive(0)  # a year of working days, set from the config chosen
-warmup_days = solara.reactive(DEFAULT_WARMUP_DAYS)
+# The command line's measured period, set from the config chosen: its run length less the default warm-up.
+measured_days = solara.reactive(0)
+warmup_days = solara.reactive(0)
 
 
 def ensure_started() -> None:
@@ -279,7 +292,9 @@ def choose_mine(key: str) -> None:
     """Start editing the team of a loaded config."""
     mine.value = key
     team_data.value = copy.deepcopy(library.value[key])
-    measured_days.value = int(scenario_from_dict(team_data.value).working_days_per_year)
+    days = scenario_from_dict(team_data.value).days
+    warmup_days.value = warmup_for(days)
+    measured_days.value = days - warmup_days.value
 
 
 def add_config(key: str, data: dict[str, Any]) -> None:
@@ -457,7 +472,7 @@ def run_year(scenarios: list[Scenario], reps: int, warmup: int) -> YearResult:
         done[0] += 1
         run_year.progress = 100.0 * done[0] / total
 
-    runs = run_replicates(scenarios, replicate_seeds(SEED, reps), warmup, on_done=tick)
+    runs = run_replicates(scenarios, replicate_seeds(DEFAULT_SEED, reps), warmup, on_done=tick)
     return YearResult(runs, runs.comparison(TABLE_METRICS))
 
 
@@ -482,11 +497,14 @@ def VerdictTable(result: YearResult) -> None:
     """Verdict sentence, board outcomes in words, then every outcome with its interval."""
     table = result.table
     runs = result.runs
+    n = len(runs.seeds)
+    solara.Text(measured_text(runs.scenarios[0], runs.warmup_days, n, SEEDS), style={"font-size": "0.9em"})
     for v in verdicts(table):
         solara.Markdown(f"**{v.sentence()}**")
         lines = ["| Outcome | verdict |", "|:---|:---|"]
         for group, (word, _) in v.groups.items():
-            lines.append(f"| {group.capitalize()} | {word} |")
+            note = v.group_note(group)
+            lines.append(f"| {group.capitalize()} | {word}{f': {note}' if note else ''} |")
         solara.Markdown("\n".join(lines))
     base, mine_ = (s.name for s in runs.scenarios)
     by = table.set_index(["config", "metric"])
@@ -503,7 +521,6 @@ def VerdictTable(result: YearResult) -> None:
             f"| {interval(c.metric, b['mean'], b['ci_low'], b['ci_high'])} "
             f"| {interval_diff(c.metric, c.diff, c.low, c.high)} | {word} |"
         )
-    n = len(runs.seeds)
     solara.Markdown(
         f"Mean [95% interval] over {n} replicates; difference: this team less the comparison team, "
         "replicate by replicate on the same patients (an interval that spans zero is no detectable "
@@ -511,7 +528,7 @@ def VerdictTable(result: YearResult) -> None:
         style={"font-size": "0.9em"},
     )
     days = runs.scenarios[0].days
-    for note in warnings_for(n, days, runs.warmup_days):
+    for note in keep_up_notes(table) + warnings_for(n, days, runs.warmup_days):
         solara.Warning(note, dense=True)
 
 
@@ -541,9 +558,10 @@ def CompareYear() -> None:
     keys = list(library.value)
     solara.Markdown(
         "Runs **this team** and a **comparison team** (any config loaded on the left, your own "
-        "included) on the same patients for a year, several times over, and says which is better on "
-        "each outcome. The comparison team keeps its own posts and settings but uses this team's "
-        "population."
+        "included) on the same patients for the config's run length after a warm-up, as "
+        "`handover-abm compare` does, several times over, and says which is better on each outcome "
+        "and whether each team keeps up with demand. The comparison team keeps its own posts and "
+        "settings but uses this team's population."
     )
     solara.Select("Comparison team (config file)", value=other.value, values=keys, on_value=other.set)
     with solara.Row():
@@ -563,9 +581,8 @@ def CompareYear() -> None:
     scenarios, problem = year_scenarios()
     if scenarios:
         TeamsSideBySide(scenarios)
-        s = scenarios[1]
-        period = period_text(s.calendar.start_date, s.days, warmup_days.value, s.working_days_per_year)
-        solara.Text(f"Measured: {period}; {2 * replicates.value} runs in all.", style={"font-size": "0.9em"})
+        measured = measured_text(scenarios[1], warmup_days.value, replicates.value, SEEDS)
+        solara.Text(f"{measured} {2 * replicates.value} runs in all.", style={"font-size": "0.9em"})
     else:
         solara.Error(problem)
     ok = bool(scenarios) and replicates.value >= 1 and measured_days.value >= 1 and warmup_days.value >= 0
@@ -684,7 +701,9 @@ def WatchRun() -> None:
     busy = advance.pending
     with solara.Row():
         solara.Button(
-            "Start", on_click=lambda: set_model(HandoverModel(scenario, rng=SEED)), disabled=scenario is None
+            "Start",
+            on_click=lambda: set_model(HandoverModel(scenario, rng=replicate_seeds(DEFAULT_SEED, 1)[0])),
+            disabled=scenario is None,
         )
         for n, name in ((1, "Next day"), (5, "Next 5 days"), (20, "Next 20 days")):
             solara.Button(name, on_click=lambda n=n: advance(model, n), disabled=model is None or busy)
@@ -699,7 +718,8 @@ def WatchRun() -> None:
     day = model.steps
     date = model.calendar.dates[min(day, len(model.calendar.dates) - 1)]
     solara.Markdown(
-        f"**{model.config.name}**: working day **{day}** of {model.config.days} ({date:%A %-d %B %Y})"
+        f"**{model.config.name}**: working day **{day}** of {model.config.days} ({date:%A %-d %B %Y}); "
+        f"replicate 1 of {SEEDS}, as on the command line"
     )
     SeriesView(model, day)
     NetworkView(model, day)

@@ -6,15 +6,19 @@ decides which one. Dask is an optional extra (`pip install 'handover-abm[cluster
 
 from __future__ import annotations
 
-import multiprocessing
+import ast
 import os
 import signal
+import sys
 import threading
+import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import forkserver
+from multiprocessing.context import ForkServerContext, ForkServerProcess
+from pathlib import Path
 from typing import Any
 
 from handover_abm import lifeline
@@ -69,6 +73,46 @@ class Backend:
         return self.window or 2 * self.slots
 
 
+_MAIN_SWAP = threading.Lock()  # one swap of __main__ at a time, so each restores the real one
+
+
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Show multiprocessing a `__main__` with no file and no module name while a worker starts.
+
+    The stdlib sends each new worker the caller's main module (spawn.get_preparation_data:
+    `init_main_from_path` for a script, `init_main_from_name` for `python -m`), and the worker
+    runs it again as `__mp_main__` before it takes any work. A script that calls the API without
+    an `if __name__ == "__main__":` guard would then call it again inside every worker, which
+    fails (RuntimeError: a process started while bootstrapping), and a script read from stdin
+    (`python -`, whose file is "<stdin>") fails in every worker. Workers run only this package's
+    functions, never one of `__main__`, so they are started without it. Other threads see the
+    stand-in for the milliseconds a start takes.
+    """
+    with _MAIN_SWAP:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
+class _WorkerProcess(ForkServerProcess):
+    """A pool worker forked by the fork server, started without the caller's main module."""
+
+    def start(self) -> None:
+        """Start the worker with `__main__` hidden (see `_main_hidden`)."""
+        with _main_hidden():
+            super().start()
+
+
+class _WorkerContext(ForkServerContext):
+    """The fork-server context whose processes are `_WorkerProcess`es (what the pools use)."""
+
+    Process = _WorkerProcess
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of worker processes started by a fork server (safe when this process has threads).
 
@@ -82,8 +126,12 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     gives that end to every worker too (so that a worker could start processes of its own). Workers
     that outlived the command kept both alive; a fork server killed while still importing its
     preload ends once the import is done.
+
+    Neither the fork server nor a worker runs the caller's main module (`_main_hidden`), so the
+    API works from a script without a main guard and from stdin: the fork server preloads only
+    this package (the stdlib passes it no main path), and workers are started without it.
     """
-    ctx = multiprocessing.get_context("forkserver")
+    ctx = _WorkerContext()
     ctx.set_forkserver_preload(["handover_abm.sweep", "handover_abm.runner"])  # workers start warm
     lifeline_args = {"initializer": lifeline.watch, "initargs": (os.getpid(),)}
     if threading.current_thread() is not threading.main_thread():  # signals are set in main only
@@ -182,6 +230,13 @@ def _dask(workers: int, address: str | None, timeout: float) -> Iterator[Backend
                 ) from None
             where = f"Dask scheduler {address}"
         else:
+            problem = _unguarded_main()
+            if problem:
+                raise ConfigError(
+                    f"backend 'dask': a local Dask cluster starts its workers by running the main "
+                    f"module again, {problem} (Dask's own requirement); or use the 'processes' "
+                    f"backend, which needs no guard, or a running scheduler's address"
+                )
             with dask.config.set(LOCAL_DASK_CONFIG):
                 cluster = LocalCluster(
                     n_workers=workers,
@@ -210,6 +265,50 @@ def _dask(workers: int, address: str | None, timeout: float) -> Iterator[Backend
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _unguarded_main() -> str | None:
+    """Why a local Dask cluster would fail to start from this call, or None if it can start.
+
+    Dask starts workers with multiprocessing's "spawn": each runs this process's main module again
+    (as `__mp_main__`), so a script that starts the cluster outside `if __name__ == "__main__":`
+    would start one again in every worker, and a script read from stdin has no file to run.
+    """
+    main = sys.modules["__main__"]
+    path = getattr(main, "__file__", None)
+    name = getattr(main.__spec__, "name", None) or ""
+    if path is None or name == "__main__" or name.endswith(".__main__"):
+        return None  # `python -c`, a REPL, Jupyter, a package's __main__: spawn runs nothing again
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if frame is None:
+        return None  # called after the main module's top level (a thread, a callback)
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return (
+            f"but {path} is not a file it can read (a script given on standard input?): save the "
+            f'script to a file and put the call under `if __name__ == "__main__":`'
+        )
+    if any(_in_main_guard(node, frame.f_lineno) for node in ast.walk(tree)):
+        return None
+    return (
+        f'and this call in {path} (line {frame.f_lineno}) is not under `if __name__ == "__main__":`, '
+        f"so every worker would start a cluster of its own: put it under that guard"
+    )
+
+
+def _in_main_guard(node: ast.AST, line: int) -> bool:
+    """Whether `line` lies in the main-only branch of `node`, if node is `if __name__ == "__main__"`."""
+    if not (isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1):
+        return False
+    sides = {ast.unparse(node.test.left), ast.unparse(node.test.comparators[0])}
+    if sides != {"__name__", "'__main__'"}:
+        return False
+    op = node.test.ops[0]
+    block = node.body if isinstance(op, ast.Eq) else node.orelse if isinstance(op, ast.NotEq) else []
+    return bool(block) and block[0].lineno <= line <= (block[-1].end_lineno or block[-1].lineno)
 
 
 def worker_version() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shlex
 import signal
 import sys
@@ -19,9 +20,15 @@ from rich.progress import Progress
 from rich.table import Table
 
 from handover_abm.backends import Backend, open_backend
-from handover_abm.config import ConfigError, Scenario, load_scenario
+from handover_abm.config import (
+    ConfigError,
+    Scenario,
+    load_scenario,
+    positional_team_notes,
+    read_config_data,
+)
 from handover_abm.errors import OutputError, RunsFailed
-from handover_abm.experiment import load_configs, resolve_warmup, run_replicates
+from handover_abm.experiment import DEFAULT_SEED, load_configs, resolve_warmup, run_replicates
 from handover_abm.limits import (
     MAX_DRAWS,
     MAX_REPLICATES,
@@ -36,7 +43,7 @@ from handover_abm.streams import replicate_seeds
 from handover_abm.team import annual_cost, total_fte
 from handover_abm.terminal import WIDTH, PlainProgress, print_results
 from handover_abm.terminal import progress as progress_display
-from handover_abm.verdict import warnings_for
+from handover_abm.verdict import measured_text, warnings_for
 
 if TYPE_CHECKING:  # the modules that bring pandas, SciPy and Mesa are imported where they are used,
     # so that --help and bad input are answered without loading them
@@ -154,6 +161,17 @@ DrawsOpt = Annotated[
 
 
 def _progress() -> Progress | PlainProgress:
+    """The progress display of a command that runs the model; first says so if the model's kernels
+    must be compiled (a silent minute otherwise, the first time on a machine)."""
+    from handover_abm.kernel_cache import cached
+
+    if not cached():
+        err_console.print(
+            "Compiling the model's kernels (once per install, about a minute on 2 cores); later runs "
+            "start at once.",
+            markup=False,
+            highlight=False,
+        )
     return progress_display(err_console)
 
 
@@ -201,6 +219,7 @@ def _execute(
 ) -> None:
     start = time.perf_counter()
     scenarios = load_configs(paths, sets or [], days)
+    _say_positions(paths, sets or [])
     scenarios, equalised = _equalised(scenarios, equalise_by)
     seeds = [] if posterior else _parse_seeds(seeds_text, seed, replicates)
     per_config = posterior.runs(replicates) if posterior else len(seeds)
@@ -295,11 +314,23 @@ def _execute(
         out_console.print(equalised["note"], markup=False, highlight=False)
     if posterior:
         notes = [n for n in notes if "replicate" not in n]  # the draws x seeds design replaces that advice
-    print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes)
+    from handover_abm.verdict import seeds_text as seeds_said  # beside the option of that name
+
+    said = f"root seed {seed}" if posterior else seeds_said(seeds, seed)
+    measured = measured_text(scenarios[0], warmup_days, replicates, said)
+    print_results(out_console, comparison, TABLE_METRICS, command == "compare", notes, measured)
     if posterior:
         print_uncertainty(out_console, comparison, posterior.describe(replicates // posterior.draws))
     written = ", ".join([*files, MANIFEST])
     out_console.print(f"Wrote {shown(out)}/ ({written}) in {wall:.1f}s.", markup=False, highlight=False)
+
+
+def _say_positions(paths: list[Path], sets: list[str]) -> None:
+    """On stderr: the role each --set key that names a team entry by position resolved to."""
+    keys = [text.split("=", 1)[0] for text in sets]
+    for path in paths if keys else []:
+        for note in positional_team_notes(read_config_data(path), keys, f"--set on {path}"):
+            err_console.print(f"note: {note}", markup=False, highlight=False)
 
 
 def _posterior_request(location: str | None, draws: int, seeds_text: str | None) -> PosteriorRequest | None:
@@ -354,7 +385,7 @@ def run(
     out: OutOpt,
     days: DaysOpt = None,
     replicates: RepOpt = 1,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = DEFAULT_SEED,
     set_: SetOpt = None,
     log_events: EventsOpt = False,
     workers: WorkersOpt = None,
@@ -392,7 +423,7 @@ def compare(
     out: OutOpt,
     days: DaysOpt = None,
     replicates: RepOpt = 5,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = DEFAULT_SEED,
     set_: SetOpt = None,
     log_events: EventsOpt = False,
     workers: WorkersOpt = None,
@@ -453,7 +484,7 @@ def explain(
             help="replicates (seeds) per coalition; with --posterior, seeds per draw (default 2)",
         ),
     ] = 3,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = DEFAULT_SEED,
     seeds: SeedsOpt = None,
     workers: WorkersOpt = None,
     backend: BackendOpt = "processes",
@@ -567,26 +598,32 @@ def _explain_command(
     )
 
 
-def _explain_table(frame: pd.DataFrame, metrics: list[str]) -> Table:
-    """Per metric: A, B, the difference and the largest contribution, each with its 95% interval."""
+def _explain_table(frame: pd.DataFrame, metrics: list[str], shown: int = 3) -> Table:
+    """Per metric: A, B, the difference and the `shown` largest contributions that are not exactly 0
+    (the report and explain.csv have every group's), each with its 95% interval."""
     from handover_abm.glossary import fmt, interval_diff, label
 
     first = frame.iloc[0]
     tab = Table(title=f"{first['b']} against {first['a']}: what makes the difference", title_justify="left")
-    for col in ("outcome", str(first["a"]), str(first["b"]), "difference [95% CI]", "largest contribution"):
+    for col in ("outcome", str(first["a"]), str(first["b"]), "difference [95% CI]", "largest contributions"):
         tab.add_column(col, overflow="fold")
     for metric in metrics:
         part = frame[(frame["metric"] == metric) & (frame["keys"] > 0)]
         if part.empty:
             continue
-        top = part.loc[part["contribution"].abs().idxmax()]
+        size = part["contribution"].abs()
+        top = part.loc[size[size > 0].sort_values(ascending=False).index[:shown]]
         row = part.iloc[0]
         tab.add_row(
             label(metric),
             fmt(metric, row["a_mean"]),
             fmt(metric, row["b_mean"]),
             interval_diff(metric, row["total"], row["total_lo"], row["total_hi"]),
-            f"{top['group_label']}: {interval_diff(metric, top['contribution'], top['lo'], top['hi'])}",
+            "\n".join(
+                f"{g['group_label']}: {interval_diff(metric, g['contribution'], g['lo'], g['hi'])}"
+                for _, g in top.iterrows()
+            )
+            or "none",
         )
     return tab
 
@@ -621,6 +658,8 @@ def sweep(
     from handover_abm.sweep import load_sweep, run_sweep, with_posterior
 
     plan = load_sweep(spec, days, replicates)
+    for note in plan.position_notes():
+        err_console.print(f"note: {note}", markup=False, highlight=False)
     request = _posterior_request(posterior, draws, None)
     if request:  # each point runs every draw with the spec's replicates as seeds per draw
         plan = with_posterior(plan, draw_parameters(request.posterior, request.draws, plan.spec.seed))
@@ -698,7 +737,7 @@ def sensitivity(
     from handover_abm.folders import shown, writing_into
     from handover_abm.glossary import label, parameter_label
     from handover_abm.plots import plot_dir
-    from handover_abm.sensitivity import run_sensitivity, sobol_warnings
+    from handover_abm.sensitivity import Flag, Pilot, run_sensitivity, sobol_warnings
 
     with _resumable(out, resume), open_backend(backend, workers, scheduler) as opened, _progress() as bar:
         _announce(opened)
@@ -706,6 +745,10 @@ def sensitivity(
 
         def progress(ok: int, failed: int, total: int) -> None:
             bar.update(task, completed=ok + failed, total=total)
+
+        def flagged(pilot: Pilot, flags: list[Flag]) -> None:  # before any run of the design
+            for flag in flags:
+                err_console.print(f"warning: {flag.line(pilot)}", markup=False, highlight=False)
 
         table = run_sensitivity(
             spec,
@@ -717,6 +760,7 @@ def sensitivity(
             days=days,
             replicates=replicates,
             backend=opened,
+            on_pilot=flagged,
         )
     if table.empty:
         err_console.print("no metric varied across the design: no indices to compute")
@@ -731,6 +775,14 @@ def sensitivity(
     for r in top.itertuples():
         tab.add_row(label(r.metric), parameter_label(r.parameter), _fmt(getattr(r, key)))
     out_console.print(tab)
+    notes = table[table["note"] != ""].drop_duplicates("parameter")
+    if len(notes):
+        idle = Table(title="Parameters the design does not exercise", title_justify="left")
+        for col in ("parameter", "effect"):
+            idle.add_column(col, overflow="fold")
+        for r in notes.itertuples():
+            idle.add_row(f"{parameter_label(r.parameter)} ({r.parameter})", r.note)
+        out_console.print(idle)
     if method == "sobol":
         samples = int(yaml.safe_load(spec.read_text(encoding="utf-8")).get("samples") or 0)
         for note in sobol_warnings(table, samples):
@@ -885,6 +937,7 @@ def validate_model(
 def validate(config: Annotated[Path, typer.Argument(help="config YAML")], set_: SetOpt = None) -> None:
     """Check a config and print it resolved with every default."""
     scenario = load_scenario(config, set_ or [])
+    _say_positions([config], set_ or [])
     out_console.print(
         f"# {config}: valid. Resolved with defaults "
         f"(team: {total_fte(scenario):.1f} FTE, "
@@ -900,6 +953,19 @@ def main() -> None:
     """Console entry point: user errors exit 2 and output errors 1, each with a one-paragraph
     message and no traceback; SIGTERM, and SIGHUP (the terminal closed) unless the command was
     started to ignore it (nohup), stop a command as Ctrl-C does (exit 130)."""
+    # the commands write figures to files: Agg, no GUI toolkit (unless MPLBACKEND names another);
+    # undone on the way out, for a caller that runs the command line in its own process (tests)
+    chosen = "MPLBACKEND" in os.environ
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        _main()
+    finally:
+        if not chosen:
+            os.environ.pop("MPLBACKEND", None)
+
+
+def _main() -> None:
+    """The command line, its errors turned into exit codes (see main)."""
     signal.signal(signal.SIGTERM, _interrupt)
     if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
         signal.signal(signal.SIGHUP, _interrupt)

@@ -31,6 +31,10 @@ if TYPE_CHECKING:  # loading configs stays light (the CLI checks them before imp
 
 ConfigLike = Scenario | dict[str, Any] | str | Path
 
+# The root seed of the command line, the notebook API and the dashboard unless one is given: replicate
+# r's seed derives from it (streams.replicate_seeds), so a config gives the same numbers in all three.
+DEFAULT_SEED = 0
+
 
 def load_configs(
     configs: Sequence[ConfigLike], sets: Sequence[str] = (), days: int | None = None

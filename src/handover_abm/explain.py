@@ -21,6 +21,12 @@ that team's own average (weighted by FTE, over the posts that do the task for sc
 to A" that they work at the speed of A's staff at the same tasks, and "employer switched to A" that
 they are employed as most of A's staff are. Absent team entries have no posts (count 0).
 
+A change of head counts is split by derived keys (docs/explain.md, "Head counts"): `team.total_fte`,
+the team's total FTE, to which each coalition's team is scaled (clinical capacity); for each role
+that needs supervision and has posts in both teams, `roles.<role>.supervision.supervised_posts`, to
+which its supervision figures are scaled (supervision needs); the entries' counts and FTE are then
+the role mix at the same minutes.
+
 Coalitions that give the same config (e.g. every coalition keeping A's team mix, in which B's extra
 roles have no posts, so their figures do not matter) run once: a group with no differing keys
 contributes exactly 0 and needs no runs.
@@ -47,11 +53,13 @@ import pandas as pd
 from pydantic import BaseModel
 
 from handover_abm.backends import Backend, open_backend
+from handover_abm.budget import scaled_to
 from handover_abm.catalogue import load_catalogue
 from handover_abm.config import (
     ConfigError,
     EpisodeOverride,
     RoleOverride,
+    RoleSupervisionOverride,
     Scenario,
     TeamEntry,
     load_scenario,
@@ -77,6 +85,16 @@ METHOD = (
     "intervals: 95% t-interval of the paired per-replicate contributions"
 )
 MAX_GROUPS = 16  # 2^16 coalitions: beyond that exact Shapley values are out of reach
+# Derived keys that split a change of head counts (docs/explain.md, "Head counts"): the team's total
+# FTE (its clinical minutes), to which every coalition's team is scaled, and, for each role that
+# needs supervision and has posts in both teams, its number of posts, to which that role's
+# supervision figures are scaled so that the role asks for that many posts' supervision in all.
+TEAM_FTE = "team.total_fte"
+SUPERVISED_POSTS = "supervised_posts"  # roles.<role>.supervision.supervised_posts
+# Teams whose total FTE differ by no more than this have the same capacity: nothing is scaled and
+# the difference stays in the role mix (assumption, range 0.001-0.1 FTE: under 4 clinical minutes a
+# day, far below one session of 0.1 FTE; the shipped configs' totals differ by up to 0.0015 FTE).
+FTE_TOLERANCE = 0.01
 _UNSWITCHED = ("name", "description", "team", "roles", "episodes")  # labels, parts read entry by entry
 
 
@@ -241,6 +259,18 @@ def _case_mix_state(s: Scenario) -> dict[str, Any]:
     }
 
 
+def _size_state(s: Scenario, shared: set[str]) -> dict[str, Any]:
+    """The derived head-count keys of `s`: its total FTE, and the posts of each role in `shared`
+    (roles both teams have posts of) that needs supervision."""
+    state: dict[str, Any] = {TEAM_FTE: sum(e.count * e.fte for e in s.team)}
+    roles = s.catalogue().roles
+    for role in sorted(shared):
+        if roles[role].supervision.required:
+            posts = sum(e.count for e in s.team if e.role == role)
+            state[f"roles.{role}.supervision.{SUPERVISED_POSTS}"] = posts
+    return state
+
+
 def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(data, dict) and data:
         out: dict[str, Any] = {}
@@ -304,10 +334,34 @@ class Pair:
             entry.update({f: chosen[f"team.{key}.{f}"] for f in ENTRY_FIELDS})
             if entry["count"] > 0:
                 team.append(entry)
+        total = sum(e["count"] * e["fte"] for e in team)
+        if abs(total - chosen[TEAM_FTE]) > FTE_TOLERANCE:  # the other side's capacity: scaled as --equalise
+            mix = scenario_from_dict({**data, "team": team, "roles": {}, "episodes": {}})
+            team = scaled_to(mix, chosen[TEAM_FTE] / total).model_dump(mode="json")["team"]
         data["team"] = team
-        data["roles"] = _overrides(chosen, {e["role"] for e in team})
+        data["roles"] = _overrides(_needs_per_post(chosen, team), {e["role"] for e in team})
         data["episodes"] = _case_mix_overrides(chosen)
         return data
+
+
+def _needs_per_post(chosen: dict[str, Any], team: list[dict[str, Any]]) -> dict[str, Any]:
+    """`chosen` with each role's supervision figures scaled by its chosen supervised posts over its
+    posts in `team`, so that the role asks for the supervision of the chosen number of posts in all
+    (a probability capped at its bound)."""
+    posts: Counter[str] = Counter()
+    for e in team:
+        posts[e["role"]] += e["count"]
+    out = dict(chosen)
+    for path, wanted in chosen.items():
+        role = path.split(".")[1] if path.endswith(f".{SUPERVISED_POSTS}") else ""
+        if not role or posts[role] in (0, wanted):
+            continue
+        for name, info in RoleSupervisionOverride.model_fields.items():
+            key = f"roles.{role}.supervision.{name}"
+            bound = next((m.le for m in info.metadata if hasattr(m, "le")), math.inf)
+            if isinstance(out.get(key), int | float):
+                out[key] = min(bound, out[key] * wanted / posts[role])
+    return out
 
 
 def _counts(pair: Pair) -> list[str]:
@@ -327,7 +381,7 @@ def _overrides(chosen: dict[str, Any], roles: set[str]) -> dict[str, Any]:
     shipped = {k: v.model_dump(mode="json") for k, v in load_catalogue().roles.items()}
     out: dict[str, Any] = {}
     for path, value in chosen.items():
-        if not path.startswith("roles.") or value is None:
+        if not path.startswith("roles.") or value is None or path.endswith(f".{SUPERVISED_POSTS}"):
             continue
         _, role, leaf = path.split(".", 2)
         if role in roles and value != _dig(shipped[role], leaf):
@@ -357,8 +411,13 @@ def pair_of(a: Scenario, b: Scenario, groups: Sequence[Group]) -> Pair:
                 f"matches team entries by id (else role); give the two entries different ids"
             )
     roles = list(dict.fromkeys(e.role for s in (a, b) for e in s.team if e.count > 0))
+    shared = {e.role for e in a.team if e.count} & {e.role for e in b.team if e.count}
     state_a = {**_rest_state(a), **_case_mix_state(a), **_team_state(a, b), **_roles_state(a, roles)}
     state_b = {**_rest_state(b), **_case_mix_state(b), **_team_state(b, a), **_roles_state(b, roles)}
+    state_a.update(_size_state(a, shared))
+    state_b.update(_size_state(b, shared))
+    if abs(state_a[TEAM_FTE] - state_b[TEAM_FTE]) <= FTE_TOLERANCE:  # the same capacity
+        state_b[TEAM_FTE] = state_a[TEAM_FTE]
     for path in set(state_a) | set(state_b):  # a key only one side has (None: no value there)
         state_a.setdefault(path, None)
         state_b.setdefault(path, None)
@@ -692,11 +751,16 @@ def explain(
 
 
 def _check_drawn_keys(pair: Pair, values: dict[str, float]) -> None:
-    """Refuse a posterior whose parameters include a key on which A and B differ: every run would
-    set it to the draw's value, so the difference it makes could not be attributed."""
+    """Refuse a posterior whose parameters include a key on which A and B differ (or a supervision
+    figure the head-count split scales): every run would set it to the draw's value, so the
+    difference it makes could not be attributed."""
     switched = {key: group for group, keys in pair.keys.items() for key in keys} | dict.fromkeys(
         pair.residual, RESIDUAL_GROUP
     )
+    for key, group in list(switched.items()):  # the figures a switched supervised_posts key scales
+        if key.endswith(f".{SUPERVISED_POSTS}"):
+            for name in RoleSupervisionOverride.model_fields:
+                switched[key.replace(SUPERVISED_POSTS, name)] = group
     clash = [f"{name} ({group_label(switched[name])})" for name in values if name in switched]
     if clash:
         raise ConfigError(

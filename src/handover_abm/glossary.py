@@ -214,6 +214,14 @@ METRICS: dict[str, Metric] = {
         "lower",
         "share",
     ),
+    "waiting_growth_per_month": M(
+        "Growth of work waiting",
+        "tasks a month",
+        "trend of the tasks waiting each day over the measured period, per month of 21 working days: "
+        "above zero, the team falls further behind demand the longer it runs",
+        "lower",
+        "real",
+    ),
     # extra
     "episodes_arrived": M("Episodes that arrived", "episodes", "new problems brought to the practice"),
     "episodes_dropped": M(
@@ -268,6 +276,25 @@ METRICS: dict[str, Metric] = {
         "share",
     ),
     "staff_turnover": M("Staff turnover", "leavers", "post-holders replaced during the period", "lower"),
+    "waiting_mean": M(
+        "Work waiting, mean", "tasks", "tasks waiting at the end of a day, mean over the period", "lower"
+    ),
+    "waiting_half_change": M(
+        "Work waiting, second half less first",
+        "tasks",
+        "mean work waiting over the second half of the period less over the first: near zero once "
+        "the team has settled",
+        None,
+        "real",
+    ),
+    "wait_days_half_change": M(
+        "Wait to first contact, second half less first",
+        "working days",
+        "wait to first contact of episodes finished in the second half of the period less in the "
+        "first: near zero once the team has settled",
+        None,
+        "real",
+    ),
     "team_fte": M("Team size", "FTE", "whole-time equivalents in the team"),
     "annual_staff_cost": M(
         "Annual staff cost", "£ a year", "the team's staff cost for a year", "lower", "real", "cost"
@@ -514,7 +541,9 @@ def parameter_label(path: str, team_roles: list[str] | None = None) -> str:
 RESIDUAL_GROUP = "residual"
 # Human labels of the groups of data/mechanism_groups.yaml that `handover-abm explain` switches.
 MECHANISM_GROUPS: dict[str, str] = {
-    "team_capacity": "Team mix and capacity",
+    "capacity": "Clinical capacity (minutes)",
+    "team_mix": "Role mix (at the same minutes)",
+    "team_capacity": "Team mix and capacity",  # one group before 2026-12; --groups files may name it
     "pay": "Pay",
     "speed": "Speed in scope",
     "scope_edge": "Edge of scope",

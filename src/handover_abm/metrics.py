@@ -104,6 +104,11 @@ HEADLINE: dict[str, tuple[str, str]] = {
     "utilisation_mean": ("fraction", "clinical minutes worked / available, mean over posts"),
     "cost_per_episode": ("GBP/episode", "staff cost of the run / episodes completed"),
     "fragmentation_index": ("0-1", "(distinct clinicians - 1)/(tasks - 1), episodes of 2+ tasks"),
+    "waiting_growth_per_month": (
+        "tasks/month",
+        "least-squares trend of the tasks waiting each day over the measured period, per month of "
+        "21 working days (above zero: the team falls behind demand)",
+    ),
 }
 
 EXTRA: dict[str, tuple[str, str]] = {
@@ -132,12 +137,28 @@ EXTRA: dict[str, tuple[str, str]] = {
     "task_variety_mean": ("task types", "distinct task types done per post"),
     "mean_tie_strength_end": ("0-1", "mean tie strength over pairs of posts at the end"),
     "staff_turnover": ("leavers", "post-holders replaced during the run"),
+    "waiting_mean": ("tasks", "tasks waiting at the end of a day, mean over the measured period"),
+    "waiting_half_change": (
+        "tasks",
+        "mean tasks waiting in the second half of the measured period less in the first half",
+    ),
+    "wait_days_half_change": (
+        "working days",
+        "wait to first contact of episodes completed in the second half of the measured period less "
+        "in the first half",
+    ),
     "team_fte": ("FTE", "whole-time equivalents in the team"),
     "annual_staff_cost": ("GBP/year", "annual staff cost of the team"),
 }
 
-# What tables for people show: every headline metric, then the team's size and annual cost.
-TABLE_METRICS: list[str] = [*HEADLINE, "team_fte", "annual_staff_cost"]
+# Whether the measured period reached a steady state (`steady_state`): shown with the headline metrics.
+STEADY_STATE_METRICS: list[str] = ["waiting_mean", "waiting_half_change", "wait_days_half_change"]
+# changes over the measured period, which fall as well as rise: every other metric is non-negative
+SIGNED_METRICS = ("waiting_growth_per_month", "waiting_half_change", "wait_days_half_change")
+
+# What tables for people show: every headline metric, the steady-state checks, then the team's size
+# and annual cost.
+TABLE_METRICS: list[str] = [*HEADLINE, *STEADY_STATE_METRICS, "team_fte", "annual_staff_cost"]
 
 UNITS: dict[str, str] = {k: v[0] for k, v in (HEADLINE | EXTRA).items()}
 
@@ -157,6 +178,69 @@ def warmup_for(days: int, warmup_days: int | None = None) -> int:
 MIN_MEASURED_DAYS = 60
 # Fewer replicates than this get a warning: the t-interval is too wide or too unstable to trust.
 MIN_REPLICATES = 5
+
+# A month of working days, the unit of the trend of work waiting: 252 working days a year in England
+# (Scenario.working_days_per_year, "England calendar") / 12 months.
+WORKING_DAYS_PER_MONTH = 21
+
+
+def trend_per_month(
+    series: Sequence[float] | np.ndarray, days_per_month: float = WORKING_DAYS_PER_MONTH
+) -> float:
+    """Least-squares slope of a daily series per month of working days (NaN with fewer than 2 days).
+
+    A team that keeps up with demand has work waiting that settles; a slope above zero over the
+    whole measured period says it does not, and that its results depend on how long it runs.
+    """
+    y = np.asarray(series, dtype=float)
+    if y.size < 2:
+        return float("nan")
+    x = np.arange(y.size, dtype=float)
+    x -= x.mean()
+    return float(days_per_month * (x @ (y - y.mean())) / (x @ x))
+
+
+def halfway(days: int) -> int:
+    """Days in the first half of a measured period of `days` working days (the second has the rest)."""
+    return days // 2
+
+
+def half_change(series: Sequence[float] | np.ndarray) -> float:
+    """Mean of a daily series over the second half of its days less over the first half (`halfway`):
+    near zero when it has settled (NaN with fewer than 2 days)."""
+    y = np.asarray(series, dtype=float)
+    h = halfway(y.size)
+    if h < 1:
+        return float("nan")
+    return float(y[h:].mean() - y[:h].mean())
+
+
+def steady_state(
+    waiting: Sequence[float] | np.ndarray,
+    totals: dict[str, float],
+    midway: dict[str, float] | None,
+    start: dict[str, float],
+) -> dict[str, float]:
+    """Whether work waiting and waits settled over the measured period.
+
+    `waiting`: tasks waiting at the end of each measured day; `start`, `midway` and `totals`: the
+    model's running totals at the start, the middle (`halfway`; None when the run was not split
+    there) and the end of the measured period. The first-against-second-half changes are per run;
+    their interval over replicates is the test (daily values within a run are autocorrelated, so
+    a test within one run would overstate its certainty).
+    """
+    y = np.asarray(waiting, dtype=float)
+
+    def wait(a: dict[str, float], b: dict[str, float]) -> float:
+        done = b.get("episodes_completed", 0.0) - a.get("episodes_completed", 0.0)
+        return _ratio(b.get("ep_wait_days", 0.0) - a.get("ep_wait_days", 0.0), done)
+
+    return {
+        "waiting_growth_per_month": trend_per_month(y),
+        "waiting_mean": float(y.mean()) if y.size else float("nan"),
+        "waiting_half_change": half_change(y),
+        "wait_days_half_change": wait(midway, totals) - wait(start, midway) if midway else float("nan"),
+    }
 
 
 @dataclass(frozen=True)
@@ -347,10 +431,19 @@ def chance_upc_gp(
     return chance_upc(model, gp_histories, model.pats.pt_practice)
 
 
-def summarise(model: HandoverModel, since: Snapshot | None = None) -> dict[str, float]:
+def summarise(
+    model: HandoverModel, since: Snapshot | None = None, midway: dict[str, float] | None = None
+) -> dict[str, float]:
     """Every headline and extra metric of a finished run, counting only what happened after
-    `since` (the end of the warm-up; None: the whole run)."""
+    `since` (the end of the warm-up; None: the whole run); `midway` is the model's running totals
+    halfway through that period (`halfway`), for the change in waits between its halves."""
     w = _Window(model, since)
+    steady = steady_state(
+        model.datacollector.model_vars["tasks_waiting"][since.day if since else 0 :],
+        model.totals,
+        midway,
+        since.totals if since else {},
+    )
     t = w.totals
     done = t["episodes_completed"]
     histories = w.histories()
@@ -397,6 +490,7 @@ def summarise(model: HandoverModel, since: Snapshot | None = None) -> dict[str, 
         "utilisation_mean": _ratio(sum(p[1] / p[2] for p in posts), len(posts)),
         "cost_per_episode": _ratio(annual * years, done),
         "fragmentation_index": _ratio(t["frag_sum"], t["frag_n"]),
+        "waiting_growth_per_month": steady["waiting_growth_per_month"],
         "episodes_arrived": t["episodes_arrived"],
         "episodes_dropped": t["episodes_dropped"],
         "tasks_created": t["tasks_created"],
@@ -415,6 +509,9 @@ def summarise(model: HandoverModel, since: Snapshot | None = None) -> dict[str, 
         "task_variety_mean": _ratio(sum(len(p[0].task_types_done) for p in posts), len(posts)),
         "mean_tie_strength_end": model.network.mean_tie(),
         "staff_turnover": t["staff_turnover"],
+        "waiting_mean": steady["waiting_mean"],
+        "waiting_half_change": steady["waiting_half_change"],
+        "wait_days_half_change": steady["wait_days_half_change"],
         "team_fte": total_fte(model.config),
         "annual_staff_cost": annual,
     }

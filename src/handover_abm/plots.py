@@ -3,6 +3,8 @@
 Colour-blind-safe palettes (Okabe & Ito 2008; Tol 2021); every label comes from the glossary
 (human words and units, never code names or config paths); every figure is saved in DIR/figures
 as a 300 dpi PNG and an SVG whose text stays editable text (svg.fonttype none), ready for a paper.
+No matplotlib backend is chosen here (a library leaves that to its user): a notebook draws with its
+own, and the command line, which only writes files, chooses Agg (cli.main).
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np

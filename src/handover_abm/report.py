@@ -29,7 +29,18 @@ from handover_abm.stats import (
     posterior_comparison_table,
 )
 from handover_abm.team import team_table
-from handover_abm.verdict import BETTER, SAME, WORSE, Verdict, calls, period_text, verdicts, warnings_for
+from handover_abm.verdict import (
+    BETTER,
+    SAME,
+    WORSE,
+    Verdict,
+    calls,
+    keep_up_notes,
+    measured_text,
+    seeds_text,
+    verdicts,
+    warnings_for,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
@@ -103,7 +114,9 @@ def _board_html(table: pd.DataFrame, found: list[Verdict]) -> str:
                 f"<span class={_cls(c.verdict)}>({_e(interval_diff(c.metric, c.diff, c.low, c.high))})</span>"
                 for c in group_calls
             )
-            cells.append(f"<td class=l><span class={_cls(verdict)}>{_e(verdict)}</span>{lines}</td>")
+            note = v.group_note(group)
+            behind = f"<br><span class=worse>{_e(note)}</span>" if note else ""
+            cells.append(f"<td class=l><span class={_cls(verdict)}>{_e(verdict)}</span>{behind}{lines}</td>")
         rows.append(f"<tr><th>{_e(group.capitalize())}</th>{''.join(cells)}</tr>")
     return f"<table><tr><th>outcome</th>{head}</tr>{''.join(rows)}</table>"
 
@@ -112,11 +125,12 @@ def _detail_html(table: pd.DataFrame, configs: list[str]) -> str:
     parts = []
     base = configs[0]
     by = table.set_index(["config", "metric"])
+    metrics = list(dict.fromkeys(table["metric"]))
     if len(configs) == 1:
         body = "".join(
             f"<tr><td>{_e(display_name(m))}</td>"
             f"<td>{_e(interval(m, *by.loc[(base, m), ['mean', 'ci_low', 'ci_high']]))}</td></tr>"
-            for m in TABLE_METRICS
+            for m in metrics
         )
         return f"<table><tr><th>outcome</th><th>mean [95% interval]</th></tr>{body}</table>"
     for cfg in configs[1:]:
@@ -126,7 +140,7 @@ def _detail_html(table: pd.DataFrame, configs: list[str]) -> str:
             f"<td>{_e(interval(c.metric, *by.loc[(cfg, c.metric), ['mean', 'ci_low', 'ci_high']]))}</td>"
             f"<td>{_e(interval_diff(c.metric, c.diff, c.low, c.high))}</td>"
             f"<td><span class={_cls(c.verdict)}>{_e(c.verdict)}</span></td></tr>"
-            for c in calls(table, cfg, TABLE_METRICS)
+            for c in calls(table, cfg, metrics)
         )
         parts.append(
             f"<h3>{_e(cfg)} against {_e(base)}</h3><table><tr><th>outcome</th><th>{_e(base)}</th>"
@@ -150,10 +164,12 @@ def _warnings_html(notes: list[str]) -> str:
 
 
 def _comparison(summary: pd.DataFrame) -> pd.DataFrame:
-    """The comparison table; with posterior draws (--posterior), intervals include parameter uncertainty."""
+    """The comparison table; with posterior draws (--posterior), intervals include parameter uncertainty.
+    A folder written before a metric was added lacks its column: the table leaves it out."""
+    metrics = [m for m in TABLE_METRICS if m in summary.columns]
     if "draw" in summary.columns:
-        return posterior_comparison_table(summary, TABLE_METRICS)
-    return comparison_table(summary, TABLE_METRICS)
+        return posterior_comparison_table(summary, metrics)
+    return comparison_table(summary, metrics)
 
 
 def _robustness_html(table: pd.DataFrame, manifest: dict[str, Any]) -> str:
@@ -181,12 +197,13 @@ def _compare_parts(
     configs = list(dict.fromkeys(summary["config"]))
     n = int(summary.groupby("config").size().min())
     warmup = int(manifest.get("warmup_days", 0))
-    s0 = scenarios[0]
-    period = period_text(s0.calendar.start_date, s0.days, warmup, s0.working_days_per_year)
+    root = manifest.get("root_seed")
+    # posterior draws derive their seeds from the root seed in their own way (posterior.py)
+    seeds = f"root seed {root}" if manifest.get("posterior") else seeds_text(manifest.get("seeds", []), root)
     parts = [
-        f"<p class=note>Period measured: {_e(period)}. {n} replicates per team on the same simulated "
-        f"patients (common random numbers).</p>",
-        _warnings_html(warnings_for(n, min(s.days for s in scenarios), warmup)),
+        f"<p class=note>{_e(measured_text(scenarios[0], warmup, n, seeds))} Common random numbers: "
+        "replicate r of every team has the same patients and episodes.</p>",
+        _warnings_html(keep_up_notes(table) + warnings_for(n, min(s.days for s in scenarios), warmup)),
     ]
     if manifest.get("equalise"):  # compare --equalise: the teams were scaled to one budget
         parts.insert(1, f"<p class=verdict>{_e(manifest['equalise']['note'])}.</p>")
@@ -247,6 +264,8 @@ def _sweep_parts(
 
 
 def _indices_html(indices: pd.DataFrame, method: str, roles: list[str]) -> str:
+    """One table per headline metric: the parameters ranked by influence, with sensitivity's note
+    (no effect in this design, and why) where a parameter has one."""
     cols = ["mu_star", "mu_star_conf", "sigma"] if method == "morris" else ["S1", "S1_conf", "ST", "ST_conf"]
     heads = {
         "mu_star": "mu* (mean |effect|)",
@@ -258,6 +277,7 @@ def _indices_html(indices: pd.DataFrame, method: str, roles: list[str]) -> str:
         "ST_conf": "ST 95% ±",
     }
     key = cols[0] if method == "morris" else "ST"
+    noted = "note" in indices and bool(indices["note"].fillna("").astype(bool).any())
     out = []
     for metric in dict.fromkeys(indices["metric"]):
         if metric not in HEADLINE:
@@ -266,12 +286,14 @@ def _indices_html(indices: pd.DataFrame, method: str, roles: list[str]) -> str:
         body = "".join(
             f"<tr><td>{_e(parameter_label(r['parameter'], roles))}</td>"
             + "".join(f"<td>{r[c]:.3g}</td>" for c in cols)
+            + (f"<td class=l>{_e(r['note'] if isinstance(r['note'], str) else '')}</td>" if noted else "")
             + "</tr>"
             for _, r in part.iterrows()
         )
         out.append(
             f"<h3>{_e(display_name(metric))}</h3><table><tr><th>parameter</th>"
             + "".join(f"<th>{heads[c]}</th>" for c in cols)
+            + ("<th>note</th>" if noted else "")
             + f"</tr>{body}</table>"
         )
     return "".join(out)
@@ -321,7 +343,9 @@ def _explain_parts(folder: Path, manifest: dict[str, Any], figures: list[Path]) 
         f"every combination ({manifest.get('runs', '?')} runs of {manifest.get('distinct_configs', '?')} "
         f"distinct configs, {manifest.get('replicates', '?')} replicates on the same seeds). Method: "
         f"{_e(manifest.get('method', ''))}. Contributions add up to the difference in every replicate. "
-        f"A role one team lacks takes that team's average figure (docs/explain.md).</p>",
+        "A role one team lacks takes that team's average figure; a change of head counts is split into "
+        "clinical capacity (every post's FTE scaled to the other team's total), the role mix at the same "
+        "minutes and the supervision the changed posts ask for (docs/explain.md).</p>",
         f"<table><tr><th>outcome</th><th>{_e(a)}</th><th>{_e(b)}</th><th>difference</th>{head}</tr>"
         f"{''.join(rows)}</table>",
         "<h3>Structure that cannot be switched</h3><p>"

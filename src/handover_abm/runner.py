@@ -46,10 +46,7 @@ def runs_failed(job: Job, total: int, exc: BaseException) -> RunsFailed:
     why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
     hint = "rerun with one worker (--workers 1, or workers=1) to see the error in one process"
     if isinstance(exc, BrokenExecutor):
-        hint = (
-            "a worker process died (out of memory, killed, or, when the API is called from a script, "
-            'the call is not under `if __name__ == "__main__":`); ' + hint
-        )
+        hint = "a worker process died (out of memory, or killed); " + hint
     return RunsFailed(
         f"run {job.replicate} (seed {job.seed}) of config {name!r} failed, one of {total} runs, so "
         f"there is no result and nothing was written ({why}); {hint}"

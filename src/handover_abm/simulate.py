@@ -11,7 +11,7 @@ import networkx as nx
 import pandas as pd
 
 from handover_abm.config import ConfigError, Scenario
-from handover_abm.metrics import UNITS, Snapshot, access_rows, snapshot, staff_rows, summarise
+from handover_abm.metrics import UNITS, Snapshot, access_rows, halfway, snapshot, staff_rows, summarise
 from handover_abm.model import CONTACT_COLUMNS, DAILY_COLUMNS, HandoverModel
 from handover_abm.team import team_table
 
@@ -73,11 +73,15 @@ def simulate(
     """Run one replicate of a scenario with a seed and return its outcomes.
 
     The first `warmup_days` working days run as usual but are not counted in the summary, the staff
-    and the access tables (the model starts with empty books); the daily series keep every day.
+    and the access tables (the model starts with empty books); the daily series keep every day. The
+    run pauses halfway through the measured period to note its totals, so the summary can say
+    whether waits settled (metrics.steady_state).
     """
     start = time.perf_counter()
     model = HandoverModel(config, rng=seed, log_events=log_events, **overrides)
     since = _warm_up(model, warmup_days)
+    model.run_for(halfway(model.config.days - warmup_days))  # the first half of the measured period
+    midway = dict(model.totals)
     model.run()
     frame = model.datacollector.model_vars
     daily = {"day": list(range(1, len(frame[DAILY_COLUMNS[0]]) + 1))}
@@ -85,7 +89,7 @@ def simulate(
     return Outcomes(
         config=model.config.name,
         seed=seed,
-        summary=summarise(model, since),
+        summary=summarise(model, since, midway),
         daily=daily,
         team=team_table(model.config),
         staff=staff_rows(model, since),

@@ -13,10 +13,7 @@ Mutable scalars live in two small arrays, `ic` (integers) and `fc` (floats), at 
 
 from __future__ import annotations
 
-import hashlib
 import os
-from itertools import chain
-from pathlib import Path
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -27,46 +24,9 @@ from numba.core import types
 from numba.experimental import structref
 from numba.extending import intrinsic
 
-# The modules with compiled functions. numba keys each function's cache on its own file only, so a
-# change to a mechanism that another module's kernels call would leave their cached code stale:
-# `_drop_stale_kernels` clears the package's cached kernels whenever any of these files changes.
-KERNEL_MODULES = (
-    "admissions.py",
-    "book.py",
-    "booking.py",
-    "continuity.py",
-    "demand.py",
-    "familiarity.py",
-    "handover.py",
-    "lifecycle.py",
-    "network.py",
-    "preferences.py",
-    "referral.py",
-    "state.py",
-    "supervision.py",
-)
+from handover_abm.kernel_cache import drop_stale
 
-
-def _drop_stale_kernels() -> None:
-    here = Path(__file__).parent
-    digest = hashlib.sha256(b"".join((here / name).read_bytes() for name in KERNEL_MODULES)).hexdigest()
-    cache = here / "__pycache__"
-    stamp = cache / "kernels.sha256"
-    try:
-        if stamp.read_text() == digest:
-            return
-    except OSError:  # no stamp: kernels cached before it are of unknown sources
-        pass
-    try:
-        for old in chain(cache.glob("*.nbi"), cache.glob("*.nbc")):
-            old.unlink(missing_ok=True)
-        cache.mkdir(exist_ok=True)
-        stamp.write_text(digest)
-    except OSError:  # a read-only install: numba then caches elsewhere
-        pass
-
-
-_drop_stale_kernels()
+drop_stale()  # before numba loads any cached kernel of this package
 
 # Every compiled function of the model: cached on disk, bounds-checked when NUMBA_BOUNDSCHECK=1.
 kernel = njit(cache=True, nogil=True, boundscheck=os.environ.get("NUMBA_BOUNDSCHECK") == "1")

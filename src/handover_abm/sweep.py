@@ -35,6 +35,7 @@ from handover_abm.config import (
     Scenario,
     apply_override,
     parse_override,
+    positional_team_notes,
     read_config_data,
     read_yaml,
     scenario_from_dict,
@@ -130,6 +131,19 @@ class Sweep:
     command: str = "sweep"  # what the manifest says ran: "sweep" or "sensitivity"
     design: str | None = None  # the design the manifest names (None: the spec's, e.g. "morris")
     draws: tuple[dict[str, float], ...] = ()  # posterior draws: replicate r uses draw r // seeds per draw
+
+    def position_notes(self) -> list[str]:
+        """The role each key naming a team entry by position resolves to, in every team swept."""
+        keys = [
+            *(k for k in self.spec.parameters if k != CONFIG_AXIS),
+            *(t.split("=", 1)[0] for t in self.spec.set),
+        ]
+        teams = {self.spec.base: self.base_data, **self.configs}
+        return [
+            note
+            for name, data in teams.items()
+            for note in positional_team_notes(data, keys, f"{self.path} on {name}")
+        ]
 
     def fixed_for(self, replicate: int) -> list[str]:
         """Fixed overrides of a replicate: the spec's `set`, then its posterior draw (if any)."""

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from handover_abm.glossary import display_name, fmt, interval, interval_diff
-from handover_abm.verdict import BETTER, SAME, WORSE, calls, verdicts
+from handover_abm.verdict import BETTER, SAME, WORSE, calls, keep_up_notes, verdicts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,10 +63,18 @@ def difference_table(table: pd.DataFrame, config: str, metrics: Sequence[str]) -
 
 
 def print_results(
-    console: Console, table: pd.DataFrame, metrics: Sequence[str], differences: bool, notes: Sequence[str]
+    console: Console,
+    table: pd.DataFrame,
+    metrics: Sequence[str],
+    differences: bool,
+    notes: Sequence[str],
+    measured: str = "",
 ) -> None:
-    """Print the verdicts (compare), the tables and the warnings."""
+    """Print what was measured (verdict.measured_text), the verdicts (compare), the tables and the
+    warnings, first of them any team whose work waiting does not settle (verdict.keep_up_notes)."""
     configs = list(dict.fromkeys(table["config"]))
+    if measured:
+        console.print(measured, markup=False, highlight=False)
     if differences and len(configs) > 1:
         for v in verdicts(table):
             console.print(v.sentence(), markup=False, highlight=False)
@@ -76,7 +84,7 @@ def print_results(
     else:
         for cfg in configs:
             console.print(run_table(table, cfg, metrics))
-    for note in notes:
+    for note in [*keep_up_notes(table), *notes]:
         console.print(f"warning: {note}", style="yellow", markup=False, highlight=False)
 
 
