@@ -383,9 +383,9 @@ class Leave(_Section):
 
     Taken in blocks of `block_days` consecutive weekdays (whole weeks from a Monday when a multiple
     of five, otherwise from any weekday), the remainder and study leave as single days; a block
-    removes the working days of the post it covers, so part-time leave is pro rata. As with whole
-    weeks, a bank holiday inside a block is not given back and a single day can fall in a block, so
-    about 4% fewer days are taken than configured at every block length (33.5 a year for 30 + 5).
+    removes the working days of the post it covers, so part-time leave is pro rata. A bank holiday
+    inside a block is given back as a single day, and single days fall outside blocks, so a
+    whole-time post is away exactly annual + study working days a year at every block length.
     """
 
     gp_annual_days: float = param(

@@ -59,14 +59,13 @@ def leave_mask(
     """Boolean per working day: the post-holder is on leave (only working days of the post count).
 
     Each 52-week leave year has `annual // block` blocks (leave_blocks) and `annual % block + study`
-    single days pro rata to the share of weekdays the post works. Exact for a whole-time post: it
-    plans annual + study weekdays every year at every block length. Exact in expectation for a
-    part-time one: a fractional day is taken with that probability, and a block that is not whole
-    weeks covers more or fewer of the post's days by chance (exact every year would need leave moved
-    between years; capacity needs the mean). Kept from whole-week leave, at every block length
-    alike, so that the default and the seeded baseline do not move: a bank holiday inside a block is
-    not given back and a single day can fall inside a block, so the days off fall about 4% short
-    (33.5 a year for 30 + 5 with 8 bank holidays; docs/model.md).
+    single days pro rata to the share of weekdays the post works, taken on worked days not already
+    in a block. A bank holiday inside a block on a day the post works costs no leave (it is a day
+    off anyway), so it is taken as one more single day, as staff do; so are block days that fall
+    before the calendar's first day (the first week is often partial). So a whole-time post is away
+    annual + study working days every year at every block length; a part-time post is exact in
+    expectation (a fractional day is taken with that probability, and a block that is not whole
+    weeks covers more or fewer of its days by chance; capacity needs the mean).
     """
     annual, study = group_leave
     n = len(cal)
@@ -76,14 +75,20 @@ def leave_mask(
     blocks = int(annual // block)
     single = annual - blocks * block + study
     share_worked = float((pattern > 0).sum()) / WEEKDAYS
+    first_monday = int(cal.ordinal[0] - cal.weekday[0])
     for year_start in range(0, int(week[-1]) + 1, LEAVE_YEAR_WEEKS):
         in_year = (week >= year_start) & (week < year_start + LEAVE_YEAR_WEEKS)
+        slots = leave_blocks(blocks, block, rng)
         covered = np.zeros(LEAVE_YEAR_WEEKS * WEEKDAYS, dtype=bool)
-        covered[leave_blocks(blocks, block, rng)] = True
+        covered[slots] = True
         days = np.flatnonzero(in_year)
         mask[days] = covered[(week[days] - year_start) * WEEKDAYS + cal.weekday[days]]
-        worked = np.flatnonzero(works & in_year)
-        expected = single * share_worked
+        # block weekdays the post works that are not working days up to the calendar's end (bank
+        # holidays, and the days of the first week before the calendar starts) cost no leave
+        dates = first_monday + 7 * (year_start + slots // WEEKDAYS) + slots % WEEKDAYS
+        off = (dates <= cal.ordinal[-1]) & ~np.isin(dates, cal.ordinal) & (pattern[slots % WEEKDAYS] > 0)
+        worked = np.flatnonzero(works & in_year & ~mask)
+        expected = single * share_worked + int(off.sum())
         k = int(expected) + int(rng.random() < expected - int(expected))
         if worked.size and k:
             mask[rng.choice(worked, size=min(k, worked.size), replace=False)] = True
