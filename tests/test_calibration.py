@@ -386,3 +386,11 @@ def test_resume_refuses_a_truncated_database(
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: ") and "abc.db" in last and "damaged" in last
     assert (copy / "abc.db").read_bytes() == whole[: len(whole) // 2]  # left as it was
+
+
+def test_report_of_a_calibration_folder_is_one_paragraph(
+    abc_run: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = abc_run
+    code, err = _cli(monkeypatch, capsys, "report", str(out))
+    assert code == 2 and err.startswith("error: ") and "nothing to report" in err and "Traceback" not in err

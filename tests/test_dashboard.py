@@ -1,7 +1,9 @@
-"""The dashboard in a real browser: Playwright driving Debian's chromium against a local server."""
+"""The dashboard in a real browser: Playwright driving Debian's chromium against a local server.
+Its pure functions are tested without one in tests/test_dashboard_team.py."""
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -76,14 +78,16 @@ def _cost(page: Any) -> str:
 @needs_browser
 def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Path, Path]) -> None:
     """A planner's session: without the token the page refuses; with it, edit a role count and see
-    the cost change, be refused the account list and a file nested too deeply, load their own config
-    file, run a year for both teams with replicates and read the verdict table with intervals. No
-    request leaves the machine, from the browser or the server."""
+    the cost change, add a post of another role, see a team with no GP warned of, be refused the
+    account list and a file nested too deeply, load their own config file, set the root seed, run a
+    year for both teams with replicates, read the verdict, its chart and table with intervals and
+    download the table; save the team, see the results marked out of date after a change, and load
+    the saved team back as it was. No request leaves the machine, from the browser or the server."""
     url, folder, log = server
     shots = Path(os.environ.get(SHOTS_ENV) or folder)
     with sync_api.sync_playwright() as p:
         browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        page = browser.new_page(viewport={"width": 1500, "height": 2000})
         hosts: set[str] = set()
         page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
         page.goto(url.replace(TOKEN, "wrong"), wait_until="networkidle")
@@ -103,6 +107,20 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         after = _cost(page)
         assert _pounds(after) > _pounds(before)
 
+        # a post of a role the team lacks: 1 post, whole-time, employed by the practice
+        _choose(page, "Add a post of", "Advanced nurse practitioner")
+        page.get_by_role("button", name="Add", exact=True).click()
+        page.get_by_text(re.compile(r"^Team: 7 posts, 6\.4 FTE")).wait_for(timeout=30_000)
+        assert page.get_by_text("Advanced nurse practitioner (practice)").count() == 1
+        # no GP: still a team that runs, with warnings for it and for roles without their supervisor
+        assert page.get_by_text(re.compile(r"^No GP in this team")).count() == 0
+        posts.fill("0")
+        page.get_by_text(re.compile(r"^No GP in this team")).wait_for(timeout=30_000)
+        assert page.get_by_text(re.compile(r"^Physician associate needs a supervisor")).count() == 1
+        assert page.get_by_text(re.compile(r"^Team: 4 posts")).count() == 1
+        posts.fill("3")
+        sync_api.expect(page.get_by_text(re.compile(r"^No GP in this team"))).to_have_count(0)
+
         # a file outside the configs' folders, and one inside nested too deeply: a one-line refusal
         page.get_by_label("Config file path").fill("/etc/shadow")
         page.get_by_role("button", name="Load", exact=True).click()
@@ -117,14 +135,13 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
             timeout=30_000
         )
         shown = page.inner_text("body")
-        assert "Traceback" not in shown and "RecursionError" not in shown and "Team: 6 posts" in shown
+        assert "Traceback" not in shown and "RecursionError" not in shown and "Team: 7 posts" in shown
 
         # the planner's own config file, loaded by path, as the comparison team
         page.get_by_label("Config file path").fill(str(folder / "more_gps.yaml"))
         page.get_by_role("button", name="Load", exact=True).click()
         page.get_by_text(re.compile(r"^Loaded .*more_gps\.yaml")).wait_for(timeout=30_000)
-        page.get_by_label("Comparison team (config file)").click(force=True)
-        page.get_by_role("option", name=re.compile(r"more_gps\.yaml")).click()
+        _choose(page, "Comparison team (config file)", re.compile(r"more_gps\.yaml"))
 
         teams = page.locator("table").filter(has_text="Posts (FTE)").filter(has_text="more_gps")
         teams.wait_for(timeout=30_000)  # the two teams side by side
@@ -135,6 +152,13 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         page.get_by_label("Working days measured").fill("15")
         page.get_by_label("Warm-up (working days, not counted)").fill("10")
         page.get_by_text(re.compile(r"6 runs in all")).wait_for(timeout=30_000)
+        # the root seed: the command line's 0 until set, bounded as its --seed
+        assert page.get_by_text(re.compile(r"same simulated patients, root seed 0\.")).count() == 1
+        page.get_by_label("Root seed").fill("-1")
+        page.get_by_text(re.compile(r"^Root seed -1: allowed 0 to")).wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Run a year").is_disabled()
+        page.get_by_label("Root seed").fill("2")
+        page.get_by_text(re.compile(r"root seed 2\. 6 runs in all")).wait_for(timeout=30_000)
         page.get_by_role("button", name="Run a year").click()
         verdict = page.get_by_text(re.compile(r"^browser_test \(edited\) against more_gps: "))
         verdict.wait_for(timeout=120_000)
@@ -145,14 +169,44 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         assert re.search(r"\[[^\]]+, [^\]]+\]", text)  # intervals: [low, high]
         assert re.search(r"better|worse|no detectable difference", text)
         assert "Only 3 replicates" in page.content()  # the warning about too few replicates
+        measured = re.compile(r"replicates per team on the same simulated patients, root seed 2\.$")
+        assert page.get_by_text(measured).count() == 1
+        chart = page.locator("img[src^='blob:'], img[src^='data:image']")  # the paired differences
+        assert chart.count() == 1 and chart.evaluate("e => e.naturalHeight") > 300
+        assert page.get_by_text(re.compile(r"^Out of date")).count() == 0
         page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+        with page.expect_download() as got:
+            page.get_by_role("button", name="Download the table (CSV)").click()
+        rows = list(csv.DictReader(Path(got.value.path()).read_text().splitlines()))
+        mine = {r["metric"]: r for r in rows if r["config"] == "browser_test (edited)"}
+        assert mine["annual_staff_cost"]["verdict"] == "worse"  # one more GP, an ANP and a PA
+        assert float(mine["annual_staff_cost"]["diff"]) > 0 and mine["same_day_share"]["diff_ci_low"]
+
+        # the team saved as a config file; a change marks the results out of date
+        saved_cost = _cost(page)
+        with page.expect_download() as got:
+            page.get_by_role("button", name="Save the team (config file)").click()
+        saved = folder / got.value.suggested_filename
+        got.value.save_as(saved)
+        assert saved.name == "browser_test_edited.yaml"
+        page.get_by_label("posts").nth(1).fill("2")  # a second practice nurse
+        page.get_by_text(re.compile(r"^Out of date: these results are for the team")).wait_for(timeout=30_000)
+        assert verdict.count() == 1  # still shown, marked
+        # ...and loaded back by path, it is the team as saved
+        page.get_by_label("Config file path").fill(str(saved))
+        page.get_by_role("button", name="Load", exact=True).click()
+        page.get_by_text(re.compile(r"^Loaded .*browser_test_edited\.yaml")).wait_for(timeout=30_000)
+        _choose(page, "My team starts from", re.compile(r"browser_test_edited\.yaml"))
+        page.get_by_text(re.compile(r"^Team: 7 posts")).wait_for(timeout=30_000)
+        assert _cost(page) == saved_cost
 
         # watch one run: axes in working days and dates
         page.get_by_role("tab", name="Watch a run").click()
         page.get_by_role("button", name="Start", exact=True).click()
         page.get_by_role("button", name="Next 20 days").click()
         page.get_by_text(re.compile(r"working day 20 of 60")).wait_for(timeout=60_000)
+        assert page.get_by_text(re.compile(r"replicate 1 of root seed 2, as on the command line")).count()
         page.wait_for_timeout(1500)
         images = page.locator("img[src^='blob:'], img[src^='data:image']")
         assert images.count() >= 2  # network and daily series
@@ -162,6 +216,12 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         browser.close()
     assert hosts == {url.split("/")[2]}, hosts  # no request left 127.0.0.1
     assert " OUTSIDE " not in log.read_text()  # nor did the server look up or contact another host
+
+
+def _choose(page: Any, select: str, option: str | re.Pattern[str]) -> None:
+    """Choose an option of one of the page's selects, by their labels."""
+    page.get_by_label(select).click(force=True)
+    page.get_by_role("option", name=option, exact=isinstance(option, str)).click()
 
 
 def _pounds(text: str) -> float:

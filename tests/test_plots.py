@@ -81,6 +81,7 @@ def test_plot_and_report_of_a_sweep(tmp_path: Path) -> None:
     _cli("report", str(out))
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and "Protected supervision time" in page
+    assert "Only 2 replicates" in page and "<h2>The numbers</h2>" in page and "continuity_first" in page
 
 
 def test_plot_of_an_empty_folder_is_a_clear_error(tmp_path: Path) -> None:

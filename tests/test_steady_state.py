@@ -39,7 +39,7 @@ KEEPS = {
     "days": 90,
     "population": POP,
     "team": [
-        {"role": "gp_partner", "count": 1, "fte": 0.3},
+        {"role": "gp_partner", "count": 2},
         {"role": "clinical_pharmacist", "count": 1, "organisation": "pcn"},
         {"role": "practice_nurse", "count": 2},
         {"role": "advanced_nurse_practitioner", "count": 2},
@@ -247,4 +247,4 @@ def test_the_dashboard_measures_what_the_command_line_does(
     assert resolve_warmup(load_configs([KEEPS]), None) == 45
     scenarios, problem = dash.year_scenarios()
     assert problem == "" and all(s.days == KEEPS["days"] for s in scenarios)
-    assert dash.SEEDS == "root seed 0" and DEFAULT_SEED == 0
+    assert dash.seed.value == DEFAULT_SEED == 0

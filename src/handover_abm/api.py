@@ -38,7 +38,7 @@ from handover_abm.experiment import (
 from handover_abm.glossary import label, parameter_label, scale, unit
 from handover_abm.metrics import HEADLINE, TABLE_METRICS
 from handover_abm.sensitivity import run_sensitivity
-from handover_abm.stats import INTERVAL_METHOD, kind_of, mean_ci
+from handover_abm.stats import INTERVAL_METHOD, sweep_table
 from handover_abm.streams import replicate_seeds
 from handover_abm.sweep import load_sweep, run_sweep
 from handover_abm.verdict import (
@@ -223,71 +223,48 @@ class SweepResult:
     def to_frame(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
         """Tidy table, one row per design point and metric: the parameter values, mean and 95%
         interval over replicates, and the paired difference (same seeds) from the first point."""
-        chosen = list(metrics) if metrics is not None else list(HEADLINE)
-        ok = self.table[self.table["status"] == "ok"]
-        first = ok[ok["point"] == ok["point"].min()].set_index("replicate")
-        rows = []
-        for point, part in ok.groupby("point", sort=True):
-            values = {p: part[p].iloc[0] for p in self.parameters}
-            by_rep = part.set_index("replicate")
-            common = by_rep.index.intersection(first.index)
-            for metric in chosen:
-                mean, lo, hi = mean_ci(part[metric].to_numpy(), kind=kind_of(metric))
-                diff = by_rep.loc[common, metric].to_numpy() - first.loc[common, metric].to_numpy()
-                d, d_lo, d_hi = mean_ci(diff)
-                rows.append(
-                    {
-                        "point": point,
-                        **values,
-                        "metric": metric,
-                        "label": label(metric),
-                        "unit": unit(metric),
-                        "n": len(part),
-                        "mean": mean,
-                        "lo": lo,
-                        "hi": hi,
-                        "diff": d,
-                        "diff_lo": d_lo,
-                        "diff_hi": d_hi,
-                    }
-                )
-        return pd.DataFrame(rows)
+        return sweep_table(self.table, self.parameters, list(metrics if metrics is not None else HEADLINE))
 
     def plot(self, metrics: Sequence[str] | None = None) -> Figure:
-        """Each outcome against the first parameter (lines for the other parameters' levels): paired
-        difference from the first design point, mean and 95% interval band."""
-        from handover_abm.plots import OKABE_ITO
+        """Each outcome against the first parameter (a series for each level of the others): paired
+        difference from the first design point, mean and 95% interval; a line and band for a number,
+        points with whiskers at each category for a yes/no switch or a named choice."""
+        from handover_abm.plots import (
+            OKABE_ITO,
+            draw_against,
+            is_categorical,
+            legend_below,
+            level_name,
+            suptitle,
+        )
 
         chosen = _check_metrics(metrics, HEADLINE)
         frame = self.to_frame(chosen)
         x, rest = self.parameters[0], self.parameters[1:]
-        numeric = pd.api.types.is_numeric_dtype(frame[x])
+        categories = list(dict.fromkeys(frame[x])) if is_categorical(frame[x]) else None
         fig, axes = _figure(len(chosen))
+        fig.set_layout_engine("constrained")  # titles inside the canvas, the legend below the axes
         for ax, metric in zip(axes.flat, chosen, strict=False):
             part = frame[frame["metric"] == metric]
-            groups = part.groupby(rest, sort=False) if rest else [((), part)]
+            groups = list(part.groupby(rest, sort=False)) if rest else [((), part)]
             k = scale(metric)
             for i, (level, g) in enumerate(groups):
                 colour = OKABE_ITO[i % len(OKABE_ITO)]
                 level = level if isinstance(level, tuple) else (level,)
                 pairs = zip(rest, level, strict=True)
-                name = ", ".join(f"{parameter_label(p, self.team_roles)} = {v}" for p, v in pairs)
-                xs = g[x].to_numpy() if numeric else np.arange(len(g))
-                m, lo, hi = (k * g[c].to_numpy(dtype=float) for c in ("diff", "diff_lo", "diff_hi"))
-                ax.plot(xs, m, marker="o", ms=3, color=colour, label=name or None)
-                ax.fill_between(
-                    xs, np.nan_to_num(lo, nan=m), np.nan_to_num(hi, nan=m), color=colour, alpha=0.2
+                name = ", ".join(
+                    f"{parameter_label(p, self.team_roles)} = {level_name(p, v)}" for p, v in pairs
                 )
-                if not numeric:
-                    ax.set_xticks(xs, [Path(str(v)).stem for v in g[x]], rotation=20, ha="right")
+                m, lo, hi = (k * g[c].to_numpy(dtype=float) for c in ("diff", "diff_lo", "diff_hi"))
+                shift = 0.12 * (i - (len(groups) - 1) / 2)
+                draw_against(ax, x, categories, list(g[x]), m, lo, hi, colour, name or None, shift)
             ax.axhline(0, color="grey", lw=0.8)
             ax.set_title(label(metric))
             ax.set_xlabel(parameter_label(x, self.team_roles))
             ax.set_ylabel(f"difference ({'percentage points' if k == 100 else unit(metric)})")
         if rest:
-            axes[0, 0].legend(frameon=False, fontsize=7)
-        fig.suptitle(f"{self.name}: paired difference from the first design point, mean and 95% interval")
-        fig.tight_layout()
+            legend_below(fig, *axes[0, 0].get_legend_handles_labels())
+        suptitle(fig, f"{self.name}: paired difference from the first design point, mean and 95% interval")
         return fig
 
     @property

@@ -2,17 +2,20 @@
 
 Started by `handover-abm dashboard [CONFIG]`, which serves this module with Solara; the core never
 imports it. Left: the team being planned, every post count and FTE as a number with the team's
-FTE and annual staff cost recomputed as they change, and the settings a planner changes (booking
-rule, shared record, co-location, protected supervision time, population). Config files, the
-planner's own included, are loaded by upload or by path from the folders the command allows. Two
-tabs:
+FTE and annual staff cost recomputed as they change, a post of any catalogue role added with one
+click, warnings for a doubtful team (no GP, roles without their own supervisors), the team saved
+as a config file, and the settings a planner changes (booking rule, shared record, co-location,
+protected supervision time, population). Config files, the planner's own included, are loaded by
+upload or by path from the folders the command allows. Above two tabs, the root seed both use
+(the command line's default, 0, until changed):
 
 - "Compare for a year": runs this team and a comparison team (any loaded config, on this team's
   patients) with several replicates in the background, through the same engine as
   `handover-abm compare` (experiment.run_replicates), with the command's defaults (the config's
-  run length less the default warm-up, root seed 0), with progress, then shows the verdict, any
-  team that does not keep up with demand, and the table of outcomes with 95% intervals and paired
-  differences (stats, verdict, glossary).
+  run length less the default warm-up), with progress, then shows the verdict, any team that does
+  not keep up with demand, a chart of the paired differences and the table of outcomes with 95%
+  intervals (stats, verdict, glossary), the table downloadable as CSV. Results whose team or
+  settings have changed since they were run are marked out of date.
 - "Watch a run": steps one run day by day: team network, daily series against working days and
   dates, and the outcomes so far.
 
@@ -30,10 +33,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import hmac
+import io
+import math
 import os
+import re
 import stat
+import textwrap
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,32 +57,42 @@ import networkx as nx
 import numpy as np
 import solara
 import yaml
-from matplotlib.ticker import MaxNLocator
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from pydantic import BaseModel, ValidationError
 from solara.lab import task
 
+from handover_abm.catalogue import load_catalogue
 from handover_abm.config import (
     ROUTING_POLICIES,
     ConfigError,
+    Organisation,
     Scenario,
+    TeamEntry,
     scenario_from_dict,
     validation_message,
 )
 from handover_abm.dates import Calendar
 from handover_abm.experiment import DEFAULT_SEED, Replicates, load_configs, run_replicates
 from handover_abm.glossary import (
+    BOARD,
     DAILY,
     POLICIES,
     display_name,
     fmt,
+    fmt_diff,
     interval,
     interval_diff,
+    label,
     parameter_label,
     role_label,
+    task_label,
 )
+from handover_abm.limits import check_seed
 from handover_abm.metrics import TABLE_METRICS, summarise, warmup_for
 from handover_abm.model import HandoverModel
 from handover_abm.plots import OKABE_ITO, ROLE_COLOURS
+from handover_abm.results import csv_writer
 from handover_abm.serve import CONFIG_DIRS_ENV, CONFIG_ENV, SHIPPED_CONFIGS, TOKEN_ENV
 from handover_abm.stats import INTERVAL_METHOD
 from handover_abm.streams import replicate_seeds
@@ -82,6 +100,7 @@ from handover_abm.team import annual_cost, total_fte
 from handover_abm.verdict import (
     BETTER,
     WORSE,
+    Call,
     calls,
     keep_up_notes,
     measured_text,
@@ -89,9 +108,6 @@ from handover_abm.verdict import (
     warnings_for,
 )
 
-# The command line's root seed: every restart, both teams of a comparison and `handover-abm compare`
-# see the same patients; a watched run is the command's first replicate.
-SEEDS = f"root seed {DEFAULT_SEED}"
 WATCH_METRICS = [
     "handovers_per_episode",
     "miscommunications_per_episode",
@@ -256,6 +272,112 @@ def policy_label(policy: str) -> str:
     return POLICIES.get(policy, policy.replace("_", " "))
 
 
+def seed_problem(value: int) -> str:
+    """Why `value` cannot be the root seed ('' when it can): bounded as the command line's --seed."""
+    try:
+        check_seed(value, "Root seed")
+    except ConfigError as exc:
+        return str(exc)
+    return ""
+
+
+# The employer of a post added on the page where the catalogue's `arrs` flag (ARRS roles: the PCN)
+# does not say it, as in the shipped configs: a mental health practitioner's ARRS post is employed
+# by the local mental health trust (NHS England ARRS guidance; roles.yaml).
+EMPLOYED_ELSEWHERE = {"mental_health_practitioner": Organisation.MENTAL_HEALTH_TRUST}
+
+
+def default_employer(role: str) -> str:
+    """The organisation a post of `role` is employed by unless the planner says otherwise: as in
+    the shipped configs, the PCN for ARRS roles (but see EMPLOYED_ELSEWHERE), else the practice."""
+    if role in EMPLOYED_ELSEWHERE:
+        return EMPLOYED_ELSEWHERE[role].value
+    return (Organisation.PCN if load_catalogue().roles[role].arrs else Organisation.PRACTICE).value
+
+
+def with_post(data: dict[str, Any], role: str) -> dict[str, Any]:
+    """A copy of config data with a team entry of one post of `role` added, by its default
+    employer, whole-time: the config schema's default FTE, so the post costs what a line
+    `{role: ...}` in a config file costs and the planner sets its FTE from there."""
+    out = copy.deepcopy(data)
+    entry = {
+        "role": role,
+        "count": 1,
+        "fte": TeamEntry.model_fields["fte"].default,
+        "organisation": default_employer(role),
+    }
+    out["team"] = [*out.get("team", []), entry]
+    return out
+
+
+EDITED = "_edited"
+
+
+def team_file(data: dict[str, Any], edited: bool) -> tuple[str, str]:
+    """The team as a config file to save: (file name, YAML). The config's own keys with the
+    planner's edits, nothing resolved, so that `handover-abm validate` and the dashboard read it as
+    they read the config it started from; renamed '<name>_edited' when edited, so that the team
+    reloaded is told apart from that config."""
+    name = str(data.get("name", "team"))
+    if edited and not name.endswith(EDITED):
+        name += EDITED
+    header = (
+        "# A team saved from the handover-abm dashboard. `handover-abm validate FILE` checks it and\n"
+        "# prints it with every default; the dashboard loads it by path or dropped on the page.\n"
+    )
+    text = header + yaml.safe_dump({**data, "name": name}, sort_keys=False, allow_unicode=True)
+    return (re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "team") + ".yaml", text
+
+
+def team_warnings(scenario: Scenario) -> list[str]:
+    """What makes a valid team doubtful, in words, for the planner to see as they edit: no GP, and
+    roles that need supervision with none of their own supervisors in the team. The runs go ahead
+    (a team the model cannot run, e.g. with no supervisor at all, is refused by the config)."""
+    catalogue = scenario.catalogue()
+    roles = catalogue.roles
+    gp_roles = [r for r, role in roles.items() if role.staff_group == "GP"]
+    working = [e for e in scenario.team if e.count > 0 and e.fte > 0]
+    out = []
+    if not any(e.role in gp_roles for e in working):
+        done = {catalogue.escalation_task for e in working if e.acts_as_supervisor}
+        for e in working:
+            done.update(roles[e.role].scope if e.tasks is None else e.tasks)
+        gp_work = {t for r in gp_roles for t in roles[r].scope}
+        undone = [task_label(t) for t in catalogue.task_types if t in gp_work and t not in done]
+        lost = f", and no one in it can do: {'; '.join(undone)} (these tasks are dropped)" if undone else ""
+        out.append(
+            f"No GP in this team (no {' or '.join(map(role_label, gp_roles))} post with time): the "
+            f"runs go ahead, but with no GP contacts {label('upc_gp_mean')} cannot be measured{lost}."
+        )
+    supervising: dict[str, int] = {}  # role -> posts that supervise
+    for e in scenario.team:
+        if e.acts_as_supervisor:
+            supervising[e.role] = supervising.get(e.role, 0) + e.count
+    needing = dict.fromkeys(
+        e.role
+        for e in scenario.team
+        # staff employed outside general practice are supervised by their employer (supervision.py)
+        if e.count > 0
+        and roles[e.role].supervision.required
+        and e.organisation in (Organisation.PRACTICE, Organisation.PCN)
+    )
+    for role in needing:
+        own = [*roles[role].supervision.supervised_by, *gp_roles]  # supervision.assign_supervisors
+        if any(supervising.get(r, 0) for r in own):
+            continue
+        others = [r for r, n in supervising.items() if n - (r == role) > 0]  # no post supervises itself
+        instead = (
+            f"the runs give its supervision to {' or '.join(map(role_label, others))} instead"
+            if others
+            else "its posts have no supervisor in the runs"
+        )
+        out.append(
+            f"{role_label(role)} needs a supervisor who is a {' or '.join(map(role_label, own))}; "
+            f"none in this team supervises, so {instead}."
+        )
+    return out
+
+
 # ---------------------------------------------------------------- state (per browser session)
 
 library: solara.Reactive[dict[str, dict[str, Any]]] = solara.reactive({})  # label -> config data
@@ -264,6 +386,7 @@ team_data: solara.Reactive[dict[str, Any]] = solara.reactive({})  # the team as 
 other: solara.Reactive[str] = solara.reactive("")  # label of the comparison config
 message: solara.Reactive[str] = solara.reactive("")
 replicates = solara.reactive(5)
+seed = solara.reactive(DEFAULT_SEED)  # the root seed of both tabs: the command line's default
 # The command line's measured period, set from the config chosen: its run length less the default warm-up.
 measured_days = solara.reactive(0)
 warmup_days = solara.reactive(0)
@@ -335,11 +458,15 @@ def set_value(path: list[Any], value: Any) -> None:
     team_data.value = edited(team_data.value, path, value)
 
 
+def is_edited() -> bool:
+    """Whether the planner has changed the team since it was loaded."""
+    return team_data.value != library.value.get(mine.value, {})
+
+
 def my_name() -> str:
     """This team's name: the config's, marked when the planner has changed it."""
-    base = library.value.get(mine.value, {})
     name = str(team_data.value.get("name", "team"))
-    return name if team_data.value == base else f"{name} (edited)"
+    return f"{name} (edited)" if is_edited() else name
 
 
 def current_scenario() -> tuple[Scenario | None, str]:
@@ -374,7 +501,8 @@ def ConfigLoader() -> None:
 
 @solara.component
 def TeamEditor() -> None:
-    """Posts and FTE per team entry as numbers, with the team's FTE and annual cost live."""
+    """Posts and FTE per team entry as numbers, a post of any role added, the team's FTE and annual
+    cost live with any warning, and the team saved as a config file."""
     data = team_data.value
     solara.Markdown("#### The team")
     for i, entry in enumerate(data.get("team", [])):
@@ -397,6 +525,7 @@ def TeamEditor() -> None:
                 continuous_update=True,
                 style={"max-width": "90px"},
             )
+    RoleAdder()
     scenario, problem = current_scenario()
     if scenario is None:
         solara.Error(f"Not a valid team: {problem}")
@@ -408,6 +537,22 @@ def TeamEditor() -> None:
         dense=True,
         icon=False,
     )
+    for note in team_warnings(scenario):
+        solara.Warning(note, dense=True)
+    filename, text = team_file(data, is_edited())
+    solara.FileDownload(
+        text, filename=filename, label="Save the team (config file)", mime_type="application/yaml"
+    )
+
+
+@solara.component
+def RoleAdder() -> None:
+    """Add a team entry of one post of any catalogue role (with_post)."""
+    roles = {role_label(r): r for r in load_catalogue().roles}
+    chosen, set_chosen = solara.use_state(next(iter(roles)))
+    with solara.Row(style={"align-items": "center"}):
+        solara.Select("Add a post of", value=chosen, values=list(roles), on_value=set_chosen)
+        solara.Button("Add", on_click=lambda: team_data.set(with_post(team_data.value, roles[chosen])))
 
 
 @solara.component
@@ -454,17 +599,70 @@ def Settings() -> None:
 
 
 @dataclass(frozen=True)
-class YearResult:
-    """What "Run a year" produced: the runs and their comparison table."""
+class Inputs:
+    """What a comparison is run from: this team's and the comparison team's config data (as
+    edited), replicates, working days measured, warm-up and root seed. Results run from other
+    inputs than the page's are out of date (`changed`)."""
 
+    team: dict[str, Any]
+    comparison: dict[str, Any]
+    replicates: int
+    measured_days: int
+    warmup_days: int
+    seed: int
+
+
+# Each input in the words of the page's controls.
+INPUT_WORDS = {
+    "team": "this team",
+    "comparison": "the comparison team",
+    "replicates": "replicates",
+    "measured_days": "working days measured",
+    "warmup_days": "warm-up",
+    "seed": "root seed",
+}
+
+
+def page_inputs() -> Inputs:
+    """The inputs the page would run a comparison from now."""
+    return Inputs(
+        team_data.value,
+        library.value.get(other.value, {}),
+        replicates.value,
+        measured_days.value,
+        warmup_days.value,
+        seed.value,
+    )
+
+
+def changed(old: Inputs, new: Inputs) -> list[str]:
+    """What differs between two comparisons' inputs, in words (none: results run from `old` answer
+    `new`)."""
+    return [
+        INPUT_WORDS[f.name]
+        for f in dataclasses.fields(Inputs)
+        if getattr(old, f.name) != getattr(new, f.name)
+    ]
+
+
+@dataclass(frozen=True)
+class YearResult:
+    """What "Run a year" produced: the inputs it ran from, the runs and their comparison table."""
+
+    inputs: Inputs
     runs: Replicates
     table: Any
 
+    @property
+    def mine(self) -> str:
+        """This team's name in the table (the comparison team is the table's baseline)."""
+        return self.runs.scenarios[1].name
+
 
 @task
-def run_year(scenarios: list[Scenario], reps: int, warmup: int) -> YearResult:
-    """Both teams, `reps` replicates each on common random numbers, in the background."""
-    total = len(scenarios) * reps
+def run_year(inputs: Inputs, scenarios: list[Scenario]) -> YearResult:
+    """Both teams, replicates 1 to n of the root seed each on common random numbers, in the background."""
+    total = len(scenarios) * inputs.replicates
     done = [0]
     run_year.progress = 0.0
 
@@ -472,8 +670,64 @@ def run_year(scenarios: list[Scenario], reps: int, warmup: int) -> YearResult:
         done[0] += 1
         run_year.progress = 100.0 * done[0] / total
 
-    runs = run_replicates(scenarios, replicate_seeds(DEFAULT_SEED, reps), warmup, on_done=tick)
-    return YearResult(runs, runs.comparison(TABLE_METRICS))
+    seeds = replicate_seeds(inputs.seed, inputs.replicates)
+    runs = run_replicates(scenarios, seeds, inputs.warmup_days, on_done=tick)
+    return YearResult(inputs, runs, runs.comparison(TABLE_METRICS))
+
+
+def results_csv(result: YearResult) -> bytes:
+    """The comparison table as `handover-abm compare` writes it (comparison.csv), with this team's
+    verdict on each outcome (blank in the comparison team's rows)."""
+    table = result.table.copy()
+    words = {c.metric: c.verdict for c in calls(table, result.mine)}
+    table["verdict"] = [
+        words[m] if cfg == result.mine else ""
+        for cfg, m in zip(table["config"], table["metric"], strict=True)
+    ]
+    out = io.BytesIO()
+    csv_writer(table)(out)
+    return out.getvalue()
+
+
+def board_calls(result: YearResult) -> list[Call]:
+    """This team's call on each outcome a board reads (glossary.BOARD), in the board's order."""
+    by = {c.metric: c for c in calls(result.table, result.mine)}
+    return [by[m] for names in BOARD.values() for m in names if m in by]
+
+
+def differences_figure(rows: list[Call]) -> Figure:
+    """Each outcome's paired difference (this team less the comparison team) with its 95% interval,
+    one row each on its own scale around zero, named from the glossary, the verdict beside it in
+    words (and colour: Okabe-Ito bluish green better, vermillion worse)."""
+    colours = {BETTER: OKABE_ITO[2], WORSE: OKABE_ITO[5]}
+    fig = Figure(figsize=(7.5, 0.45 * len(rows) + 0.9))
+    axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
+    for ax, c in zip(axes, rows, strict=True):
+        colour = colours.get(c.verdict, "0.3")
+        ends = [v for v in (c.diff, c.low, c.high) if math.isfinite(v)]
+        reach = 1.15 * max((abs(v) for v in ends), default=0.0) or 1.0
+        if math.isfinite(c.diff):
+            if math.isfinite(c.low):
+                ax.plot([c.low, c.high], [0, 0], color=colour, lw=2)
+            ax.plot([c.diff], [0], "o", color=colour, ms=5)
+        ax.axvline(0, color="0.6", lw=0.8, ls="--")
+        ax.set_xlim(-reach, reach)
+        ax.set_yticks([])
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _, m=c.metric: fmt_diff(m, x)))
+        ax.tick_params(axis="x", labelsize=7, length=2, pad=1)
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        beside = {"transform": ax.transAxes, "va": "center", "fontsize": 8}
+        ax.text(-0.02, 0.5, textwrap.fill(display_name(c.metric), 36), ha="right", **beside)
+        ax.text(1.02, 0.5, c.verdict, ha="left", color=colour, **beside)
+    fig.suptitle(
+        "Paired difference, this team less the comparison team\n(replicate by replicate on the same "
+        "patients): mean and 95% interval",
+        fontsize=9,
+    )
+    fig.subplots_adjust(left=0.4, right=0.78, top=1 - 0.65 / fig.get_figheight(), bottom=0.05, hspace=1.6)
+    return fig
 
 
 def year_scenarios() -> tuple[list[Scenario], str]:
@@ -494,11 +748,13 @@ def year_scenarios() -> tuple[list[Scenario], str]:
 
 @solara.component
 def VerdictTable(result: YearResult) -> None:
-    """Verdict sentence, board outcomes in words, then every outcome with its interval."""
+    """Verdict sentence, board outcomes in words and as a chart of paired differences, then every
+    outcome with its interval, and the table as CSV."""
     table = result.table
     runs = result.runs
     n = len(runs.seeds)
-    solara.Text(measured_text(runs.scenarios[0], runs.warmup_days, n, SEEDS), style={"font-size": "0.9em"})
+    seeds = f"root seed {result.inputs.seed}"
+    solara.Text(measured_text(runs.scenarios[0], runs.warmup_days, n, seeds), style={"font-size": "0.9em"})
     for v in verdicts(table):
         solara.Markdown(f"**{v.sentence()}**")
         lines = ["| Outcome | verdict |", "|:---|:---|"]
@@ -506,6 +762,8 @@ def VerdictTable(result: YearResult) -> None:
             note = v.group_note(group)
             lines.append(f"| {group.capitalize()} | {word}{f': {note}' if note else ''} |")
         solara.Markdown("\n".join(lines))
+    figure = solara.use_memo(lambda: differences_figure(board_calls(result)), [id(result)])
+    solara.FigureMatplotlib(figure, format="png", dependencies=[id(result)])
     base, mine_ = (s.name for s in runs.scenarios)
     by = table.set_index(["config", "metric"])
     rows = [
@@ -530,6 +788,12 @@ def VerdictTable(result: YearResult) -> None:
     days = runs.scenarios[0].days
     for note in keep_up_notes(table) + warnings_for(n, days, runs.warmup_days):
         solara.Warning(note, dense=True)
+    solara.FileDownload(
+        solara.use_memo(lambda: results_csv(result), [id(result)]),
+        filename="comparison.csv",
+        label="Download the table (CSV)",
+        mime_type="text/csv",
+    )
 
 
 @solara.component
@@ -581,16 +845,24 @@ def CompareYear() -> None:
     scenarios, problem = year_scenarios()
     if scenarios:
         TeamsSideBySide(scenarios)
-        measured = measured_text(scenarios[1], warmup_days.value, replicates.value, SEEDS)
+        seeds = f"root seed {seed.value}"
+        measured = measured_text(scenarios[1], warmup_days.value, replicates.value, seeds)
         solara.Text(f"{measured} {2 * replicates.value} runs in all.", style={"font-size": "0.9em"})
     else:
         solara.Error(problem)
-    ok = bool(scenarios) and replicates.value >= 1 and measured_days.value >= 1 and warmup_days.value >= 0
+    ok = (
+        bool(scenarios)
+        and replicates.value >= 1
+        and measured_days.value >= 1
+        and warmup_days.value >= 0
+        and not seed_problem(seed.value)
+    )
+    inputs = page_inputs()
     solara.Button(
         "Run a year",
         color="primary",
         disabled=not ok or run_year.pending,
-        on_click=lambda: run_year(scenarios, replicates.value, warmup_days.value),
+        on_click=lambda: run_year(inputs, scenarios),
     )
     if run_year.pending:
         done = run_year.progress or 0.0
@@ -599,7 +871,16 @@ def CompareYear() -> None:
     elif run_year.error:
         solara.Error(f"The runs failed: {run_year.exception}")
     elif run_year.finished and run_year.value is not None:
-        VerdictTable(run_year.value)
+        # Marked, not hidden: a planner often changes one thing to set the new answer beside the
+        # old, and runs take minutes; the mark and the dimming say it is not this team's answer.
+        gone = changed(run_year.value.inputs, inputs)
+        if gone:
+            solara.Warning(
+                "Out of date: these results are for the team and settings as they were before your "
+                f"last change ({', '.join(gone)} changed since they were run). Run again for this team.",
+            )
+        with solara.Column(style={"opacity": "0.45"} if gone else {}):
+            VerdictTable(run_year.value)
 
 
 # ---------------------------------------------------------------- watch a run
@@ -689,28 +970,46 @@ def advance(model: HandoverModel, days: int) -> int:
     return model.steps
 
 
+@dataclass(frozen=True)
+class Watched:
+    """The run being watched, with the team (config data) and root seed it was started from."""
+
+    model: HandoverModel
+    team: dict[str, Any]
+    seed: int
+
+
 @solara.component
 def WatchRun() -> None:
-    """Step one run of this team day by day."""
-    model, set_model = solara.use_state(None)  # type: ignore[arg-type]
+    """Step one run of this team day by day: replicate 1 of the root seed, as on the command line."""
+    watched, set_watched = solara.use_state(typing.cast(Watched | None, None))
     scenario, problem = current_scenario()
     solara.Markdown(
-        "One run of this team, day by day (the same patients every time). Press **Start** after "
-        "changing the team or settings; a year with intervals is on the other tab."
+        "One run of this team, day by day (the same patients every time for a root seed). Press "
+        "**Start** after changing the team or settings; a year with intervals is on the other tab."
     )
     busy = advance.pending
+    model = watched.model if watched else None
+
+    def start() -> None:
+        rng = replicate_seeds(seed.value, 1)[0]
+        set_watched(Watched(HandoverModel(scenario, rng=rng), team_data.value, seed.value))
+
     with solara.Row():
-        solara.Button(
-            "Start",
-            on_click=lambda: set_model(HandoverModel(scenario, rng=replicate_seeds(DEFAULT_SEED, 1)[0])),
-            disabled=scenario is None,
-        )
+        solara.Button("Start", on_click=start, disabled=scenario is None or bool(seed_problem(seed.value)))
         for n, name in ((1, "Next day"), (5, "Next 5 days"), (20, "Next 20 days")):
             solara.Button(name, on_click=lambda n=n: advance(model, n), disabled=model is None or busy)
     if scenario is None:
         solara.Error(problem)
-    if model is None:
+    if watched is None:
         return
+    differs = {"this team": watched.team != team_data.value, "root seed": watched.seed != seed.value}
+    gone = [words for words, d in differs.items() if d]
+    if gone:
+        solara.Warning(
+            "Out of date: this run is of the team and seed as they were before your last change "
+            f"({', '.join(gone)} changed since it started). Press Start to run it as it is now."
+        )
     if busy:  # the model is being stepped: draw it again when the step is done
         solara.ProgressLinear(advance.progress or True)
         solara.Text("Stepping the run…")
@@ -719,7 +1018,7 @@ def WatchRun() -> None:
     date = model.calendar.dates[min(day, len(model.calendar.dates) - 1)]
     solara.Markdown(
         f"**{model.config.name}**: working day **{day}** of {model.config.days} ({date:%A %-d %B %Y}); "
-        f"replicate 1 of {SEEDS}, as on the command line"
+        f"replicate 1 of root seed {watched.seed}, as on the command line"
     )
     SeriesView(model, day)
     NetworkView(model, day)
@@ -731,6 +1030,28 @@ def WatchRun() -> None:
 
 
 # ---------------------------------------------------------------- page
+
+
+@solara.component
+def SeedControl() -> None:
+    """The root seed both tabs run from, bounded as the command line's --seed."""
+    with solara.Row(style={"align-items": "center"}):
+        solara.InputInt(
+            "Root seed",
+            value=seed.value,
+            on_value=seed.set,
+            continuous_update=True,
+            style={"max-width": "220px"},
+        )
+        solara.Text(
+            "for both tabs: a comparison runs replicates 1 to n of it, a watched run replicate 1, as "
+            f"the command line's --seed does (its default: {DEFAULT_SEED}). The same seed gives the "
+            "same patients and the same results.",
+            style={"font-size": "0.85em"},
+        )
+    problem = seed_problem(seed.value)
+    if problem:
+        solara.Error(problem)
 
 
 @solara.component
@@ -752,11 +1073,15 @@ def Dashboard() -> None:
     """The dashboard: the team on the left, compare for a year or watch a run on the right."""
     ensure_started()
     solara.Title("handover-abm: plan a team")
-    with solara.Sidebar():
+    # The sidebar is as wide as its widest unbreakable content (Solara's drawer: min-content, at
+    # least 400 px) and the page is not laid out again when it grows, so a long path loaded would
+    # cover the page: keep it at 400 px, breaking long words.
+    with solara.Sidebar(), solara.Column(style={"max-width": "400px", "overflow-wrap": "anywhere"}):
         ConfigLoader()
         TeamEditor()
         Settings()
     solara.Markdown("## Plan a primary care team")
+    SeedControl()
     with solara.lab.Tabs():
         with solara.lab.Tab("Compare for a year"):
             CompareYear()

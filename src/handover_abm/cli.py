@@ -869,7 +869,13 @@ def report(folder: Annotated[Path, typer.Argument(help="a run, compare or sweep 
     with writing_into(folder, create=False):  # repairs an interrupted swap; write_report checks the files
         if not folder.is_dir():
             raise ConfigError(f"{folder}: not a folder")
-        page = write_report(folder)
+        try:
+            page = write_report(folder)
+        except FileNotFoundError as exc:  # a folder with nothing a report shows (e.g. a calibration)
+            raise ConfigError(
+                f"{shown(folder)}: nothing to report ({exc}); give the folder of a run, compare, sweep, "
+                f"sensitivity or explain (a calibration's figures and fit table are already in its folder)"
+            ) from None
     out_console.print(f"Wrote {shown(page)}", markup=False, highlight=False)
 
 

@@ -506,6 +506,14 @@ def role_label(role: str) -> str:
     return roles[role].label if role in roles else role.replace("_", " ")
 
 
+def task_label(task_type: str) -> str:
+    """Catalogue label of a task type ('gp_review' -> 'GP sees a case referred back ...')."""
+    from handover_abm.catalogue import load_catalogue
+
+    task = load_catalogue().task_types.get(task_type)
+    return task.label if task and task.label else task_type.replace("_", " ")
+
+
 def parameter_label(path: str, team_roles: list[str] | None = None) -> str:
     """Human label of a config key path, e.g. 'team.physician_associate.count' ->
     'Physician associate posts'. `team_roles` (the role of each team entry, in order) names

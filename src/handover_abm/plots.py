@@ -3,6 +3,8 @@
 Colour-blind-safe palettes (Okabe & Ito 2008; Tol 2021); every label comes from the glossary
 (human words and units, never code names or config paths); every figure is saved in DIR/figures
 as a 300 dpi PNG and an SVG whose text stays editable text (svg.fonttype none), ready for a paper.
+Layout (constrained) keeps titles inside the canvas and legends outside the axes, below them; a
+yes/no switch or a named choice is drawn as categories (points with intervals, no lines).
 No matplotlib backend is chosen here (a library leaves that to its user): a notebook draws with its
 own, and the command line, which only writes files, chooses Agg (cli.main).
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
+from collections.abc import Sequence
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -20,6 +24,8 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 
 from handover_abm.dates import Calendar
 from handover_abm.folders import verified_manifest
@@ -44,6 +50,8 @@ KEY_METRICS = [
     "cost_per_episode",
     "fragmentation_index",
 ]
+# Parameter names longer than this (characters) are too long for tick labels: numbers and a key instead.
+TICK_LABEL_CHARS = 40
 DAILY_PANELS = ["handovers", "miscommunications", "supervisor_load_index", "tasks_waiting"]
 
 plt.rcParams.update(
@@ -73,10 +81,75 @@ def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
 
 def _grid(n: int, cols: int = 3) -> tuple[plt.Figure, np.ndarray]:
     rows = max(1, math.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.75 * rows + 0.8), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.75 * rows + 0.8), squeeze=False, layout="constrained")
     for ax in axes.flat[n:]:
         ax.axis("off")
     return fig, axes
+
+
+def _chars(inches: float, size: str) -> int:
+    """Characters of text at rcParams[`size`] that fit in `inches` (about 0.55 em a character)."""
+    points = plt.rcParams[size]
+    return int(inches * 72 / (0.55 * (points if isinstance(points, int | float) else 12.0)))
+
+
+def suptitle(fig: plt.Figure, text: str) -> None:
+    """The figure's title, wrapped into lines of even length that fit the figure's width, so that
+    it stays inside the canvas."""
+    chars = _chars(fig.get_figwidth(), "figure.titlesize")
+    lines = math.ceil(len(text) / chars)
+    fig.suptitle("\n".join(textwrap.wrap(text, min(chars, math.ceil(len(text) / lines) + 10))))
+
+
+def legend_below(fig: plt.Figure, handles: list[Artist], labels: list[str], ncol: int = 3) -> None:
+    """One figure legend below the axes (constrained layout makes room), so that it covers no data;
+    its labels are wrapped so that its columns fit the figure's width."""
+    ncol = min(ncol, len(labels))
+    chars = _chars(fig.get_figwidth() / ncol, "legend.fontsize") - 6  # less the handle
+    wrapped = ["\n".join(textwrap.wrap(t, chars)) for t in labels]
+    fig.legend(handles, wrapped, loc="outside lower center", ncol=ncol, frameon=False)
+
+
+def is_categorical(values: pd.Series) -> bool:
+    """Whether a parameter's values are categories (a yes/no switch, a named choice), not numbers."""
+    return pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values)
+
+
+def level_name(param: str, value: object) -> str:
+    """A parameter value as a reader sees it: 'yes'/'no' for a switch, a config's name, else the value."""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    return Path(str(value)).stem if param == "config" else str(value)
+
+
+def draw_against(
+    ax: Axes,
+    param: str,
+    categories: list[object] | None,
+    xs: Sequence[object],
+    mean: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    colour: str,
+    legend: str | None = None,
+    shift: float = 0.0,
+) -> None:
+    """Mean and interval of an outcome at values `xs` of a parameter: a line and band for a number;
+    for categories (every category, in order), a point with whiskers at each category's position
+    (moved by `shift` to set series side by side), no connecting line."""
+    if categories is None:
+        ax.plot(xs, mean, marker="o", ms=3, color=colour, label=legend)
+        ax.fill_between(
+            xs, np.nan_to_num(lo, nan=mean), np.nan_to_num(hi, nan=mean), color=colour, alpha=0.2, lw=0
+        )
+        return
+    x = np.array([categories.index(v) for v in xs], dtype=float) + shift
+    err = np.nan_to_num(np.vstack([mean - lo, hi - mean]))
+    ax.errorbar(x, mean, yerr=err, fmt="o", ms=4, capsize=3, color=colour, label=legend)
+    names = [level_name(param, v) for v in categories]
+    turn = max(map(len, names)) > 8
+    ax.set_xticks(range(len(names)), names, rotation=20 if turn else 0, ha="right" if turn else "center")
+    ax.set_xlim(-0.5, len(names) - 0.5)
 
 
 def comparison_bars(summary: pd.DataFrame, folder: Path, metrics: list[str] | None = None) -> list[Path]:
@@ -96,8 +169,7 @@ def comparison_bars(summary: pd.DataFrame, folder: Path, metrics: list[str] | No
         ax.set_title(label(metric))
         ax.set_ylabel(unit(metric))
     n = summary.groupby("config").size().min()
-    fig.suptitle(f"Outcomes by team: mean and 95% interval over {n} replicates")
-    fig.tight_layout()
+    suptitle(fig, f"Outcomes by team: mean and 95% interval over {n} replicates")
     return _save(fig, folder, "comparison")
 
 
@@ -109,7 +181,7 @@ def daily_series(
     configs = list(dict.fromkeys(daily["config"]))
     days = int(daily["day"].max())
     dates = Calendar(start, days).dates if start else None
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True, layout="constrained")
     for ax, col in zip(axes.flat, DAILY_PANELS, strict=True):
         for k, cfg in enumerate(configs):
             part = daily[daily["config"] == cfg].pivot_table(index="day", columns="replicate", values=col)
@@ -135,10 +207,11 @@ def daily_series(
         if dates:
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
             plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
-    axes[0, 0].legend(frameon=False)
+    legend_below(fig, *axes[0, 0].get_legend_handles_labels(), ncol=4)
     shade = "; grey: warm-up, not counted" if warmup_days else ""
-    fig.suptitle(f"Day by day, {window}-day rolling mean; line: replicate mean, band: replicate range{shade}")
-    fig.tight_layout()
+    suptitle(
+        fig, f"Day by day, {window}-day rolling mean; line: replicate mean, band: replicate range{shade}"
+    )
     return _save(fig, folder, "daily")
 
 
@@ -146,7 +219,7 @@ def supervisor_load(staff: pd.DataFrame, folder: Path) -> list[Path]:
     """Distribution of supervisors' mean load index (one point per supervisor and replicate)."""
     sups = staff[staff["supervisees"] > 0]
     configs = list(dict.fromkeys(staff["config"]))
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(configs) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(configs) + 2), 4.5), layout="constrained")
     data = [sups[sups["config"] == c]["supervisor_load_index"].dropna().to_numpy() for c in configs]
     if any(len(d) for d in data):
         ax.boxplot([d if len(d) else [np.nan] for d in data], tick_labels=configs, showfliers=False)
@@ -162,15 +235,14 @@ def supervisor_load(staff: pd.DataFrame, folder: Path) -> list[Path]:
     ax.axhline(1.0, color="grey", ls="--", lw=1, label="protected supervision time")
     ax.set_ylabel(f"{label('supervisor_load_index')} ({unit('supervisor_load_index')})")
     ax.set_title("Supervisor load: one point per supervising GP and replicate")
-    ax.legend(frameon=False, loc="upper left")
-    fig.tight_layout()
+    legend_below(fig, *ax.get_legend_handles_labels())
     return _save(fig, folder, "supervisor_load")
 
 
 def wait_distribution(waits: pd.DataFrame, folder: Path, max_days: int = 42) -> list[Path]:
     """Share of contacts seen within d calendar days of the request, per config (all replicates)."""
     configs = list(dict.fromkeys(waits["config"]))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     days = np.arange(max_days + 1)
     for k, cfg in enumerate(configs):
         part = waits[waits["config"] == cfg].groupby("calendar_days")["contacts"].sum()
@@ -185,9 +257,8 @@ def wait_distribution(waits: pd.DataFrame, folder: Path, max_days: int = 42) -> 
     ax.set_ylabel("share of contacts seen within that many days")
     ax.set_ylim(0, 1)
     ax.set_title("Wait from request to appointment (dotted: 14 and 28 days)")
-    ax.legend(frameon=False, loc="lower right")
+    legend_below(fig, *ax.get_legend_handles_labels())
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     return _save(fig, folder, "waits")
 
 
@@ -214,7 +285,7 @@ def handover_heatmaps(networks: dict[str, dict], folder: Path) -> list[Path]:
     paths: list[Path] = []
     for name, m in handover_matrix(networks).items():
         n = len(m)
-        fig, ax = plt.subplots(figsize=(1.9 + 0.62 * n, 1.2 + 0.5 * n))
+        fig, ax = plt.subplots(figsize=(1.9 + 0.62 * n, 1.2 + 0.5 * n), layout="constrained")
         im = ax.imshow(m.to_numpy(), cmap="Blues", vmin=0)
         names = [role_label(r) for r in m.index]
         ax.set_xticks(range(n), names, rotation=40, ha="right")
@@ -236,7 +307,6 @@ def handover_heatmaps(networks: dict[str, dict], folder: Path) -> list[Path]:
         ax.spines[:].set_visible(False)
         fig.colorbar(im, ax=ax, shrink=0.7, label="% of the team's handovers")
         ax.set_title(f"Handovers between roles: {name}\n(% of all handovers; diagonal: within a role)")
-        fig.tight_layout()
         paths += _save(fig, folder, f"handovers_{name}")
     return paths
 
@@ -253,8 +323,52 @@ def _paired_differences(ok: pd.DataFrame, p: str, params: list[str], metric: str
     return pd.Series(indexed[metric].to_numpy() - base.reindex(indexed.index).to_numpy(), index=ok.index)
 
 
-def _level_name(param: str, value: object) -> str:
-    return Path(str(value)).stem if param == "config" else str(value)
+def sweep_figure(
+    table: pd.DataFrame, p: str, params: list[str], metrics: list[str], team_roles: list[str] | None = None
+) -> plt.Figure:
+    """Each metric against swept parameter `p` (sweep.parquet rows). On a grid: the paired difference
+    (same seeds, other parameters equal) from `p`'s first level, mean and 95% interval; on a sampled
+    design: the mean and 95% interval over replicates and the other parameters. A number is drawn
+    as a line with a band, a yes/no switch or a named choice as categories (draw_against)."""
+    ok = table[table["status"] == "ok"]
+    others = [q for q in params if q != p and ok[q].nunique() <= 6]
+    group = others[0] if len(params) == 2 and others else None
+    levels = list(dict.fromkeys(ok[group])) if group else [None]
+    categories = list(dict.fromkeys(ok[p])) if is_categorical(ok[p]) else None
+    name = parameter_label(p, team_roles)
+    fig, axes = _grid(len(metrics))
+    paired_any = False
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        diffs = _paired_differences(ok, p, params, metric)
+        values = diffs if diffs is not None else ok[metric]
+        paired_any |= diffs is not None
+        kind = "real" if diffs is not None else kind_of(metric)
+        k_scale = scale(metric)
+        for k, level in enumerate(levels):
+            rows = ok.index if level is None else ok.index[ok[group] == level]
+            grouped = values.loc[rows].groupby(ok.loc[rows, p], sort=categories is None)
+            st = grouped.apply(lambda s: mean_ci(s.to_numpy(), kind=kind))  # noqa: B023
+            m, lo, hi = (k_scale * np.array([v[i] for v in st]) for i in range(3))
+            legend = (
+                None if level is None else f"{parameter_label(group, team_roles)}: {level_name(group, level)}"
+            )
+            colour = OKABE_ITO[k % len(OKABE_ITO)]
+            shift = 0.12 * (k - (len(levels) - 1) / 2)
+            draw_against(ax, p, categories, list(st.index), m, lo, hi, colour, legend, shift)
+        if diffs is not None:
+            ax.axhline(0, color="grey", lw=0.8)
+        ax.set_title(label(metric))
+        ax.set_ylabel(("difference, " if diffs is not None else "") + unit(metric))
+        ax.set_xlabel(name)
+    if group:
+        legend_below(fig, *axes[0, 0].get_legend_handles_labels())
+    what = (
+        f"paired difference from {name} = {level_name(p, ok[p].iloc[0])} (same seeds), mean and 95% interval"
+        if paired_any
+        else "mean and 95% interval over replicates and the other parameters"
+    )
+    suptitle(fig, f"Outcomes against {name}: {what}")
+    return fig
 
 
 def sweep_lines(
@@ -264,67 +378,10 @@ def sweep_lines(
     metrics: list[str] | None = None,
     team_roles: list[str] | None = None,
 ) -> list[Path]:
-    """Each chosen metric against each swept parameter. On a grid: the paired difference (same seeds,
-    other parameters equal) against the parameter's first level, mean and 95% interval band; on a
-    sampled design: the mean and 95% interval over replicates and the other parameters."""
-    metrics = metrics or KEY_METRICS
-    ok = table[table["status"] == "ok"]
+    """sweep_figure of each swept parameter, saved as sweep_<parameter>."""
     paths: list[Path] = []
     for p in params:
-        others = [q for q in params if q != p and ok[q].nunique() <= 6]
-        group = others[0] if len(params) == 2 and others else None
-        numeric = pd.api.types.is_numeric_dtype(ok[p])
-        name = parameter_label(p, team_roles)
-        first = _level_name(p, ok[p].iloc[0])
-        fig, axes = _grid(len(metrics))
-        paired_any = False
-        for ax, metric in zip(axes.flat, metrics, strict=False):
-            diffs = _paired_differences(ok, p, params, metric)
-            values = diffs if diffs is not None else ok[metric]
-            paired_any |= diffs is not None
-            kind = "real" if diffs is not None else kind_of(metric)
-            k_scale = scale(metric)
-            levels = list(dict.fromkeys(ok[group])) if group else [None]
-            for k, level in enumerate(levels):
-                rows = ok.index if level is None else ok.index[ok[group] == level]
-                grouped = values.loc[rows].groupby(ok.loc[rows, p], sort=numeric)
-                st = grouped.apply(lambda s: mean_ci(s.to_numpy(), kind=kind))  # noqa: B023
-                xs = list(st.index)
-                m = k_scale * np.array([v[0] for v in st])
-                lo = k_scale * np.array([v[1] for v in st])
-                hi = k_scale * np.array([v[2] for v in st])
-                colour = OKABE_ITO[k % len(OKABE_ITO)]
-                legend = (
-                    None
-                    if level is None
-                    else f"{parameter_label(group, team_roles)}: {_level_name(group, level)}"
-                )
-                if numeric:
-                    ax.plot(xs, m, marker="o", ms=3, color=colour, label=legend)
-                    ax.fill_between(
-                        xs, np.nan_to_num(lo, nan=m), np.nan_to_num(hi, nan=m), color=colour, alpha=0.2, lw=0
-                    )
-                else:
-                    x = np.arange(len(xs)) + 0.08 * (k - (len(levels) - 1) / 2)
-                    err = np.nan_to_num(np.vstack([m - lo, hi - m]))
-                    ax.errorbar(x, m, yerr=err, fmt="o", ms=4, capsize=3, color=colour, label=legend)
-                    ax.set_xticks(
-                        np.arange(len(xs)), [_level_name(p, v) for v in xs], rotation=20, ha="right"
-                    )
-            if diffs is not None:
-                ax.axhline(0, color="grey", lw=0.8)
-            ax.set_title(label(metric))
-            ax.set_ylabel(("difference, " if diffs is not None else "") + unit(metric))
-            ax.set_xlabel(name)
-        if group:
-            axes[0, 0].legend(frameon=False)
-        what = (
-            f"paired difference from {name} = {first} (same seeds), mean and 95% interval"
-            if paired_any
-            else "mean and 95% interval over replicates and the other parameters"
-        )
-        fig.suptitle(f"Outcomes against {name}: {what}")
-        fig.tight_layout()
+        fig = sweep_figure(table, p, params, metrics or KEY_METRICS, team_roles)
         paths += _save(fig, folder, f"sweep_{p.replace('.', '_')}")
     return paths
 
@@ -338,33 +395,39 @@ def sensitivity_bars(
     n = len(metrics)
     cols = 3
     rows = max(1, math.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(13, 3.2 * rows), squeeze=False)
+    params = list(dict.fromkeys(indices["parameter"]))
+    names = {q: parameter_label(q, team_roles) for q in params}
+    numbered = max(map(len, names.values()), default=0) > TICK_LABEL_CHARS
+    tick = {q: str(i) if numbered else names[q] for i, q in enumerate(params, 1)}
+    fig, axes = plt.subplots(rows, cols, figsize=(13, 3.2 * rows), squeeze=False, layout="constrained")
     for ax, metric in zip(axes.flat, metrics, strict=False):
         part = indices[indices["metric"] == metric]
+        y = np.arange(len(part))
         if method == "morris":
             part = part.sort_values("mu_star")
             k = scale(metric)
-            names = [parameter_label(x, team_roles) for x in part["parameter"]]
-            ax.barh(names, k * part["mu_star"], xerr=k * part["mu_star_conf"], color=OKABE_ITO[0])
+            ax.barh(y, k * part["mu_star"], xerr=k * part["mu_star_conf"], color=OKABE_ITO[0])
             ax.set_xlabel(f"mu*: mean absolute effect ({unit(metric)})")
         else:
             part = part.sort_values("ST")
-            y = np.arange(len(part))
             ax.barh(y + 0.2, part["ST"], 0.4, xerr=part["ST_conf"], color=OKABE_ITO[0], label="total (ST)")
             ax.barh(
                 y - 0.2, part["S1"], 0.4, xerr=part["S1_conf"], color=OKABE_ITO[1], label="first order (S1)"
             )
-            ax.set_yticks(y, [parameter_label(x, team_roles) for x in part["parameter"]])
             ax.set_xlabel("share of output variance")
+        ax.set_yticks(y, [tick[x] for x in part["parameter"]])
         ax.set_title(label(metric))
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    if method == "sobol" and n:
-        axes[0, 0].legend(frameon=False)
-    fig.suptitle(
-        f"Sensitivity ({'Morris' if method == 'morris' else 'Sobol'}): parameters ranked by influence"
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if numbered:  # the parameters' names in a key below, by number
+        handles += [plt.Line2D([], [], ls="none") for _ in params]
+        labels += [f"{tick[q]}: {names[q]}" for q in params]
+    if labels:
+        legend_below(fig, handles, labels, ncol=2)
+    suptitle(
+        fig, f"Sensitivity ({'Morris' if method == 'morris' else 'Sobol'}): parameters ranked by influence"
     )
-    fig.tight_layout()
     return _save(fig, folder, f"sensitivity_{method}")
 
 
@@ -394,11 +457,10 @@ def morris_mu_sigma(
         plt.Line2D([], [], marker="o", ls="", color=colour[q], label=parameter_label(q, team_roles))
         for q in params
     ]
-    fig.legend(handles=handles, frameon=False, loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.02))
-    fig.suptitle(
-        "Morris screening: mean absolute effect (mu*) against its spread (sigma); dotted: sigma = mu*"
+    legend_below(fig, handles, [h.get_label() for h in handles], ncol=2)
+    suptitle(
+        fig, "Morris screening: mean absolute effect (mu*) against its spread (sigma); dotted: sigma = mu*"
     )
-    fig.tight_layout(rect=(0, 0.04 + 0.025 * math.ceil(len(params) / 2), 1, 1))
     return _save(fig, folder, "morris_mu_sigma")
 
 
@@ -416,7 +478,7 @@ def waterfalls(explained: pd.DataFrame, folder: Path, metrics: list[str] | None 
         a_name, b_name = str(part["a"].iloc[0]), str(part["b"].iloc[0])
         a_mean, b_mean = k * float(part["a_mean"].iloc[0]), k * float(part["b_mean"].iloc[0])
         names = [f"{a_name} (A)", *part["group_label"], f"{b_name} (B)"]
-        fig, ax = plt.subplots(figsize=(8, 1.2 + 0.42 * len(names)))
+        fig, ax = plt.subplots(figsize=(8, 1.2 + 0.42 * len(names)), layout="constrained")
         y = np.arange(len(names))[::-1]
         ax.barh(y[0], a_mean, color="#999999")
         level = a_mean
@@ -439,11 +501,11 @@ def waterfalls(explained: pd.DataFrame, folder: Path, metrics: list[str] | None 
         ax.set_yticks(y, names)
         ax.set_xlabel(unit(metric))
         ax.axvline(0, color="grey", lw=0.6)
-        ax.set_title(
-            f"{label(metric)}: {b_name} against {a_name}, by mechanism\n"
-            "(exact Shapley contributions, same seeds; blue raises, orange lowers; whiskers: 95% interval)"
+        suptitle(
+            fig,
+            f"{label(metric)}: {b_name} against {a_name}, by mechanism (exact Shapley contributions, "
+            "same seeds; blue raises, orange lowers; whiskers: 95% interval)",
         )
-        fig.tight_layout()
         paths += _save(fig, folder, f"explain_{metric}")
     return paths
 

@@ -19,14 +19,15 @@ from handover_abm.config import Scenario
 from handover_abm.folders import shown, verified_manifest
 from handover_abm.glossary import BOARD, METRICS, display_name, fmt, interval, interval_diff, parameter_label
 from handover_abm.metrics import HEADLINE, TABLE_METRICS
-from handover_abm.plots import plot_files
-from handover_abm.results import write_text
+from handover_abm.plots import KEY_METRICS, level_name, plot_files
+from handover_abm.results import read_parquet, write_text
 from handover_abm.sensitivity import sobol_warnings
 from handover_abm.stats import (
     INTERVAL_METHOD,
     POSTERIOR_INTERVAL_METHOD,
     comparison_table,
     posterior_comparison_table,
+    sweep_table,
 )
 from handover_abm.team import team_table
 from handover_abm.verdict import (
@@ -250,6 +251,15 @@ def _sweep_parts(
         f"{spec['replicates']} replicates), design {_e(design)}, varying {varied}; "
         f"{manifest.get('runs_failed', 0)} failed.</p>"
     ]
+    numbers = ""
+    if command == "sweep":
+        runs = read_parquet(folder / "sweep.parquet")
+        params = list(spec["parameters"])
+        frame = sweep_table(runs, params, [m for m in KEY_METRICS if m in runs.columns])
+        ok = runs[runs["status"] == "ok"]
+        n = int(ok.groupby("point").size().min()) if len(ok) else 0
+        parts.append(_warnings_html(warnings_for(n, scenarios[0].days, int(manifest.get("warmup_days", 0)))))
+        numbers = "<h2>The numbers</h2>" + _sweep_table_html(frame, params, roles)
     indices_path = folder / "indices.csv"
     if command == "sensitivity" and indices_path.exists() and indices_path.stat().st_size > 1:
         indices = pd.read_csv(indices_path)
@@ -259,8 +269,39 @@ def _sweep_parts(
         parts.append("<h2>Sensitivity indices</h2>" + _indices_html(indices, method, roles))
     parts.append("<h2>Figures</h2>")
     parts += [_img(p) for p in figures]
+    parts.append(numbers)
     parts.append("<h2>Base team</h2>" + _team_html(scenarios))
     return parts
+
+
+def _sweep_table_html(frame: pd.DataFrame, params: list[str], roles: list[str]) -> str:
+    """One table per metric of stats.sweep_table: each design point's parameter values, replicates,
+    mean [95% interval] and paired difference [95% interval] from the first point."""
+    if frame.empty:
+        return "<p>No run succeeded: no numbers to show.</p>"
+    head = "".join(f"<th>{_e(parameter_label(p, roles))}</th>" for p in params)
+    out = [
+        "<p class=note>Per design point: mean and 95% interval over replicates, and the paired "
+        f"difference from the first design point (same seeds). Intervals: {_e(INTERVAL_METHOD)}.</p>"
+    ]
+    for metric in dict.fromkeys(frame["metric"]):
+        rows = frame[frame["metric"] == metric].to_dict("records")
+        diffs = ["reference"] + [
+            interval_diff(metric, r["diff"], r["diff_lo"], r["diff_hi"]) for r in rows[1:]
+        ]
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{_e(level_name(p, r[p]))}</td>" for p in params)
+            + f"<td>{r['n']}</td><td>{_e(interval(metric, r['mean'], r['lo'], r['hi']))}</td>"
+            + f"<td>{_e(d)}</td></tr>"
+            for r, d in zip(rows, diffs, strict=True)
+        )
+        out.append(
+            f"<h3>{_e(display_name(metric))}</h3><table><tr>{head}<th>replicates</th>"
+            f"<th>mean [95% interval]</th><th>difference from the first point [95% interval]</th></tr>"
+            f"{body}</table>"
+        )
+    return "".join(out)
 
 
 def _indices_html(indices: pd.DataFrame, method: str, roles: list[str]) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from handover_abm.glossary import METRICS, Kind
+from handover_abm.glossary import METRICS, Kind, label, unit
 from handover_abm.metrics import HEADLINE, UNITS
 
 INTERVAL_METHOD = (
@@ -218,6 +218,48 @@ def posterior_comparison_table(
                     "diff_param_share": d_share,
                     "diff_sign_share": agree,
                     "diff_robust": bool(d_lo > 0 or d_hi < 0),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def sweep_table(
+    runs: pd.DataFrame, parameters: Sequence[str], metrics: Sequence[str], level: float = 0.95
+) -> pd.DataFrame:
+    """Per design point and metric of a sweep's runs (sweep.parquet): the parameter values, mean and
+    interval over replicates, and the paired difference (same seeds) from the first point.
+
+    Replicate r of every design point shares a seed, so differences are formed replicate by
+    replicate, as in comparison_table; failed runs are left out.
+    """
+    ok = runs[runs["status"] == "ok"]
+    first = ok[ok["point"] == ok["point"].min()].set_index("replicate")
+    rows = []
+    for point, part in ok.groupby("point", sort=True):
+        values = {p: part[p].iloc[0] for p in parameters}
+        by_rep = part.set_index("replicate")
+        common = by_rep.index.intersection(first.index)
+        for metric in metrics:
+            mean, lo, hi = mean_ci(part[metric].to_numpy(), level, kind_of(metric))
+            diff = by_rep.loc[common, metric].to_numpy() - first.loc[common, metric].to_numpy()
+            d, d_lo, d_hi = mean_ci(diff, level)
+            rows.append(
+                {
+                    "point": point,
+                    **values,
+                    "metric": metric,
+                    "label": label(metric),
+                    "unit": unit(metric),
+                    "n": len(part),
+                    "mean": mean,
+                    "lo": lo,
+                    "hi": hi,
+                    "diff": d,
+                    "diff_lo": d_lo,
+                    "diff_hi": d_hi,
                 }
             )
     return pd.DataFrame(rows)
