@@ -69,3 +69,16 @@ def dashboard_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
             yield port
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the model's kernels once, in the controlling process, before any test worker or test
+    subprocess starts: on a fresh machine each of them would otherwise compile the same kernels at
+    the same time (about a minute of a core each) until one of them had written the cache."""
+    from handover_abm import kernel_cache
+
+    if hasattr(config, "workerinput") or kernel_cache.cached():
+        return
+    from handover_abm.simulate import simulate
+
+    simulate(small_scenario(days=5), seed=1)
