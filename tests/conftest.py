@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
+import signal
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,3 +85,39 @@ def pytest_configure(config: pytest.Config) -> None:
     from handover_abm.simulate import simulate
 
     simulate(small_scenario(days=5), seed=1)
+
+
+def cli_main(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run the console entry point in this process: (exit code, stderr). The signal handlers it
+    installs (SIGTERM, SIGHUP) are put back, so the test process is left as it was."""
+    from handover_abm import cli
+
+    old_argv = sys.argv
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    sys.argv = ["handover-abm", *args]
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = old_argv
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    return code, capsys.readouterr().err
+
+
+def one_paragraph(err: str, *needles: str) -> None:
+    """An `error:` paragraph on one line naming every needle, and no traceback (plain progress
+    lines, as a command prints them into a pipe, aside)."""
+    assert "Traceback" not in err, err
+    progress = re.compile(r"^\S.*: (started|\d+/\d+ runs done .*)$")
+    lines = [line for line in err.splitlines() if line.strip() and not progress.match(line)]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (hidden temporaries too) and its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

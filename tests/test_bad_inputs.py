@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -20,9 +19,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from handover_abm import cli
 from handover_abm.sweep import SweepOutcome
-from tests.conftest import dashboard_port
+from tests.conftest import cli_main as main
+from tests.conftest import dashboard_port, one_paragraph, snapshot
 
 CLI = str(Path(sys.executable).parent / "handover-abm")
 SMALL = {
@@ -33,34 +32,9 @@ SMALL = {
 }
 
 
-def main(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Run the console entry point in this process: (exit code, stderr)."""
-    old_argv, old_term = sys.argv, signal.getsignal(signal.SIGTERM)
-    sys.argv = ["handover-abm", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old_argv
-        signal.signal(signal.SIGTERM, old_term)
-    return code, capsys.readouterr().err
-
-
 def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess:
     """Run the installed command in a subprocess."""
     return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300, **kwargs)
-
-
-def one_paragraph(err: str, *needles: str) -> None:
-    """An `error:` paragraph on one line naming every needle, and no traceback."""
-    assert "Traceback" not in err, err
-    progress = re.compile(r"^\S.*: (started|\d+/\d+ runs done .*)$")  # plain progress lines in pipes
-    lines = [line for line in err.splitlines() if line.strip() and not progress.match(line)]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    for needle in needles:
-        assert needle in err, (needle, err)
 
 
 def config(tmp: Path, name: str = "small.yaml", **changes: object) -> Path:
@@ -81,11 +55,6 @@ def sweep_spec(tmp: Path, name: str = "spec.yaml", **changes: object) -> Path:
     path = tmp / name
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return path
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` (including hidden temporaries) and its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @contextlib.contextmanager

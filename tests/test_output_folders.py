@@ -18,12 +18,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from handover_abm import cli, results
+from handover_abm import results
 from handover_abm.errors import OutputError
 from handover_abm.folders import KILL_AFTER_STEP, verified_manifest, writing_into
 from handover_abm.sensitivity import run_sensitivity
 from handover_abm.sweep import load_sweep, run_sweep
 from handover_abm.sweep_store import SweepStore
+from tests.conftest import cli_main as main
+from tests.conftest import one_paragraph, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).parent / "handover-abm")
@@ -41,37 +43,6 @@ RUN_FILES |= {"waits.csv", "access.csv"}
 def cli_run(*args: str | bytes, **kwargs: object) -> subprocess.CompletedProcess:
     """The installed command in a subprocess."""
     return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300, **kwargs)
-
-
-def main(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """The console entry point in this process: (exit code, stderr)."""
-    old_argv, old_term = sys.argv, signal.getsignal(signal.SIGTERM)
-    sys.argv = ["handover-abm", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old_argv
-        signal.signal(signal.SIGTERM, old_term)
-    return code, capsys.readouterr().err
-
-
-def one_paragraph(err: str, *needles: str) -> None:
-    """One `error:` line naming every needle (progress lines aside), and no traceback."""
-    assert "Traceback" not in err, err
-    lines = [
-        x for x in err.splitlines() if x.strip() and not x.endswith(": started") and "runs done" not in x
-    ]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    for needle in needles:
-        assert needle in err, (needle, err)
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` (hidden ones too) and its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def beside(folder: Path) -> list[str]:
