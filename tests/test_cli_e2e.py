@@ -270,3 +270,19 @@ def test_role_figures_can_be_set_from_the_command_line(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     resolved = json.loads((out / "manifest.json").read_text())["configs"][0]["resolved"]
     assert resolved["roles"]["physician_associate"]["hourly_cost"] == 60
+
+
+def test_help_shows_no_type_beside_flags() -> None:
+    """A flag takes no value, so the help must not print one ("--version <bool>" did in Typer 0.29)."""
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from handover_abm.cli import app
+
+    runner = CliRunner()
+    commands = [[], *[[name] for name in get_command(app).commands]]
+    for command in commands:
+        result = runner.invoke(app, [*command, "--help"], terminal_width=100)
+        assert result.exit_code == 0, (command, result.output)
+        assert "--help" in result.output
+        assert "<bool>" not in result.output and "BOOLEAN" not in result.output, (command, result.output)

@@ -148,6 +148,10 @@ def test_edit_team_then_run_a_year_against_another_config(server: tuple[str, Pat
         assert "3 (2.4 FTE)" in teams.inner_text()
 
         # a short "year" so the test is quick: 3 replicates, 15 measured days after 10 of warm-up
+        page.get_by_label("Replicates").fill("10001")  # bounded as compare: 2 x 10,001 runs
+        too_many = re.compile(r"^Replicates: 2 config\(s\) x 10,001 replicate\(s\) = 20,002 runs")
+        page.get_by_text(too_many).wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Run a year").is_disabled()
         page.get_by_label("Replicates").fill("3")
         page.get_by_label("Working days measured").fill("15")
         page.get_by_label("Warm-up (working days, not counted)").fill("10")

@@ -87,3 +87,22 @@ def test_plot_and_report_of_a_sweep(tmp_path: Path) -> None:
 def test_plot_of_an_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     res = subprocess.run([CLI, "plot", str(tmp_path)], capture_output=True, text=True)
     assert res.returncode == 2 and "no run, compare, sweep" in res.stderr
+
+
+def test_importing_the_package_leaves_the_users_matplotlib_settings_alone() -> None:
+    """The paper style is in force only while the package draws (style.styled): a user's own
+    figures keep their settings, and a figure the package draws still gets 300 dpi and spines off."""
+    code = """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+before = dict(plt.rcParams)
+import handover_abm, handover_abm.plots, handover_abm.api, handover_abm.calibration
+from handover_abm.style import PAPER_STYLE, styled
+assert dict(plt.rcParams) == before, "importing changed rcParams"
+seen = styled(lambda: (plt.rcParams["savefig.dpi"], plt.rcParams["axes.spines.top"]))()
+assert seen == (300, False), seen
+assert dict(plt.rcParams) == before, "drawing left rcParams changed"
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr

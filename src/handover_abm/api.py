@@ -40,6 +40,7 @@ from handover_abm.metrics import HEADLINE, TABLE_METRICS
 from handover_abm.sensitivity import run_sensitivity
 from handover_abm.stats import INTERVAL_METHOD, sweep_table
 from handover_abm.streams import replicate_seeds
+from handover_abm.style import PaperFigure, styled
 from handover_abm.sweep import load_sweep, run_sweep
 from handover_abm.verdict import (
     Verdict,
@@ -70,10 +71,15 @@ def _figure(n: int, cols: int = 3) -> tuple[Figure, np.ndarray]:
     cell, as it does pandas' plots (no backend is forced: plots.py)."""
     import matplotlib.pyplot as plt
 
-    from handover_abm.plots import OKABE_ITO  # noqa: F401  (sets the paper style: rcParams)
-
-    rows = max(1, -(-n // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.9 * rows + 0.6), squeeze=False)
+    rows = max(1, -(-n // cols))  # constrained: titles inside the canvas, a legend below the axes
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(11, 2.9 * rows + 0.6),
+        squeeze=False,
+        layout="constrained",
+        FigureClass=PaperFigure,
+    )
     for ax in axes.flat[n:]:
         ax.axis("off")
     return fig, axes
@@ -140,9 +146,10 @@ class Comparison:
         cols = ["config", "metric", "label", "unit", "n", "mean", "lo", "hi", "baseline", "diff"]
         return out[[*cols, "diff_lo", "diff_hi", "verdict"]].reset_index(drop=True)
 
+    @styled
     def plot(self, metrics: Sequence[str] | None = None) -> Figure:
         """Paired differences from the first config, mean and 95% interval, one panel per outcome."""
-        from handover_abm.plots import OKABE_ITO
+        from handover_abm.plots import OKABE_ITO, suptitle
 
         chosen = _check_metrics(metrics, TABLE_METRICS)
         frame = self.to_frame(chosen)
@@ -164,10 +171,9 @@ class Comparison:
             ax.set_title(label(metric))
             ax.set_xlabel(f"difference ({'percentage points' if k == 100 else unit(metric)})")
         n = len(self.runs.seeds)
-        fig.suptitle(
-            f"Against {self.configs[0]}: paired difference, mean and 95% interval over {n} replicates"
+        suptitle(
+            fig, f"Against {self.configs[0]}: paired difference, mean and 95% interval over {n} replicates"
         )
-        fig.tight_layout()
         return fig
 
     def __repr__(self) -> str:
@@ -225,6 +231,7 @@ class SweepResult:
         interval over replicates, and the paired difference (same seeds) from the first point."""
         return sweep_table(self.table, self.parameters, list(metrics if metrics is not None else HEADLINE))
 
+    @styled
     def plot(self, metrics: Sequence[str] | None = None) -> Figure:
         """Each outcome against the first parameter (a series for each level of the others): paired
         difference from the first design point, mean and 95% interval; a line and band for a number,
@@ -243,7 +250,6 @@ class SweepResult:
         x, rest = self.parameters[0], self.parameters[1:]
         categories = list(dict.fromkeys(frame[x])) if is_categorical(frame[x]) else None
         fig, axes = _figure(len(chosen))
-        fig.set_layout_engine("constrained")  # titles inside the canvas, the legend below the axes
         for ax, metric in zip(axes.flat, chosen, strict=False):
             part = frame[frame["metric"] == metric]
             groups = list(part.groupby(rest, sort=False)) if rest else [((), part)]
@@ -323,9 +329,10 @@ class SensitivityResult:
         t.insert(3, "parameter_label", [parameter_label(p, self.team_roles) for p in t["parameter"]])
         return t.drop(columns=["method"])
 
+    @styled
     def plot(self, metrics: Sequence[str] | None = None) -> Figure:
         """Factors ranked by influence per outcome: mu* (Morris) or total index ST (Sobol)."""
-        from handover_abm.plots import OKABE_ITO
+        from handover_abm.plots import OKABE_ITO, suptitle
 
         present = list(dict.fromkeys(self.indices["metric"]))
         chosen = _check_metrics(metrics, present) if metrics is not None else present[:6]
@@ -338,8 +345,7 @@ class SensitivityResult:
             ax.barh(part["parameter_label"], k * part[key], xerr=k * part[err], color=OKABE_ITO[0])
             ax.set_title(label(metric))
             ax.set_xlabel(f"mu* ({unit(metric)})" if self.method == "morris" else "total index (ST)")
-        fig.suptitle(f"Sensitivity ({self.method.capitalize()}): factors ranked by influence")
-        fig.tight_layout()
+        suptitle(fig, f"Sensitivity ({self.method.capitalize()}): factors ranked by influence")
         return fig
 
     def __repr__(self) -> str:

@@ -50,7 +50,7 @@ from urllib.parse import parse_qs
 
 import matplotlib
 
-matplotlib.use("Agg")
+matplotlib.use("Agg")  # the dashboard's own server process draws to PNG only
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import networkx as nx
@@ -88,7 +88,7 @@ from handover_abm.glossary import (
     role_label,
     task_label,
 )
-from handover_abm.limits import check_seed
+from handover_abm.limits import check_held_runs, check_seed
 from handover_abm.metrics import TABLE_METRICS, summarise, warmup_for
 from handover_abm.model import HandoverModel
 from handover_abm.plots import OKABE_ITO, ROLE_COLOURS
@@ -96,6 +96,7 @@ from handover_abm.results import csv_writer
 from handover_abm.serve import CONFIG_DIRS_ENV, CONFIG_ENV, SHIPPED_CONFIGS, TOKEN_ENV
 from handover_abm.stats import INTERVAL_METHOD
 from handover_abm.streams import replicate_seeds
+from handover_abm.style import PAPER_STYLE
 from handover_abm.team import annual_cost, total_fte
 from handover_abm.verdict import (
     BETTER,
@@ -108,6 +109,7 @@ from handover_abm.verdict import (
     warnings_for,
 )
 
+matplotlib.rcParams.update(PAPER_STYLE)  # this process is the dashboard's own: its figures all in it
 WATCH_METRICS = [
     "handovers_per_episode",
     "miscommunications_per_episode",
@@ -278,6 +280,18 @@ def seed_problem(value: int) -> str:
         check_seed(value, "Root seed")
     except ConfigError as exc:
         return str(exc)
+    return ""
+
+
+def replicates_problem(value: int) -> str:
+    """Why `value` cannot be the number of replicates ('' when it can): at least 1, and the two
+    teams' runs bounded as the command line's `compare` (limits.MAX_HELD_RUNS)."""
+    if value < 1:
+        return f"Replicates {value}: at least 1."
+    try:
+        check_held_runs(2, value)
+    except ConfigError as exc:
+        return f"Replicates: {exc}"
     return ""
 
 
@@ -842,6 +856,9 @@ def CompareYear() -> None:
             on_value=warmup_days.set,
             continuous_update=True,
         )
+    too_many = replicates_problem(replicates.value)
+    if too_many:
+        solara.Error(too_many)
     scenarios, problem = year_scenarios()
     if scenarios:
         TeamsSideBySide(scenarios)
@@ -852,7 +869,7 @@ def CompareYear() -> None:
         solara.Error(problem)
     ok = (
         bool(scenarios)
-        and replicates.value >= 1
+        and not too_many
         and measured_days.value >= 1
         and warmup_days.value >= 0
         and not seed_problem(seed.value)
@@ -909,7 +926,7 @@ def NetworkView(model: HandoverModel, day: int) -> None:
     pos = nx.spring_layout(g, seed=1, k=1.2 / max(1, g.number_of_nodes()) ** 0.5)
     roles = sorted({c.role_name for c in model.clinicians})
     colour = {r: ROLE_COLOURS[i % len(ROLE_COLOURS)] for i, r in enumerate(roles)}
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
     recent = model.network.recent_handovers()
     if recent:
         top = max(recent.values())
@@ -937,7 +954,6 @@ def NetworkView(model: HandoverModel, day: int) -> None:
     ax.legend(handles=handles, frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_title(f"Team network, working day {day} (node size: weeks until a free slot)", fontsize=10)
     ax.axis("off")
-    fig.tight_layout()
     solara.FigureMatplotlib(fig, format="png", dependencies=[day, id(model)])
     plt.close(fig)
 
@@ -946,7 +962,7 @@ def NetworkView(model: HandoverModel, day: int) -> None:
 def SeriesView(model: HandoverModel, day: int) -> None:
     """The daily series so far, against working days (below) and dates (above)."""
     frame = model.datacollector.model_vars
-    fig, axes = plt.subplots(2, 2, figsize=(9, 5))
+    fig, axes = plt.subplots(2, 2, figsize=(9, 5), layout="constrained")
     for ax, name in zip(axes.flat, WATCH_SERIES, strict=True):
         values = frame.get(name, [])
         ax.plot(range(1, len(values) + 1), values, color=OKABE_ITO[0])
@@ -954,7 +970,6 @@ def SeriesView(model: HandoverModel, day: int) -> None:
         ax.set_ylabel(DAILY[name][1], fontsize=8)
         ax.set_xlim(0, max(day, 5))
         _day_axis(ax, model.calendar, max(day, 5))
-    fig.tight_layout()
     solara.FigureMatplotlib(fig, format="png", dependencies=[day, id(model)])
     plt.close(fig)
 

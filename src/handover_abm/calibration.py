@@ -57,6 +57,7 @@ from handover_abm.results import (
 )
 from handover_abm.simulate import simulate
 from handover_abm.streams import replicate_seeds
+from handover_abm.style import styled
 from handover_abm.sweep import build_scenario, check_parameter_paths
 from handover_abm.targets import Target, check_metrics, load_targets, select_targets, target_metrics
 from handover_abm.team import scaled
@@ -870,13 +871,16 @@ def _metric_label(t: Target) -> str:
     return f"{t.name} ({t.unit})\n" + "\n".join(textwrap.wrap(desc, 40, max_lines=2, placeholder=" …"))
 
 
+@styled
 def _figures_posterior(cal: Calibration, posterior: pd.DataFrame, folder: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from handover_abm.plots import OKABE_ITO, _save
+    from handover_abm.plots import OKABE_ITO, _save, legend_below, suptitle
 
     names, w = cal.names, posterior["weight"].to_numpy()
-    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 2.8), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(3.4 * len(names), 3.2), squeeze=False, layout="constrained"
+    )
     for ax, key in zip(axes[0], names, strict=True):
         prior = cal.spec.parameters[key]
         ax.hist(
@@ -892,12 +896,11 @@ def _figures_posterior(cal: Calibration, posterior: pd.DataFrame, folder: Path) 
         )
         ax.set_xlabel(parameter_label(key))
         ax.set_ylabel("posterior density")
-    axes[0][0].legend(loc="upper right")
-    fig.suptitle(f"{cal.spec.name}: weighted posterior marginals (last generation)")
-    fig.tight_layout()
+    legend_below(fig, *axes[0][0].get_legend_handles_labels())
+    suptitle(fig, f"{cal.spec.name}: weighted posterior marginals (last generation)")
     files = _save(fig, folder, "posterior_marginals")
     k = len(names)
-    fig, axes = plt.subplots(k, k, figsize=(2.6 * k + 1, 2.6 * k + 1), squeeze=False)
+    fig, axes = plt.subplots(k, k, figsize=(2.6 * k + 1, 2.6 * k + 1), squeeze=False, layout="constrained")
     sizes = 8 + 60 * w / w.max()
     for i, yi in enumerate(names):
         for j, xj in enumerate(names):
@@ -913,18 +916,20 @@ def _figures_posterior(cal: Calibration, posterior: pd.DataFrame, folder: Path) 
                 ax.set_xlabel(xj)
             if j == 0 and i != j:
                 ax.set_ylabel(yi)
-    fig.suptitle(f"{cal.spec.name}: posterior pairs (point size = weight)")
-    fig.tight_layout()
+    suptitle(fig, f"{cal.spec.name}: posterior pairs (point size = weight)")
     files += _save(fig, folder, "posterior_pairs")
     return [str(f.relative_to(folder.parent)) for f in files]
 
 
+@styled
 def _figure_fit(targets: Sequence[Target], fit: pd.DataFrame, folder: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from handover_abm.plots import OKABE_ITO, _save
+    from handover_abm.plots import OKABE_ITO, _save, legend_below
 
-    fig, axes = plt.subplots(len(targets), 1, figsize=(7, 1.3 + 1.1 * len(targets)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(targets), 1, figsize=(7, 1.5 + 1.1 * len(targets)), squeeze=False, layout="constrained"
+    )
     for ax, t, row in zip(axes[:, 0], targets, fit.itertuples(), strict=True):
         allowed = t.uncertainty.allowed
         ax.axvspan(t.value - allowed, t.value + allowed, color=OKABE_ITO[1], alpha=0.25, lw=0)
@@ -940,23 +945,22 @@ def _figure_fit(targets: Sequence[Target], fit: pd.DataFrame, folder: Path) -> l
         )
         ax.set_yticks([0], [_metric_label(t)])
         ax.tick_params(axis="y", labelsize=7)
-    axes[0, 0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), ncol=2, frameon=False)
-    fig.tight_layout()
+    legend_below(fig, *axes[0, 0].get_legend_handles_labels(), ncol=2)
     return [str(f.relative_to(folder.parent)) for f in _save(fig, folder, "target_fit")]
 
 
+@styled
 def _figure_history(trials: pd.DataFrame, folder: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
-    from handover_abm.plots import OKABE_ITO, _save
+    from handover_abm.plots import OKABE_ITO, _save, legend_below
 
     done = trials[trials["state"] == "COMPLETE"].sort_values("number")
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
     ax.scatter(done["number"], done["value"], s=12, color=OKABE_ITO[0], label="trial")
     ax.plot(done["number"], done["value"].cummin(), color=OKABE_ITO[5], label="best so far")
     ax.set_yscale("symlog", linthresh=1)
     ax.set_xlabel("trial")
     ax.set_ylabel("distance (sum of squared z)")
-    ax.legend()
-    fig.tight_layout()
+    legend_below(fig, *ax.get_legend_handles_labels(), ncol=2)
     return [str(f.relative_to(folder.parent)) for f in _save(fig, folder, "optimisation_history")]

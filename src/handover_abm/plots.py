@@ -32,6 +32,7 @@ from handover_abm.folders import verified_manifest
 from handover_abm.glossary import DAILY, label, parameter_label, role_label, scale, unit
 from handover_abm.results import atomic_write_all, read_parquet
 from handover_abm.stats import comparison_table, kind_of, mean_ci
+from handover_abm.style import styled
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 # 14 roles: Okabe-Ito followed by Tol's muted scheme
@@ -54,22 +55,8 @@ KEY_METRICS = [
 TICK_LABEL_CHARS = 40
 DAILY_PANELS = ["handovers", "miscommunications", "supervisor_load_index", "tasks_waiting"]
 
-plt.rcParams.update(
-    {
-        "figure.dpi": 110,
-        "savefig.dpi": 300,
-        "svg.fonttype": "none",
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.titlesize": 10,
-        "axes.labelsize": 9,
-        "xtick.labelsize": 8,
-        "ytick.labelsize": 8,
-        "legend.fontsize": 8,
-    }
-)
 
-
+@styled
 def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
     paths = [folder / f"{name}.png", folder / f"{name}.svg"]
     try:
@@ -152,6 +139,7 @@ def draw_against(
     ax.set_xlim(-0.5, len(names) - 0.5)
 
 
+@styled
 def comparison_bars(summary: pd.DataFrame, folder: Path, metrics: list[str] | None = None) -> list[Path]:
     """Bars of each chosen metric (default: the key metrics) per config with 95% CI error bars."""
     metrics = metrics or KEY_METRICS
@@ -173,6 +161,7 @@ def comparison_bars(summary: pd.DataFrame, folder: Path, metrics: list[str] | No
     return _save(fig, folder, "comparison")
 
 
+@styled
 def daily_series(
     daily: pd.DataFrame, folder: Path, window: int = 5, start: date | None = None, warmup_days: int = 0
 ) -> list[Path]:
@@ -215,6 +204,7 @@ def daily_series(
     return _save(fig, folder, "daily")
 
 
+@styled
 def supervisor_load(staff: pd.DataFrame, folder: Path) -> list[Path]:
     """Distribution of supervisors' mean load index (one point per supervisor and replicate)."""
     sups = staff[staff["supervisees"] > 0]
@@ -239,6 +229,7 @@ def supervisor_load(staff: pd.DataFrame, folder: Path) -> list[Path]:
     return _save(fig, folder, "supervisor_load")
 
 
+@styled
 def wait_distribution(waits: pd.DataFrame, folder: Path, max_days: int = 42) -> list[Path]:
     """Share of contacts seen within d calendar days of the request, per config (all replicates)."""
     configs = list(dict.fromkeys(waits["config"]))
@@ -280,6 +271,7 @@ def handover_matrix(networks: dict[str, dict]) -> dict[str, pd.DataFrame]:
     return out
 
 
+@styled
 def handover_heatmaps(networks: dict[str, dict], folder: Path) -> list[Path]:
     """A role-by-role heat map of handovers per config: who hands care to whom, readable by a board."""
     paths: list[Path] = []
@@ -323,6 +315,7 @@ def _paired_differences(ok: pd.DataFrame, p: str, params: list[str], metric: str
     return pd.Series(indexed[metric].to_numpy() - base.reindex(indexed.index).to_numpy(), index=ok.index)
 
 
+@styled
 def sweep_figure(
     table: pd.DataFrame, p: str, params: list[str], metrics: list[str], team_roles: list[str] | None = None
 ) -> plt.Figure:
@@ -371,6 +364,7 @@ def sweep_figure(
     return fig
 
 
+@styled
 def sweep_lines(
     table: pd.DataFrame,
     params: list[str],
@@ -386,6 +380,7 @@ def sweep_lines(
     return paths
 
 
+@styled
 def sensitivity_bars(
     indices: pd.DataFrame, folder: Path, metrics: list[str] | None = None, team_roles: list[str] | None = None
 ) -> list[Path]:
@@ -431,6 +426,7 @@ def sensitivity_bars(
     return _save(fig, folder, f"sensitivity_{method}")
 
 
+@styled
 def morris_mu_sigma(
     indices: pd.DataFrame, folder: Path, metrics: list[str] | None = None, team_roles: list[str] | None = None
 ) -> list[Path]:
@@ -464,6 +460,7 @@ def morris_mu_sigma(
     return _save(fig, folder, "morris_mu_sigma")
 
 
+@styled
 def waterfalls(explained: pd.DataFrame, folder: Path, metrics: list[str] | None = None) -> list[Path]:
     """Per metric, a waterfall from A's mean to B's: one bar per mechanism group that was switched
     (its mean Shapley contribution, 95% interval over paired replicates), in the groups' order."""
