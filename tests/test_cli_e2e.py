@@ -44,6 +44,7 @@ SUMMARY_COLUMNS = [
     "secon_mean",
     "same_day_share",
     "over_14_days_share",
+    "over_21_days_share",
     "over_28_days_share",
     "days_to_appointment_median",
     "unmet_demand_per_1000_patients",

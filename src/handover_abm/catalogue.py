@@ -25,7 +25,7 @@ class TaskType(_Frozen):
 
     minutes: float = Field(gt=0, description="GP reference time for the task (minutes)")
     contact: bool = Field(description="whether the task is a patient contact")
-    lead_days: int = Field(ge=0, description="earliest start after the previous task (days)")
+    lead_days: int = Field(ge=0, description="median working days after the previous task")
     label: str = ""
 
 

@@ -469,6 +469,20 @@ class Access(_Section):
         ge=0,
         le=1,
     )
+    lead_time_shape: float = param(
+        3.0,
+        "shape of the log-logistic distribution of the lead time of an episode's next step (a "
+        "follow-up, a result, a referral's first contact) around its task type's lead days, the "
+        "median: at 3 half fall between 0.69 and 1.44 times the median and 1 in 28 beyond 3 times "
+        "it (clinicians ask to see a patient again in days, weeks or months); 0 gives every step "
+        "exactly its median",
+        unit="dimensionless",
+        source="assumption (range 2-6), chosen before comparing with the booking-lead bands, not "
+        "fitted to them; no published distribution of follow-up intervals in English general "
+        "practice was found",
+        ge=0,
+        le=20,
+    )
     planned_lead_days: float = param(
         18.0,
         "mean working days ahead that a planned review (long-term condition or medication review) "

@@ -141,6 +141,44 @@ METRICS: dict[str, Metric] = {
         "share",
         "access",
     ),
+    "over_21_days_share": M(
+        "Waited over 3 weeks",
+        "% of contacts",
+        "contacts seen more than 21 calendar days after the request",
+        "lower",
+        "share",
+    ),
+    "lead_1_day_share": M(
+        "Seen the next day", "% of contacts", "contacts seen 1 calendar day after the request", None, "share"
+    ),
+    "lead_2_to_7_days_share": M(
+        "Seen in 2 to 7 days",
+        "% of contacts",
+        "contacts seen 2 to 7 calendar days after the request",
+        None,
+        "share",
+    ),
+    "lead_8_to_14_days_share": M(
+        "Seen in 8 to 14 days",
+        "% of contacts",
+        "contacts seen 8 to 14 calendar days after the request",
+        None,
+        "share",
+    ),
+    "lead_15_to_21_days_share": M(
+        "Seen in 15 to 21 days",
+        "% of contacts",
+        "contacts seen 15 to 21 calendar days after the request",
+        None,
+        "share",
+    ),
+    "lead_22_to_28_days_share": M(
+        "Seen in 22 to 28 days",
+        "% of contacts",
+        "contacts seen 22 to 28 calendar days after the request",
+        None,
+        "share",
+    ),
     "over_28_days_share": M(
         "Waited over 4 weeks",
         "% of contacts",

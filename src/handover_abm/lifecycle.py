@@ -367,12 +367,31 @@ def _in_scope(S: State, practice, ttype, post):
     return False
 
 
+@inline_kernel
+def log_logistic_days(median, shape, u, most):
+    """The u-quantile (0 <= u < 1) of a log-logistic distribution with this median and shape,
+    rounded to whole days, at most `most`."""
+    x = median * (u / (1.0 - u)) ** (1.0 / shape)
+    return int(x + 0.5) if x < most else most
+
+
+@inline_kernel
+def _lead(S: State, median):
+    """Working days until a next step is due: log-logistic around the task type's median (one
+    access draw), or the median itself when the shape is 0."""
+    if median <= 0 or S.lead_shape <= 0:
+        return median
+    return log_logistic_days(median, S.lead_shape, uniform(S, S_ACCESS), S.max_lead)
+
+
 @kernel
 def advance(S: State, ep, day, first, urgent, planned):
     """Create the episode's next task, or close the episode when none is left.
 
-    A planned review's first contact is booked ahead (`access.planned_lead_days`); a follow-up
-    is booked at its lead time, now (pre-booked) or by the patient when it is due.
+    A planned review's first contact is booked ahead (`access.planned_lead_days`); a later step
+    is due after its lead time (log-logistic around the task type's lead days, its median, with
+    shape `access.lead_time_shape`) and is booked now for that day when it falls within the
+    booking horizon (pre-booked), else by the patient when it is due.
     """
     n = S.E[ep, EP_NREM]
     if n == 0:
@@ -386,7 +405,7 @@ def advance(S: State, ep, day, first, urgent, planned):
         if planned and contact and S.planned_lead_mean > 0:
             lead = int(-S.planned_lead_mean * math.log1p(-uniform(S, S_ACCESS)))
     else:
-        lead = S.tt_lead[ttype] + S.E[ep, EP_DELAY]
+        lead = _lead(S, S.tt_lead[ttype]) + S.E[ep, EP_DELAY]
     S.E[ep, EP_DELAY] = 0
     t = new_task(S, ep, ttype, NORMAL, day)
     S.T[t, TK_URGENT] = urgent
@@ -401,7 +420,7 @@ def advance(S: State, ep, day, first, urgent, planned):
         and _in_scope(S, S.E[ep, EP_PRACTICE], ttype, last)
     ):
         pinned = last  # done at the same consultation
-    if contact and lead > 0 and uniform(S, S_ACCESS) < S.prebooked_share:
+    if contact and 0 < lead <= S.horizon and uniform(S, S_ACCESS) < S.prebooked_share:
         S.T[t, TK_REQUESTED] = day  # booked now for its due date
         create(S, t, day, day, pinned)
         return

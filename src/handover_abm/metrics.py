@@ -49,6 +49,28 @@ def secon(contacts: Sequence[Hashable]) -> float:
     return sum(a == b for a, b in pairwise(contacts)) / (n - 1)
 
 
+# The booking-lead bands of NHS England's Appointments in General Practice (calendar days from
+# booking to appointment, "Same Day" to "More than 28 Days"): (metric, first day, last day or None
+# for no end, the band as published). The model's day 0 is the day of the request; a contact
+# booked ahead at a previous contact counts from that day, as a booking does.
+BOOKING_LEAD_BANDS: tuple[tuple[str, int, int | None, str], ...] = (
+    ("same_day_share", 0, 0, "Same Day"),
+    ("lead_1_day_share", 1, 1, "1 Day"),
+    ("lead_2_to_7_days_share", 2, 7, "2 to 7 Days"),
+    ("lead_8_to_14_days_share", 8, 14, "8 to 14 Days"),
+    ("lead_15_to_21_days_share", 15, 21, "15 to 21 Days"),
+    ("lead_22_to_28_days_share", 22, 28, "22 to 28 Days"),
+    ("over_28_days_share", 29, None, "More than 28 Days"),
+)
+
+
+def band_share(waits: Counter[int], first: int, last: int | None, contacts: float) -> float:
+    """Share of `contacts` seen `first` to `last` calendar days after the request (no end when
+    `last` is None), from `waits` (calendar days -> contacts)."""
+    inside = sum(n for d, n in waits.items() if d >= first and (last is None or d <= last))
+    return _ratio(inside, contacts)
+
+
 # name -> (unit, description). Order is the column order of summary.csv after the keys.
 HEADLINE: dict[str, tuple[str, str]] = {
     "episodes_completed": ("episodes", "episodes of care completed"),
@@ -77,6 +99,7 @@ HEADLINE: dict[str, tuple[str, str]] = {
     "secon_mean": ("0-1", "sequential continuity, patients with 2+ contacts"),
     "same_day_share": ("fraction", "contacts seen on the day they were requested or booked"),
     "over_14_days_share": ("fraction", "contacts seen more than 14 calendar days after the request"),
+    "over_21_days_share": ("fraction", "contacts seen more than 21 calendar days after the request"),
     "over_28_days_share": ("fraction", "contacts seen more than 28 calendar days after the request"),
     "days_to_appointment_median": ("calendar days", "median calendar days from request to contact"),
     "unmet_demand_per_1000_patients": (
@@ -112,6 +135,11 @@ HEADLINE: dict[str, tuple[str, str]] = {
 }
 
 EXTRA: dict[str, tuple[str, str]] = {
+    **{
+        name: ("fraction", f"contacts seen {first} to {last} calendar days after the request ({band})")
+        for name, first, last, band in BOOKING_LEAD_BANDS
+        if name.startswith("lead_")
+    },
     "episodes_arrived": ("episodes", "episodes that arrived"),
     "episodes_dropped": (
         "episodes",
@@ -474,9 +502,9 @@ def summarise(
         "upc_mean": u,
         "coc_mean": c,
         "secon_mean": s,
-        "same_day_share": _ratio(waits[0], contacts),
-        "over_14_days_share": _ratio(sum(n for d, n in waits.items() if d > 14), contacts),
-        "over_28_days_share": _ratio(sum(n for d, n in waits.items() if d > 28), contacts),
+        **{name: band_share(waits, first, last, contacts) for name, first, last, _ in BOOKING_LEAD_BANDS},
+        "over_14_days_share": band_share(waits, 15, None, contacts),
+        "over_21_days_share": band_share(waits, 22, None, contacts),
         "days_to_appointment_median": median_of_counts(waits),
         "unmet_demand_per_1000_patients": 1000 * _ratio(t["requests_unmet"], model.population.size * years),
         "gp_contact_share": _ratio(t["contacts_gp"], contacts),

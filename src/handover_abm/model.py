@@ -482,6 +482,8 @@ class HandoverModel(mesa.Model):
             same_session=cfg.routing.same_session_continuation,
             rework_fraction=h.rework_time_fraction,
             planned_lead_mean=float(access.planned_lead_days),
+            lead_shape=float(access.lead_time_shape),
+            max_lead=cfg.working_days_per_year,
             p_elsewhere_urgent=access.p_elsewhere_urgent,
             p_elsewhere_routine=access.p_elsewhere_routine,
             max_attempts=access.max_attempts,

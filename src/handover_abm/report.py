@@ -18,7 +18,7 @@ import pandas as pd
 from handover_abm.config import Scenario
 from handover_abm.folders import shown, verified_manifest
 from handover_abm.glossary import BOARD, METRICS, display_name, fmt, interval, interval_diff, parameter_label
-from handover_abm.metrics import HEADLINE, TABLE_METRICS
+from handover_abm.metrics import BOOKING_LEAD_BANDS, HEADLINE, TABLE_METRICS
 from handover_abm.plots import KEY_METRICS, level_name, plot_files
 from handover_abm.results import read_parquet, write_text
 from handover_abm.sensitivity import sobol_warnings
@@ -26,6 +26,8 @@ from handover_abm.stats import (
     INTERVAL_METHOD,
     POSTERIOR_INTERVAL_METHOD,
     comparison_table,
+    kind_of,
+    mean_ci,
     posterior_comparison_table,
     sweep_table,
 )
@@ -150,6 +152,32 @@ def _detail_html(table: pd.DataFrame, configs: list[str]) -> str:
     return "".join(parts)
 
 
+def _bands_html(summary: pd.DataFrame, configs: list[str]) -> str:
+    """Contacts by the booking-lead bands NHS England publishes, beside the published shares
+    (data/targets.yaml); a folder written before the bands existed shows none."""
+    from handover_abm.targets import load_targets
+
+    bands = [b for b in BOOKING_LEAD_BANDS if b[0] in summary.columns]
+    if not bands:
+        return ""
+    published = {t.metric: t for t in load_targets().values()}
+    head = "".join(f"<th>{_e(c)}</th>" for c in configs)
+    rows = []
+    for metric, _, _, band in bands:
+        t = published.get(metric)
+        shares = (summary.loc[summary["config"] == c, metric] for c in configs)
+        cells = "".join(f"<td>{_e(interval(metric, *mean_ci(x, kind=kind_of(metric))))}</td>" for x in shares)
+        source = f"{fmt(metric, t.value)} ({t.year})" if t else "–"
+        rows.append(f"<tr><td>{_e(band)}</td><td>{_e(source)}</td>{cells}</tr>")
+    return (
+        "<h2>Time from request to appointment, in the published bands</h2><p class=note>Share of "
+        "contacts by calendar days from the request (or the booking, for a contact booked ahead) to "
+        "the appointment, mean [95% interval], beside the share NHS England's Appointments in General "
+        "Practice publishes for England (booking to appointment; sources in docs/calibration.md).</p>"
+        f"<table><tr><th>band</th><th>published</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
 def _glossary_html(metrics: list[str]) -> str:
     body = "".join(
         f"<tr><td>{_e(METRICS[m].label)}</td><td>{_e(METRICS[m].unit)}</td>"
@@ -223,6 +251,7 @@ def _compare_parts(
     parts += [_img(figure[f"handovers_{c}"]) for c in configs if f"handovers_{c}" in figure]
     parts.append("<h2>Every outcome</h2>" + _detail_html(table, configs))
     parts.append(f"<p class=note>Intervals: {_e(INTERVAL_METHOD)}.</p>")
+    parts.append(_bands_html(summary, configs))
     parts.append(
         "<h2>Configs compared</h2>"
         + "".join(

@@ -25,7 +25,7 @@ import pandas as pd
 
 from handover_abm.config import ConfigError, Scenario
 from handover_abm.errors import OutputError
-from handover_abm.metrics import EXTRA, HEADLINE
+from handover_abm.metrics import BOOKING_LEAD_BANDS, EXTRA, HEADLINE
 
 if TYPE_CHECKING:
     from handover_abm.simulate import Outcomes
@@ -197,14 +197,29 @@ def contacts_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> p
     return pd.concat(parts, ignore_index=True)
 
 
+def lead_band(days: int) -> str:
+    """The booking-lead band NHS England publishes that `days` (calendar days) falls in."""
+    for _, first, last, band in BOOKING_LEAD_BANDS:
+        if days >= first and (last is None or days <= last):
+            return band
+    raise ValueError(f"no booking-lead band holds {days} days")
+
+
 def waits_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:
-    """waits.csv: contacts by calendar days from request to appointment, per config and replicate."""
+    """waits.csv: contacts by calendar days from request to appointment, per config and replicate,
+    with the published booking-lead band each day falls in."""
     rows = [
-        {"config": out.config, "replicate": rep, "calendar_days": days, "contacts": n}
+        {
+            "config": out.config,
+            "replicate": rep,
+            "calendar_days": days,
+            "band": lead_band(days),
+            "contacts": n,
+        }
         for out, rep in zip(outcomes, replicates, strict=True)
-        for days, n in out.waits.items()
+        for days, n in sorted(out.waits.items())
     ]
-    return pd.DataFrame(rows, columns=["config", "replicate", "calendar_days", "contacts"])
+    return pd.DataFrame(rows, columns=["config", "replicate", "calendar_days", "band", "contacts"])
 
 
 def access_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> pd.DataFrame:

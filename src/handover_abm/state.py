@@ -300,6 +300,8 @@ class StateFields(NamedTuple):
     same_session: bool
     rework_fraction: float
     planned_lead_mean: float
+    lead_shape: float  # log-logistic shape of a next step's lead time (0: the median exactly)
+    max_lead: int  # no step is due more than a year of working days after the one before
     p_elsewhere_urgent: float
     p_elsewhere_routine: float
     max_attempts: int
