@@ -75,3 +75,76 @@ def test_every_case_mix_weight_is_varied_by_a_shipped_sensitivity_spec() -> None
         for field in ("weight", "weight_per_ltc", "weight_social_need"):
             if getattr(ep, field) > 0:
                 assert f"episodes.{name}.{field}" in varied, (name, field)
+
+
+# ------------------------------------------------------------------ work programmes
+
+PROGRAMMES = [name for name, ep in load_catalogue().episode_types.items() if ep.programme]
+
+
+def test_the_work_roles_are_employed_for_is_in_the_catalogue_as_programmes() -> None:
+    """Structured medication reviews, medicines after discharge, care-home rounds, care plans and
+    health coaching arrive at their own sourced rate, within its range, and each is navigated to
+    the role employed for it before a GP."""
+    cat = load_catalogue()
+    assert len(PROGRAMMES) >= 5
+    limit = Routing().navigation_max_edge
+    core = {
+        "structured_medication_review": "clinical_pharmacist",
+        "medicines_reconciliation": "pharmacy_technician",
+        "care_plan": "care_coordinator",
+        "health_coaching": "health_and_wellbeing_coach",
+    }
+    for name in PROGRAMMES:
+        ep = cat.episode_types[name]
+        assert ep.planned and ep.rate_source and ep.rate_range[0] <= ep.rate_per_1000 <= ep.rate_range[1]
+        assert ep.weight == ep.weight_per_ltc == ep.weight_social_need == 0
+    for task, role in core.items():
+        assert cat.roles[role].scope[task].edge <= limit
+        assert cat.roles["gp_partner"].scope[task].edge > limit or task == "health_coaching"
+
+
+def test_programme_episodes_arrive_at_their_rate_on_the_patients_they_reach() -> None:
+    """Over 400 working days of a 20,000-patient population the count of each programme's episodes
+    is within 4 Poisson standard deviations of rate x patients x years, and every one falls on a
+    patient it reaches."""
+    from handover_abm.demand import reached
+
+    scenario = small_scenario(population={"size": 20_000, "practices": 2})
+    model = HandoverModel(scenario, rng=8)
+    counts = {name: 0 for name in PROGRAMMES}
+    names = list(model.catalogue.episode_types)
+    days = 400
+    for _ in range(days):
+        arrivals = model.demand.draw_day()
+        for patient, kind in zip(arrivals.patients.tolist(), arrivals.kinds.tolist(), strict=True):
+            name = names[kind]
+            if name in counts:
+                counts[name] += 1
+                ep = model.catalogue.episode_types[name]
+                assert patient in set(reached(model.population, ep.eligible).tolist())
+    for name, n in counts.items():
+        ep = model.catalogue.episode_types[name]
+        expected = ep.rate_per_1000 * 20 * days / scenario.working_days_per_year
+        assert abs(n - expected) < 4 * expected**0.5, (name, n, expected)
+
+
+def test_a_programme_takes_a_rate_and_a_request_takes_weights() -> None:
+    with pytest.raises(
+        ConfigError, match="work programme that arrives at its own rate: set its rate_per_1000"
+    ):
+        small_scenario(episodes={"care_home_round": {"weight": 0.1}})
+    with pytest.raises(
+        ConfigError, match="arrives in the mix of requests: set its weights, not rate_per_1000"
+    ):
+        small_scenario(episodes={"minor_illness": {"rate_per_1000": 10}})
+    none = small_scenario(episodes={name: {"rate_per_1000": 0} for name in PROGRAMMES})
+    assert not any(ep.programme for ep in none.catalogue().episode_types.values())
+
+
+def test_every_programme_rate_is_varied_by_the_case_mix_spec() -> None:
+    spec = Path(__file__).resolve().parents[1] / "experiments" / "sensitivity_case_mix.yaml"
+    varied = yaml.safe_load(spec.read_text(encoding="utf-8"))["parameters"]
+    for name in PROGRAMMES:
+        rng = load_catalogue().episode_types[name].rate_range
+        assert varied[f"episodes.{name}.rate_per_1000"] == {"range": list(rng)}

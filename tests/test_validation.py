@@ -64,9 +64,19 @@ def test_verification_checks_pass_at_small_size(small_suite: list) -> None:
 
 
 def test_published_patterns_are_reproduced_at_small_size(small_suite: list) -> None:
-    checks = [c for c in small_suite if "(pattern)" in c.name]
+    """Fitted and tuned patterns must hold; out-of-sample figures are reported whether or not the
+    model reproduces them (docs/VALIDATION.md says how many), each against its published value."""
+    from handover_abm.targets import load_targets
+
+    checks = [c for c in small_suite if "(pattern)" in c.name and validation.must_pass(c)]
     assert len(checks) >= 5
     assert [c.name for c in checks if not c.passed] == []
+    unseen = [c for c in small_suite if c.basis == "out_of_sample"]
+    assert len(unseen) >= 7
+    targets = {t.metric: t for t in load_targets().values()}
+    for name in validation.OUT_OF_SAMPLE_TARGETS:
+        (c,) = [c for c in unseen if c.name == f"{name.replace('_', ' ')} (pattern)"]
+        assert c.expected.startswith(f"{targets[name].value:g} ({targets[name].year})")
 
 
 # The life cycle is compiled (lifecycle.py): faults are injected where Python still holds the

@@ -36,17 +36,57 @@ class TaskGroup(_Frozen):
     p: float = Field(ge=0, le=1)
 
 
+class Eligible(_Frozen):
+    """Which patients a work programme (an episode type with its own rate) reaches."""
+
+    min_ltc: int = Field(0, ge=0, description="at least this many long-term conditions")
+    min_age_band: int = Field(0, ge=0, description="this age band (0 = youngest) or older")
+    social_need: bool = Field(False, description="only patients with a social need")
+
+
 class EpisodeType(_Frozen):
-    """A kind of episode of care: its arrival weight and its task sequence."""
+    """A kind of episode of care: how it arrives and its task sequence.
+
+    Most types arrive in the mix of requests patients make (`weight`, `weight_per_ltc`,
+    `weight_social_need`: the share of each patient's episodes). A work programme (structured
+    medication reviews, medicines reconciliation after discharge, care-home rounds, care plans)
+    arrives at its own published rate instead: `rate_per_1000` episodes per 1,000 registered
+    patients a year, falling on the patients it reaches (`eligible`), on top of the mix, with its
+    weights 0; `rate_source` says where the rate comes from.
+    """
 
     label: str = Field(min_length=1, description="what a person reads (reports, parameter labels)")
-    weight: float = Field(ge=0)
+    weight: float = Field(0.0, ge=0)
     weight_per_ltc: float = Field(0.0, ge=0)
     weight_social_need: float = Field(0.0, ge=0)
+    rate_per_1000: float = Field(0.0, ge=0, description="episodes per 1,000 registered patients a year")
+    eligible: Eligible = Eligible()
+    rate_source: str = ""
+    rate_range: tuple[float, float] | None = Field(
+        None, description="plausible range of rate_per_1000 (experiments/sensitivity_case_mix.yaml)"
+    )
     tasks: tuple[str | TaskGroup, ...] = Field(min_length=1)
     planned: bool = Field(
         False, description="always a routine, pre-booked request (reviews, admin), never urgent"
     )
+
+    @property
+    def programme(self) -> bool:
+        """Arrives at its own rate (a work programme), not in the mix of patients' requests."""
+        return self.rate_per_1000 > 0
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> EpisodeType:
+        if self.programme and (self.weight or self.weight_per_ltc or self.weight_social_need):
+            raise ValueError(
+                f"episode type {self.label!r}: a rate_per_1000 (a work programme) and mix weights "
+                "cannot both be set: set the weights to 0 or the rate to 0"
+            )
+        if self.programme and not (self.rate_source and self.rate_range):
+            raise ValueError(
+                f"episode type {self.label!r}: a rate_per_1000 needs its rate_source and rate_range"
+            )
+        return self
 
     def task_names(self) -> set[str]:
         """Every task type this episode type can contain."""

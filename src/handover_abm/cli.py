@@ -920,9 +920,10 @@ def validate_model(
     ),
     full: Annotated[bool, typer.Option("--full", help="full size (slower, tighter intervals)")] = False,
 ) -> None:
-    """Run the validation suite, write docs/VALIDATION.md; exit 1 if any check fails."""
+    """Run the validation suite, write docs/VALIDATION.md; exit 1 if a verification, fitted or tuned
+    check fails (an out-of-sample miss is reported, not an error)."""
     from handover_abm.results import write_text
-    from handover_abm.validation import FULL, REDUCED, report_markdown, run_suite
+    from handover_abm.validation import FULL, REDUCED, must_pass, report_markdown, run_suite
 
     size = FULL if full else REDUCED
     checks = run_suite(size)
@@ -933,9 +934,13 @@ def validate_model(
             markup=False,
             highlight=False,
         )
-    failed = [c.name for c in checks if not c.passed]
-    out_console.print(f"Wrote {out}: {len(checks) - len(failed)} of {len(checks)} checks pass.")
-    if failed:
+    failed = [c for c in checks if not c.passed]
+    unseen = [c for c in checks if c.basis == "out_of_sample"]
+    out_console.print(
+        f"Wrote {out}: {len(checks) - len(failed)} of {len(checks)} checks pass; out of sample "
+        f"{sum(c.passed for c in unseen)} of {len(unseen)} figures reproduced."
+    )
+    if any(must_pass(c) for c in failed):
         raise typer.Exit(1)
 
 

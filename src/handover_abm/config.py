@@ -157,12 +157,12 @@ class Demand(_Section):
     """How patient attributes drive episode arrivals and episode length."""
 
     rate_multiplier_per_ltc: float = param(
-        0.23,
+        0.14,
         "relative rise of the episode rate per long-term condition",
         unit="per condition",
-        source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (ABC-SMC, 40 "
-        "particles, 5 generations) fitted to 5.8 appointments per patient-year and 18% of them more "
-        "than 14 days after booking (data/targets.yaml); 95% credible interval 0.08-0.47; the "
+        source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (ABC-SMC, 60 "
+        "particles, 7 generations) fitted to 5.8 appointments per patient-year and 18% of them more "
+        "than 14 days after booking (data/targets.yaml); 95% credible interval 0.05-0.27; the "
         "posterior ships as data/posterior_default.parquet (--posterior default)",
         ge=0,
     )
@@ -170,11 +170,11 @@ class Demand(_Section):
         1.3, "episode-rate multiplier for social need", unit="ratio", ge=0
     )
     extra_follow_up_per_ltc: float = param(
-        0.17,
+        0.11,
         "chance, per long-term condition, that an episode gets one more follow-up task",
         unit="probability",
         source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (see "
-        "rate_multiplier_per_ltc); 95% credible interval 0.01-0.39 (weakly identified)",
+        "rate_multiplier_per_ltc); 95% credible interval 0.00-0.28 (weakly identified)",
         ge=0,
         le=1,
     )
@@ -296,17 +296,26 @@ class EpisodeOverride(_Section):
     weight_social_need: float | None = param(
         None, "added weight for a patient with a social need", unit="weight", source=CASE_MIX, ge=0
     )
+    rate_per_1000: float | None = param(
+        None,
+        "a work programme's episodes per 1,000 registered patients a year, falling on the "
+        "patients it reaches (only for the programme types of tasks.yaml, which arrive at their "
+        "own rate, not in the mix)",
+        unit="episodes/1,000 patients/year",
+        source="the catalogue's rate_source for each programme (docs/parameters.md, Case mix)",
+        ge=0,
+    )
 
 
 class Work(_Section):
     """Clinical time and queues."""
 
     minutes_per_fte_day: float = param(
-        408,
+        397,
         "clinical minutes per whole-time-equivalent working day",
         unit="minutes/FTE/day",
         source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (see "
-        "demand.rate_multiplier_per_ltc); 95% credible interval 342-457. A contracted 7.5-hour day "
+        "demand.rate_multiplier_per_ltc); 95% credible interval 370-419. A contracted 7.5-hour day "
         "at 80% clinical time would be 360: general practice staff are widely reported to work "
         "beyond their contracted sessions",
         gt=0,
@@ -473,9 +482,10 @@ class Access(_Section):
         3.0,
         "shape of the log-logistic distribution of the lead time of an episode's next step (a "
         "follow-up, a result, a referral's first contact) around its task type's lead days, the "
-        "median: at 3 half fall between 0.69 and 1.44 times the median and 1 in 28 beyond 3 times "
-        "it (clinicians ask to see a patient again in days, weeks or months); 0 gives every step "
-        "exactly its median",
+        "median, truncated at the booking horizon (access.horizon_days): at 3, before truncation, "
+        "half fall between 0.69 and 1.44 times the median and 1 in 28 beyond 3 times it "
+        "(clinicians ask to see a patient again in days or weeks); 0 gives every step exactly its "
+        "median",
         unit="dimensionless",
         source="assumption (range 2-6), chosen before comparing with the booking-lead bands, not "
         "fitted to them; no published distribution of follow-up intervals in English general "
@@ -534,6 +544,18 @@ class Access(_Section):
         source="assumption (range 0-0.1)",
         ge=0,
         le=1,
+    )
+    routine_choice_days: float = param(
+        2.0,
+        "mean working days after the earliest day they are offered that a patient making a "
+        "routine request asks for, to fit a day that suits them (exponential; booked when they "
+        "call; the earliest when nothing is free then)",
+        unit="working days",
+        source="assumption (range 0-5): 68% of non-urgent requests asked for a particular doctor "
+        "or time, and longer waits came mostly from that choice, not from a lack of appointments "
+        "(Fishbacher and Robertson, J R Coll Gen Pract 1986, one practice); 0 takes the earliest",
+        ge=0,
+        le=60,
     )
     wait_for_preferred_days: float = param(
         5.0,
@@ -1053,9 +1075,20 @@ class Scenario(_Section):
     @classmethod
     def _overrides_name_known_episodes(cls, value: dict[str, EpisodeOverride]) -> dict[str, EpisodeOverride]:
         types = load_catalogue().episode_types
-        for name in value:
+        for name, override in value.items():
             if name not in types:
                 raise ValueError(f"unknown episode type {name!r}; allowed episode types: {', '.join(types)}")
+            weights = [k for k in ("weight", "weight_per_ltc", "weight_social_need") if getattr(override, k)]
+            if types[name].programme and weights:
+                raise ValueError(
+                    f"episode type {name!r} is a work programme that arrives at its own rate: set its "
+                    f"rate_per_1000, not {', '.join(weights)}"
+                )
+            if not types[name].programme and override.rate_per_1000 is not None:
+                raise ValueError(
+                    f"episode type {name!r} arrives in the mix of requests: set its weights, not "
+                    "rate_per_1000 (only work programmes have one)"
+                )
         return value
 
     def catalogue(self) -> Catalogue:

@@ -5,7 +5,10 @@ Arrivals: each patient i has an episode rate per working day
                * (social_need_rate_multiplier if social_need_i) / working_days_per_year
 and the day's arrivals are N ~ Poisson(sum_i lambda_i), each falling on patient i with
 probability lambda_i / sum lambda (the same law as independent Poisson counts, at O(N log P)).
-The episode type follows weights by conditions and social need (tasks.yaml); a new problem that is
+The episode type follows weights by conditions and social need (tasks.yaml). Work programmes
+(episode types with a `rate_per_1000`: medication reviews, care-home rounds, care plans, ...)
+arrive on top, each N_k ~ Poisson(rate_k / 1000 x registered patients / working days per year)
+a day, on patients drawn uniformly from those it reaches (`eligible`). A new problem that is
 not a planned review is urgent with probability `access.urgent_share`; optional task
 groups and extra follow-ups for long-term conditions make complex patients' episodes longer.
 Everything here draws only from the population and demand streams, so it is identical across
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handover_abm.catalogue import Catalogue
+from handover_abm.catalogue import Catalogue, Eligible
 from handover_abm.config import Scenario
 from handover_abm.state import kernel
 from handover_abm.streams import Stream
@@ -94,30 +97,38 @@ class DemandGenerator:
         self._tables = _step_tables(self._steps)
         self.cum_rate = np.cumsum(population.daily_rate)
         self.total_rate = float(self.cum_rate[-1]) if self.cum_rate.size else 0.0
-        # episode-type probabilities per class (n_ltc, social_need)
+        # the mix of patients' requests: episode-type probabilities per class (n_ltc, social_need)
+        self.mix = np.array([k for k, (_, ep) in enumerate(self.types) if not ep.programme], dtype=np.int64)
         max_ltc = scenario.population.max_ltc
-        table = np.zeros((max_ltc + 1, 2, len(self.types)))
-        for k, (_, ep) in enumerate(self.types):
+        table = np.zeros((max_ltc + 1, 2, self.mix.size))
+        for j, k in enumerate(self.mix):
+            ep = self.types[k][1]
             for ltc in range(max_ltc + 1):
                 for social in (0, 1):
-                    table[ltc, social, k] = (
+                    table[ltc, social, j] = (
                         ep.weight + ep.weight_per_ltc * ltc + ep.weight_social_need * social
                     )
         sums = table.sum(axis=2, keepdims=True)
         if np.any(sums <= 0):
             raise ValueError("episode type weights are zero for some patients")
         self.cum_type = np.cumsum(table / sums, axis=2)
+        # work programmes: each its own Poisson stream over the patients it reaches
+        per_day = population.size / 1000 / scenario.working_days_per_year
+        self.programmes = [
+            (k, who, ep.rate_per_1000 * per_day if who.size else 0.0)
+            for k, (_, ep) in enumerate(self.types)
+            if ep.programme
+            for who in [reached(population, ep.eligible)]
+        ]
 
     def expected_per_day(self) -> float:
-        """Expected number of new episodes per day."""
-        return self.total_rate
+        """Expected number of new episodes per day (requests and work programmes)."""
+        return self.total_rate + sum(rate for _, _, rate in self.programmes)
 
     def draw_day(self) -> Arrivals:
         """The day's new episodes: patients, episode types, urgency and task sequences (as codes)."""
         rng = self.stream.rng
         n = int(rng.poisson(self.total_rate))
-        if n == 0:
-            return Arrivals.none()
         draws = rng.random(n) * self.total_rate
         order = np.argsort(draws)  # searched in order, the searches share their paths (in cache)
         patients = np.empty(n, dtype=np.int64)
@@ -126,8 +137,17 @@ class DemandGenerator:
         ltc = self.population.n_ltc[patients]
         social = self.population.social_need[patients].astype(int)
         u = rng.random(n)
-        kinds = (self.cum_type[ltc, social] < u[:, None]).sum(axis=1)
-        kinds = np.minimum(kinds, len(self.types) - 1)
+        kinds = self.mix[np.minimum((self.cum_type[ltc, social] < u[:, None]).sum(axis=1), self.mix.size - 1)]
+        if self.programmes:
+            extra = [
+                (k, who[rng.integers(who.size, size=rng.poisson(rate))]) for k, who, rate in self.programmes
+            ]
+            patients = np.concatenate([patients, *(p for _, p in extra)]).astype(np.int64)
+            kinds = np.concatenate([kinds, *(np.full(p.size, k) for k, p in extra)]).astype(np.int64)
+            ltc = self.population.n_ltc[patients]
+            n = int(patients.size)
+        if n == 0:
+            return Arrivals.none()
         urgent = (rng.random(n) < self.urgent_share) & ~self.planned[kinds]
         kinds = kinds.astype(np.int64)
         ltc = ltc.astype(np.int64)
@@ -155,6 +175,14 @@ class DemandGenerator:
     def longest_episode(self) -> int:
         """The most tasks an episode can start with (every optional group, every extra follow-up)."""
         return int(self._tables.longest.max()) + self.max_ltc
+
+
+def reached(population: Population, eligible: Eligible) -> np.ndarray:
+    """The patients a work programme reaches (indices, ascending)."""
+    ok = (population.n_ltc >= eligible.min_ltc) & (population.age_band >= eligible.min_age_band)
+    if eligible.social_need:
+        ok &= population.social_need
+    return np.flatnonzero(ok).astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -525,6 +525,7 @@ CASE_MIX_FIELDS = {  # the arrival weights of an episode type (config `episodes.
     "weight": "base weight",
     "weight_per_ltc": "weight per long-term condition",
     "weight_social_need": "weight for social need",
+    "rate_per_1000": "episodes per 1,000 patients a year",
 }
 
 

@@ -123,6 +123,7 @@ from handover_abm.state import (
     T_USED,
     TK_ATTEMPTS,
     TK_CHECKED,
+    TK_CHOICE,
     TK_CREATED,
     TK_EP,
     TK_KIND,
@@ -183,7 +184,7 @@ def new_task(S: State, ep, ttype, kind, day):
     S.T[t, TK_TYPE] = ttype
     S.T[t, TK_KIND] = kind
     S.T[t, TK_CREATED] = day
-    S.T[t, TK_CHECKED] = S.T[t, TK_URGENT] = S.T[t, TK_ATTEMPTS] = 0
+    S.T[t, TK_CHECKED] = S.T[t, TK_URGENT] = S.T[t, TK_ATTEMPTS] = S.T[t, TK_CHOICE] = 0
     S.t_minutes[t] = 0.0
     S.E[ep, EP_REFS] += 1
     after = _next_free(S.t_free, S.ic, T_FREE)
@@ -369,29 +370,33 @@ def _in_scope(S: State, practice, ttype, post):
 
 @inline_kernel
 def log_logistic_days(median, shape, u, most):
-    """The u-quantile (0 <= u < 1) of a log-logistic distribution with this median and shape,
-    rounded to whole days, at most `most`."""
-    x = median * (u / (1.0 - u)) ** (1.0 / shape)
-    return int(x + 0.5) if x < most else most
+    """The u-quantile (0 <= u < 1) of a log-logistic distribution with this median and shape
+    truncated at `most` (>= median), rounded to whole days."""
+    r = (most / median) ** shape
+    v = u * r / (1.0 + r)  # u scaled into [0, F(most)): the truncated distribution, no pile at `most`
+    x = median * (v / (1.0 - v)) ** (1.0 / shape)
+    return int(x + 0.5)
 
 
 @inline_kernel
 def _lead(S: State, median):
-    """Working days until a next step is due: log-logistic around the task type's median (one
-    access draw), or the median itself when the shape is 0."""
-    if median <= 0 or S.lead_shape <= 0:
+    """Working days until a next step is due: log-logistic around the task type's median, within
+    the booking horizon (one access draw), or the median itself when the shape is 0."""
+    if median <= 0 or S.lead_shape <= 0 or median >= S.horizon:
         return median
-    return log_logistic_days(median, S.lead_shape, uniform(S, S_ACCESS), S.max_lead)
+    return log_logistic_days(median, S.lead_shape, uniform(S, S_ACCESS), S.horizon)
 
 
 @kernel
 def advance(S: State, ep, day, first, urgent, planned):
     """Create the episode's next task, or close the episode when none is left.
 
-    A planned review's first contact is booked ahead (`access.planned_lead_days`); a later step
-    is due after its lead time (log-logistic around the task type's lead days, its median, with
-    shape `access.lead_time_shape`) and is booked now for that day when it falls within the
-    booking horizon (pre-booked), else by the patient when it is due.
+    A planned review's first contact is booked ahead (`access.planned_lead_days`); a routine
+    request's first contact is booked when the patient calls, for a day they choose a little after
+    the earliest they are offered (`access.routine_choice_days`, at booking); a later step is due
+    after its lead time (log-logistic around the task type's lead days, its median, with shape
+    `access.lead_time_shape`) and is booked now for that day when it falls within the booking
+    horizon (pre-booked), else by the patient when it is due.
     """
     n = S.E[ep, EP_NREM]
     if n == 0:
@@ -400,16 +405,20 @@ def advance(S: State, ep, day, first, urgent, planned):
     ttype = S.e_rem[ep, n - 1]
     S.E[ep, EP_NREM] = n - 1
     contact = S.tt_contact[ttype]
+    choice = 0
     if first:
         lead = 0
         if planned and contact and S.planned_lead_mean > 0:
             lead = int(-S.planned_lead_mean * math.log1p(-uniform(S, S_ACCESS)))
+        elif not planned and not urgent and contact and S.routine_choice_mean > 0:
+            choice = int(-S.routine_choice_mean * math.log1p(-uniform(S, S_ACCESS)))
     else:
         lead = _lead(S, S.tt_lead[ttype]) + S.E[ep, EP_DELAY]
     S.E[ep, EP_DELAY] = 0
     t = new_task(S, ep, ttype, NORMAL, day)
     S.T[t, TK_URGENT] = urgent
     S.T[t, TK_START] = day + lead
+    S.T[t, TK_CHOICE] = choice
     pinned = -1
     last = S.E[ep, EP_LAST_POST]
     if (
@@ -482,6 +491,8 @@ def _place(S: State, t, day, pinned):
     elif pinned >= 0:
         post = pinned
     else:
+        nlo, nhi = S.nv_start[practice, ttype], S.nv_end[practice, ttype]
+        navigated = nhi > nlo  # care navigation: to those whose core it is, when there are any
         post = choose_unbooked(
             S.policy,
             S.p_jitter,
@@ -489,10 +500,10 @@ def _place(S: State, t, day, pinned):
             S.p_unbooked_minutes,
             S.p_debt,
             S.E[ep, EP_LAST_POST],
-            S.el_post,
-            S.el_mult,
-            lo,
-            hi,
+            S.nv_post if navigated else S.el_post,
+            S.nv_mult if navigated else S.el_mult,
+            nlo if navigated else lo,
+            nhi if navigated else hi,
         )
     S.t_minutes[t] = minutes * S.scope_mult[post, ttype]
     return post, slot_day
@@ -566,15 +577,25 @@ def _find_slot(S: State, t, day, minutes, lo, hi, pinned):
     last, usual, prefers = S.E[ep, EP_LAST_POST], S.P[patient, PT_USUAL], S.P[patient, PT_PREFERS]
     practice = S.E[ep, EP_PRACTICE]
     nlo, nhi = S.nv_start[practice, ttype], S.nv_end[practice, ttype]
-    if nhi > nlo:  # care navigation first
+    navigated = nhi > nlo  # care navigation first
+    if navigated:
         got = _choose(
             S, S.nv_post, S.nv_mult, nlo, nhi, last, usual, prefers, minutes, day, start, urgent, willing
         )
-        if got[0] >= 0:
-            return got
-    return _choose(
-        S, S.el_post, S.el_mult, lo, hi, last, usual, prefers, minutes, day, start, urgent, willing
+        navigated = got[0] >= 0
+    if not navigated:
+        got = _choose(
+            S, S.el_post, S.el_mult, lo, hi, last, usual, prefers, minutes, day, start, urgent, willing
+        )
+    choice = S.T[t, TK_CHOICE]
+    if got[0] < 0 or choice <= 0:
+        return got
+    # the patient takes a day `choice` working days after the earliest they were offered, if any
+    posts, mults, a, b = (S.nv_post, S.nv_mult, nlo, nhi) if navigated else (S.el_post, S.el_mult, lo, hi)
+    later = _choose(
+        S, posts, mults, a, b, last, usual, prefers, minutes, day, got[1] + choice, urgent, willing
     )
+    return later if later[0] >= 0 else got
 
 
 @kernel

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from handover_abm.catalogue import TaskGroup, load_catalogue
+from handover_abm.catalogue import EpisodeType, TaskGroup, load_catalogue
 from handover_abm.config import AgeBand, Population, Scenario
 from handover_abm.limits import BOUNDS
 from handover_abm.team import employer_annual_cost, hourly_cost
@@ -242,16 +242,28 @@ def _catalogue_markdown() -> list[str]:
     out.append(
         "\nGP minutes: assumptions anchored on the mean GP consultation of 9.22 minutes (Hobbs et al., "
         "Lancet 2016) and 9.24 face-to-face (Stevens et al., BMJ Open 2017); lead days are assumptions "
-        "(lab turnaround, booked follow-up).\n"
+        "(lab turnaround, booked follow-up). The tasks of the work programmes: a structured medication "
+        "review 30 minutes (30-45 for a simple one, up to 60 for a complex one, with preparation: Sutton "
+        "PCNs' SMR guidance 2022-23; about 30, Chemist+Druggist), medicines reconciliation after a "
+        "discharge 20 (assumption, range 10-30), a care-home resident on the weekly round 10 (assumption, "
+        "range 5-20: a round of an 80-bed home took about 3 hours, NHS England case study), a personalised "
+        "care plan conversation 30 (assumption, range 20-45), a health coaching session 30 (first "
+        "appointments 45-60 minutes, follow-ups shorter: assumption, range 20-60).\n"
     )
     out.append("## Episode types (`data/tasks.yaml`)\n")
     out.append("| episode type | weight | + per LTC | + if social need | tasks (optional groups with p) |")
     out.append("|---|---|---|---|---|")
-    for name, e in cat.episode_types.items():
-        seq = ", ".join(
+
+    def sequence(e: EpisodeType) -> str:
+        return ", ".join(
             f"[{' + '.join(i.tasks)}] p={i.p}" if isinstance(i, TaskGroup) else i for i in e.tasks
         )
-        out.append(f"| `{name}` | {e.weight} | {e.weight_per_ltc} | {e.weight_social_need} | {seq} |")
+
+    for name, e in cat.episode_types.items():
+        if not e.programme:
+            out.append(
+                f"| `{name}` | {e.weight} | {e.weight_per_ltc} | {e.weight_social_need} | {sequence(e)} |"
+            )
     out.append(
         "\nEpisode mix weights are assumptions chosen so that minor illness and undifferentiated "
         "problems dominate and long-term-condition work grows with multimorbidity. The treatment-room "
@@ -264,4 +276,28 @@ def _catalogue_markdown() -> list[str]:
         "with no condition). A config sets any of these weights (`episodes.<type>.weight`, above), and "
         "`experiments/sensitivity_case_mix.yaml` varies every non-zero one.\n"
     )
+    out.append("### Work programmes: the work ARRS roles are employed for\n")
+    out.append(
+        "Each arrives at its own rate, on top of the requests above: episodes per 1,000 registered "
+        "patients a year (`episodes.<type>.rate_per_1000`), on the patients it reaches; "
+        "`experiments/sensitivity_case_mix.yaml` varies each rate over its range.\n"
+    )
+    out.append("| programme | per 1,000 patients a year | range | reaches | tasks | source |")
+    out.append("|---|---|---|---|---|---|")
+    bands = [b.name for b in Population().age_bands]
+    for name, e in cat.episode_types.items():
+        if e.programme:
+            who = [f"{e.eligible.min_ltc}+ conditions"] if e.eligible.min_ltc else []
+            band = bands[e.eligible.min_age_band]
+            who += (
+                [f"aged {band}" + ("" if band.endswith("+") else " or older")]
+                if e.eligible.min_age_band
+                else []
+            )
+            who += ["with a social need"] if e.eligible.social_need else []
+            low, high = e.rate_range
+            out.append(
+                f"| `{name}` | {e.rate_per_1000:g} | {low:g}-{high:g} | {', '.join(who) or 'everyone'} | "
+                f"{sequence(e)} | {' '.join(e.rate_source.split())} |"
+            )
     return out

@@ -78,6 +78,7 @@ TASK_COLUMNS = tuple(
         "attempts",
         "pinned",
         "next",
+        "choice",  # working days after the earliest free day the patient asks for (0: the earliest)
     ]
 )
 EPISODE_COLUMNS = tuple(
@@ -126,6 +127,7 @@ PATIENT_COLUMNS = tuple(
     TK_ATTEMPTS,
     TK_PINNED,
     TK_NEXT,
+    TK_CHOICE,
 ) = range(len(TASK_COLUMNS))
 (
     EP_ID,
@@ -165,7 +167,7 @@ NODE_PERSON, NODE_NEXT = 0, 1  # a node of that list: person, next node
 
 # Rows laid out on cache lines. A large run's state outgrows the cache, so a task's step waits for
 # each line of a row it has not read lately: a row that starts and ends on line boundaries costs
-# the fewest waits. A task row is one line of 64 bytes: TASK_COLUMNS, a spare, and the task's
+# the fewest waits. A task row is one line of 64 bytes: TASK_COLUMNS (14 int32) and the task's
 # minutes as a float in its last 8 bytes (float column TK_MINUTES of the row read as floats). An
 # episode row is a whole number of lines: EPISODE_COLUMNS, its first people, then the task types
 # still to do (e_rem). An episode's people are read at each of its tasks: in its row, they cost no
@@ -174,6 +176,7 @@ LINE = 64  # bytes in a cache line
 INTS_A_LINE = LINE // 4  # int32 columns in a line
 TASK_WIDTH = INTS_A_LINE  # int32 columns of a task row
 TK_MINUTES = TASK_WIDTH // 2 - 1
+assert len(TASK_COLUMNS) <= 2 * TK_MINUTES, "task columns overlap the minutes: a row is one cache line"
 
 
 def aligned_zeros(shape: tuple[int, ...], dtype: type | np.dtype) -> np.ndarray:
@@ -300,8 +303,8 @@ class StateFields(NamedTuple):
     same_session: bool
     rework_fraction: float
     planned_lead_mean: float
+    routine_choice_mean: float  # mean working days a routine request asks for beyond the earliest
     lead_shape: float  # log-logistic shape of a next step's lead time (0: the median exactly)
-    max_lead: int  # no step is due more than a year of working days after the one before
     p_elsewhere_urgent: float
     p_elsewhere_routine: float
     max_attempts: int

@@ -266,7 +266,7 @@ def _gp_only(size: Size, fte: float, **extra: Any) -> dict[str, Any]:
         "leave": NO_LEAVE,
         "work": {"non_appointment_share": 0.0},
         "routing": {"policy": "first_available", "same_session_continuation": True},
-        "access": {"follow_up_prebooked_share": 0.0, "planned_lead_days": 0.0},
+        "access": {"follow_up_prebooked_share": 0.0, "planned_lead_days": 0.0, "routine_choice_days": 0.0},
         "handover": {"p_detect": 0.0, "p_reconcile": 0.0},
         "team": [{"role": "gp_partner", "count": 1, "fte": fte, "supervises": False}],
     }
@@ -568,6 +568,46 @@ def _access_check(
     return check
 
 
+# Booking-lead bands (metrics.BOOKING_LEAD_BANDS, published shares in data/targets.yaml) that no
+# calibration fits and no parameter was chosen for: out-of-sample. The same-day and more-than-28-day
+# shares are checked above (tuned); the 14-day share is a calibration target.
+OUT_OF_SAMPLE_TARGETS = (
+    "lead_1_day_share",
+    "lead_2_to_7_days_share",
+    "lead_8_to_14_days_share",
+    "lead_15_to_21_days_share",
+    "lead_22_to_28_days_share",
+    "over_21_days_share",
+)
+
+
+def _target_check(name: str) -> Callable[[Size], Check]:
+    """An out-of-sample check of the default PCN against a published figure of data/targets.yaml:
+    it passes when the model's mean is within 1.96 of the figure's sd, or within 10% of it."""
+    from handover_abm.targets import load_targets
+
+    target = load_targets()[name]
+    sd = target.uncertainty.sd or target.uncertainty.tolerance
+
+    def check(size: Size) -> Check:
+        mean, lo, hi = _ci([r[0][target.metric] for r in _default_pcn(size.replicates)])
+        gap = abs(mean - target.value)
+        return Check(
+            f"{target.metric.replace('_', ' ')} (pattern)",
+            f"{target.value:g} ({target.year})",
+            f"{target.source.publisher}: {target.source.table}; committed before the calibration "
+            f"that sets the defaults, not fitted, no parameter chosen for it; {_PCN}",
+            mean,
+            (lo, hi),
+            f"within 1.96 sd ({1.96 * sd:.3g}) or 10% of {target.value:g}",
+            gap <= 1.96 * sd or gap <= 0.1 * abs(target.value),
+            "out_of_sample",
+        )
+
+    check.__name__ = f"check_{name}"
+    return check
+
+
 CHECKS: list[Callable[[Size], Check]] = [
     check_single_generalist,
     check_specialist_chain,
@@ -578,7 +618,15 @@ CHECKS: list[Callable[[Size], Check]] = [
     check_consultation_rate,
     check_gp_continuity,
     *(_access_check(*pattern) for pattern in ACCESS_PATTERNS),
+    *(_target_check(name) for name in OUT_OF_SAMPLE_TARGETS),
 ]
+
+
+def must_pass(check: Check) -> bool:
+    """Whether a failed check is a defect that stops `validate-model` (exit 1): verification,
+    fitted and tuned checks. An out-of-sample figure the model misses is a finding, reported in
+    docs/VALIDATION.md with the share reproduced, never dropped to pass."""
+    return check.basis != "out_of_sample"
 
 
 def run_suite(size: Size = REDUCED) -> list[Check]:
@@ -615,4 +663,13 @@ def report_markdown(checks: list[Check], size: Size) -> str:
             )
     passed = sum(c.passed for c in checks)
     lines += ["", f"{passed} of {len(checks)} checks pass.", ""]
+    unseen = [c for c in checks if c.basis == "out_of_sample"]
+    if unseen:
+        hits = sum(c.passed for c in unseen)
+        verdict = (
+            "at least two thirds"
+            if 3 * hits >= 2 * len(unseen)
+            else "fewer than two thirds: the model does not yet reproduce what it was not fitted to"
+        )
+        lines += [f"Out of sample: {hits} of {len(unseen)} figures reproduced, {verdict}.", ""]
     return "\n".join(lines)
