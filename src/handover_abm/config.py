@@ -157,12 +157,12 @@ class Demand(_Section):
     """How patient attributes drive episode arrivals and episode length."""
 
     rate_multiplier_per_ltc: float = param(
-        0.14,
+        0.13,
         "relative rise of the episode rate per long-term condition",
         unit="per condition",
         source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (ABC-SMC, 60 "
         "particles, 7 generations) fitted to 5.8 appointments per patient-year and 18% of them more "
-        "than 14 days after booking (data/targets.yaml); 95% credible interval 0.05-0.27; the "
+        "than 14 days after booking (data/targets.yaml); 95% credible interval 0.05-0.30; the "
         "posterior ships as data/posterior_default.parquet (--posterior default)",
         ge=0,
     )
@@ -170,11 +170,11 @@ class Demand(_Section):
         1.3, "episode-rate multiplier for social need", unit="ratio", ge=0
     )
     extra_follow_up_per_ltc: float = param(
-        0.11,
+        0.18,
         "chance, per long-term condition, that an episode gets one more follow-up task",
         unit="probability",
         source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (see "
-        "rate_multiplier_per_ltc); 95% credible interval 0.00-0.28 (weakly identified)",
+        "rate_multiplier_per_ltc); 95% credible interval 0.01-0.31 (weakly identified)",
         ge=0,
         le=1,
     )
@@ -311,11 +311,11 @@ class Work(_Section):
     """Clinical time and queues."""
 
     minutes_per_fte_day: float = param(
-        397,
+        403,
         "clinical minutes per whole-time-equivalent working day",
         unit="minutes/FTE/day",
         source="calibrated: weighted posterior mean of experiments/calibrate_default.yaml (see "
-        "demand.rate_multiplier_per_ltc); 95% credible interval 370-419. A contracted 7.5-hour day "
+        "demand.rate_multiplier_per_ltc); 95% credible interval 374-423. A contracted 7.5-hour day "
         "at 80% clinical time would be 360: general practice staff are widely reported to work "
         "beyond their contracted sessions",
         gt=0,
@@ -501,6 +501,39 @@ class Access(_Section):
         source="assumption (range 5-20)",
         ge=0,
         le=120,
+    )
+    dna_same_day: float = param(
+        0.019,
+        "chance a patient does not attend an appointment booked the same day",
+        unit="probability",
+        source="NHS Digital Appointments in General Practice, about 2019: 1.9% of same-day "
+        "appointments missed (reported by GPonline, second-hand)",
+        ge=0,
+        le=1,
+    )
+    dna_next_day: float = param(
+        0.05,
+        "chance a patient does not attend an appointment booked the day before",
+        unit="probability",
+        source="as dna_same_day: 5.0% of appointments booked a day ahead missed",
+        ge=0,
+        le=1,
+    )
+    dna_2_to_7_days: float = param(
+        0.068,
+        "chance a patient does not attend an appointment booked 2 to 7 calendar days ahead",
+        unit="probability",
+        source="as dna_same_day: 6.8% of appointments booked 2-7 days ahead missed",
+        ge=0,
+        le=1,
+    )
+    dna_8_days_or_more: float = param(
+        0.085,
+        "chance a patient does not attend an appointment booked 8 or more calendar days ahead",
+        unit="probability",
+        source="as dna_same_day: 8.2-8.9% of appointments booked more than 7 days ahead missed",
+        ge=0,
+        le=1,
     )
     p_elsewhere_urgent: float = param(
         0.5,

@@ -179,6 +179,13 @@ METRICS: dict[str, Metric] = {
         None,
         "share",
     ),
+    "dna_share": M(
+        "Did not attend",
+        "% of booked appointments",
+        "booked appointments the patient missed (each is booked again)",
+        "lower",
+        "share",
+    ),
     "over_28_days_share": M(
         "Waited over 4 weeks",
         "% of contacts",

@@ -74,6 +74,7 @@ from handover_abm.state import (
     ESCALATION,
     HIDDEN,
     HX,
+    K_DNA,
     K_EP_COMPLETED,
     K_EP_DAYS,
     K_EP_DROPPED,
@@ -887,6 +888,27 @@ def _ahead(S: State, t):
     prefetch(S.T, S.T[n2, TK_NEXT])
 
 
+@inline_kernel
+def _did_not_attend(S: State, t, day):
+    """Whether the patient misses today's appointment: a chance by calendar days booked ahead
+    (`access.dna_*`: same day, next day, 2-7 days, 8 or more)."""
+    ahead = S.ordinal[day] - S.ordinal[S.T[t, TK_REQUESTED]]
+    band = 0 if ahead == 0 else 1 if ahead == 1 else 2 if ahead <= 7 else 3
+    p = S.dna[band]
+    return p > 0 and uniform(S, S_ACCESS) < p
+
+
+@inline_kernel
+def _rebook(S: State, t, day):
+    """A missed appointment is booked again: a new routine request from the next working day."""
+    S.T[t, TK_REQUESTED] = -1
+    S.T[t, TK_URGENT] = 0
+    S.T[t, TK_CHOICE] = 0
+    S.T[t, TK_ATTEMPTS] = 0
+    S.T[t, TK_START] = day + 1
+    _due(S, day + 1, t, -1)
+
+
 @kernel
 def see_patients(S: State, day):
     """Every appointment booked for today, network by network, in booking order (same-day bookings
@@ -902,6 +924,13 @@ def see_patients(S: State, day):
             if S.E[S.T[t, TK_EP], EP_DROPPED]:  # the patient went elsewhere: the slot's time is not used
                 S.pre[post, day] += S.t_minutes[t]
                 _drop(S, t, day)
+            elif _did_not_attend(S, t, day):  # the slot's time goes back to the day; booked again
+                S.pre[post, day] += S.t_minutes[t]
+                S.tot[K_DNA] += 1
+                after = S.T[t, TK_NEXT]
+                _rebook(S, t, day)
+                t = after
+                continue
             else:
                 S.p_worked[post] += S.t_minutes[t]
                 S.fc[SEEN_MINUTES] += S.t_minutes[t]

@@ -140,6 +140,10 @@ EXTRA: dict[str, tuple[str, str]] = {
         for name, first, last, band in BOOKING_LEAD_BANDS
         if name.startswith("lead_")
     },
+    "dna_share": (
+        "fraction",
+        "booked appointments the patient did not attend (each booked again), of all booked appointments",
+    ),
     "episodes_arrived": ("episodes", "episodes that arrived"),
     "episodes_dropped": (
         "episodes",
@@ -519,6 +523,7 @@ def summarise(
         "cost_per_episode": _ratio(annual * years, done),
         "fragmentation_index": _ratio(t["frag_sum"], t["frag_n"]),
         "waiting_growth_per_month": steady["waiting_growth_per_month"],
+        "dna_share": _ratio(t["missed_appointments"], contacts + t["missed_appointments"]),
         "episodes_arrived": t["episodes_arrived"],
         "episodes_dropped": t["episodes_dropped"],
         "tasks_created": t["tasks_created"],

@@ -483,6 +483,10 @@ class HandoverModel(mesa.Model):
             rework_fraction=h.rework_time_fraction,
             planned_lead_mean=float(access.planned_lead_days),
             routine_choice_mean=float(access.routine_choice_days),
+            dna=np.array(
+                [access.dna_same_day, access.dna_next_day, access.dna_2_to_7_days, access.dna_8_days_or_more],
+                dtype=f8,
+            ),
             lead_shape=float(access.lead_time_shape),
             p_elsewhere_urgent=access.p_elsewhere_urgent,
             p_elsewhere_routine=access.p_elsewhere_routine,

@@ -241,6 +241,7 @@ KERNEL_TOTALS = (
     "signoff_losses",
     "failure_demand",
     "acsc_admissions",
+    "missed_appointments",
 )
 (
     K_NEW_PROBLEM,
@@ -266,6 +267,7 @@ KERNEL_TOTALS = (
     K_SIGNOFF_LOSSES,
     K_FAILURE,
     K_ACSC,
+    K_DNA,
 ) = range(len(KERNEL_TOTALS))
 # then one total per contact group (contacts_<group>), from len(KERNEL_TOTALS) on
 
@@ -304,6 +306,7 @@ class StateFields(NamedTuple):
     rework_fraction: float
     planned_lead_mean: float
     routine_choice_mean: float  # mean working days a routine request asks for beyond the earliest
+    dna: np.ndarray  # chance of not attending by calendar days booked ahead: 0, 1, 2-7, 8 or more
     lead_shape: float  # log-logistic shape of a next step's lead time (0: the median exactly)
     p_elsewhere_urgent: float
     p_elsewhere_routine: float
