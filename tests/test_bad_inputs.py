@@ -263,7 +263,7 @@ def test_full_disk_leaves_earlier_results_whole(tmp_path: Path) -> None:
 
 
 def test_full_disk_during_a_sweep_then_resume_gives_the_same_table(tmp_path: Path) -> None:
-    spec = sweep_spec(tmp_path)
+    spec = sweep_spec(tmp_path, replicates=1)  # 10 runs: enough to fill the disk part way
     reference = tmp_path / "reference"
     assert run("sweep", str(spec), "--out", str(reference), "--workers", "2").returncode == 0
     with tmpfs(tmp_path / "disk", "2m") as disk:
@@ -293,8 +293,8 @@ def _alive(pgid: int) -> list[str]:
 
 @pytest.mark.parametrize("how", ["SIGINT to the group (Ctrl-C)", "SIGTERM to the process (kill)"])
 def test_interrupted_sweep_stops_its_workers_and_says_how_to_resume(tmp_path: Path, how: str) -> None:
-    spec = sweep_spec(tmp_path)
-    config(tmp_path, "base.yaml", population={"size": 20000, "practices": 2}, days=250)  # ~0.3 s a run
+    spec = sweep_spec(tmp_path, replicates=1)  # 10 runs
+    config(tmp_path, "base.yaml", population={"size": 20000, "practices": 2}, days=250)  # ~0.4 s a run
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [CLI, "sweep", str(spec), "--out", str(out), "--workers", "2"],
@@ -322,7 +322,7 @@ def test_interrupted_sweep_stops_its_workers_and_says_how_to_resume(tmp_path: Pa
     assert f"finish with: handover-abm sweep {spec} --out {out} --workers 2 --resume" in err
     assert not _alive(proc.pid)
     res = run("sweep", str(spec), "--out", str(out), "--workers", "2", "--resume")
-    assert res.returncode == 0 and "30/30 runs ok" in res.stdout, res.stdout + res.stderr
+    assert res.returncode == 0 and "10/10 runs ok" in res.stdout, res.stdout + res.stderr
 
 
 def test_dashboard_stops_its_server_on_sigterm_and_sigint(
