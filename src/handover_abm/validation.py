@@ -586,6 +586,7 @@ OUT_OF_SAMPLE_TARGETS = (
     "lead_22_to_28_days_share",
     "over_21_days_share",
     "dna_share",
+    "preferred_gp_seen",
 )
 
 
@@ -601,7 +602,7 @@ def _target_check(name: str) -> Callable[[Size], Check]:
         mean, lo, hi = _ci([r[0][target.metric] for r in _default_pcn(size.replicates)])
         gap = abs(mean - target.value)
         return Check(
-            f"{target.metric.replace('_', ' ')} (pattern)",
+            f"{target.name.replace('_', ' ')} (pattern)",
             f"{target.value:g} ({target.year})",
             f"{target.source.publisher}: {target.source.table}; committed before the calibration "
             f"that sets the defaults, not fitted, no parameter chosen for it; {_PCN}",
