@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+from tests.conftest import cli_main
 
 CLI = str(Path(sys.executable).parent / "handover-abm")
 TINY = {
@@ -19,11 +22,13 @@ TINY = {
 }
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, check=True)
+def _cli(*args: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command in this process (no interpreter start-up per call): it must succeed."""
+    code, err = cli_main(*args, capsys=capsys)
+    assert code == 0, err
 
 
-def test_plot_and_report_of_a_compare(tmp_path: Path) -> None:
+def test_plot_and_report_of_a_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text(yaml.safe_dump({"name": "a", **TINY}))
     b.write_text(yaml.safe_dump({"name": "b", **TINY, "routing": {"policy": "continuity_first"}}))
@@ -40,14 +45,15 @@ def test_plot_and_report_of_a_compare(tmp_path: Path) -> None:
         "1",
         "--warmup-days",
         "3",
+        capsys=capsys,
     )
-    _cli("plot", str(out))
+    _cli("plot", str(out), capsys=capsys)
     figs = {p.name for p in (out / "figures").iterdir()}
     for stem in ("comparison", "daily", "supervisor_load", "handovers_a", "handovers_b"):
         assert {f"{stem}.png", f"{stem}.svg"} <= figs, stem
     svg = (out / "figures" / "comparison.svg").read_text()
     assert "<text" in svg and "Handovers per episode" in svg  # editable text, human labels
-    _cli("report", str(out))
+    _cli("report", str(out), capsys=capsys)
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 5
     assert "<title>Which team does better? b against a</title>" in page
@@ -59,7 +65,7 @@ def test_plot_and_report_of_a_compare(tmp_path: Path) -> None:
     assert "http://" not in page and "https://" not in page  # self-contained
 
 
-def test_plot_and_report_of_a_sweep(tmp_path: Path) -> None:
+def test_plot_and_report_of_a_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "base.yaml").write_text(yaml.safe_dump({"name": "base", **TINY}))
     spec = {
         "name": "s",
@@ -72,13 +78,13 @@ def test_plot_and_report_of_a_sweep(tmp_path: Path) -> None:
     }
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     out = tmp_path / "sw"
-    _cli("sweep", str(tmp_path / "spec.yaml"), "--out", str(out), "--workers", "1")
-    _cli("plot", str(out), "--metrics", "handovers_per_episode,same_day_share")
+    _cli("sweep", str(tmp_path / "spec.yaml"), "--out", str(out), "--workers", "1", capsys=capsys)
+    _cli("plot", str(out), "--metrics", "handovers_per_episode,same_day_share", capsys=capsys)
     assert (out / "figures" / "sweep_supervision_protected_minutes_per_day.png").exists()
     assert (out / "figures" / "sweep_routing_policy.svg").exists()
     svg = (out / "figures" / "sweep_routing_policy.svg").read_text()
     assert "Booking rule" in svg and "paired difference" in svg and "routing.policy" not in svg
-    _cli("report", str(out))
+    _cli("report", str(out), capsys=capsys)
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and "Protected supervision time" in page
     assert "Only 2 replicates" in page and "<h2>The numbers</h2>" in page and "continuity_first" in page
