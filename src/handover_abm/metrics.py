@@ -64,11 +64,15 @@ BOOKING_LEAD_BANDS: tuple[tuple[str, int, int | None, str], ...] = (
 )
 
 
+def in_band(days: int, first: int, last: int | None) -> bool:
+    """Whether `days` lies in the band `first` to `last` (no end when `last` is None)."""
+    return days >= first and (last is None or days <= last)
+
+
 def band_share(waits: Counter[int], first: int, last: int | None, contacts: float) -> float:
     """Share of `contacts` seen `first` to `last` calendar days after the request (no end when
     `last` is None), from `waits` (calendar days -> contacts)."""
-    inside = sum(n for d, n in waits.items() if d >= first and (last is None or d <= last))
-    return _ratio(inside, contacts)
+    return _ratio(sum(n for d, n in waits.items() if in_band(d, first, last)), contacts)
 
 
 # name -> (unit, description). Order is the column order of summary.csv after the keys.

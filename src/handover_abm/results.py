@@ -25,7 +25,7 @@ import pandas as pd
 
 from handover_abm.config import ConfigError, Scenario
 from handover_abm.errors import OutputError
-from handover_abm.metrics import BOOKING_LEAD_BANDS, EXTRA, HEADLINE
+from handover_abm.metrics import BOOKING_LEAD_BANDS, EXTRA, HEADLINE, in_band
 
 if TYPE_CHECKING:
     from handover_abm.simulate import Outcomes
@@ -200,7 +200,7 @@ def contacts_frame(outcomes: Sequence[Outcomes], replicates: Sequence[int]) -> p
 def lead_band(days: int) -> str:
     """The booking-lead band NHS England publishes that `days` (calendar days) falls in."""
     for _, first, last, band in BOOKING_LEAD_BANDS:
-        if days >= first and (last is None or days <= last):
+        if in_band(days, first, last):
             return band
     raise ValueError(f"no booking-lead band holds {days} days")
 

@@ -483,6 +483,11 @@ def _default_pcn(replicates: int) -> tuple[tuple[dict[str, float], float, float]
 _PCN = f"default team and booking rule at {CONTINUITY_PATIENTS:,} patients, 504 working days"
 
 
+def _pcn_mean(metric: str, size: Size) -> tuple[float, float, float]:
+    """Mean and 95% CI of a summary metric over the default PCN's replicates (_default_pcn)."""
+    return _ci([r[0][metric] for r in _default_pcn(size.replicates)])
+
+
 def check_gp_continuity(size: Size) -> Check:
     """Pattern: two-year continuity with GPs of patients aged 65-79, as Barker et al. measured it,
     in the published range and clearly above the chance benchmark."""
@@ -557,7 +562,7 @@ def _access_check(
     metric: str, expected: str, why: str, bounds: tuple[float, float], basis: str
 ) -> Callable[[Size], Check]:
     def check(size: Size) -> Check:
-        mean, lo, hi = _ci([r[0][metric] for r in _default_pcn(size.replicates)])
+        mean, lo, hi = _pcn_mean(metric, size)
         return Check(
             f"{metric.replace('_', ' ')} (pattern)",
             expected,
@@ -599,7 +604,7 @@ def _target_check(name: str) -> Callable[[Size], Check]:
     sd = target.uncertainty.sd or target.uncertainty.tolerance
 
     def check(size: Size) -> Check:
-        mean, lo, hi = _ci([r[0][target.metric] for r in _default_pcn(size.replicates)])
+        mean, lo, hi = _pcn_mean(target.metric, size)
         gap = abs(mean - target.value)
         return Check(
             f"{target.name.replace('_', ' ')} (pattern)",
